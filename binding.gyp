@@ -1,0 +1,27 @@
+{
+  "targets": [
+    {
+      "target_name": "runts",
+      "sources": ["native/addon/addon.cc", "native/addon/procfs.cc"],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],
+      "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-O2"]
+    },
+    {
+      "target_name": "runts-init",
+      "type": "executable",
+      "sources": [
+        "native/init/main.cc",
+        "native/init/json.cc",
+        
+        "native/init/channel.cc",
+        "native/init/namespaces.cc",
+        "native/init/rootfs.cc",
+        "native/init/process.cc"
+      ],
+      "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-Os", "-fno-exceptions", "-fno-rtti"],
+      "ldflags": ["-static", "-s", "-Wl,--gc-sections"],
+      "libraries": ["-lseccomp"]
+    }
+  ]
+}

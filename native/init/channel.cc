@@ -1,0 +1,107 @@
+#include "channel.h"
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cstdint>
+
+namespace channel {
+
+namespace {
+
+bool closed = false;
+int channelFd = -1;
+
+bool writeAll(int fd, const char* data, size_t len) {
+  while (len > 0) {
+    ssize_t n = write(fd, data, len);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    data += n;
+    len -= static_cast<size_t>(n);
+  }
+  return true;
+}
+
+bool readAll(int fd, char* data, size_t len) {
+  while (len > 0) {
+    ssize_t n = read(fd, data, len);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    data += n;
+    len -= static_cast<size_t>(n);
+  }
+  return true;
+}
+
+}  // namespace
+
+void attach(int fd) { channelFd = fd; }
+
+std::string quote(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      char buf[8];
+      snprintf(buf, sizeof buf, "\\u%04x", c);
+      out += buf;
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
+
+bool receive(json::Value& message, std::string& error) {
+  uint8_t header[4];
+  if (!readAll(channelFd, reinterpret_cast<char*>(header), 4)) {
+    error = "runtime channel closed";
+    return false;
+  }
+  uint32_t len = header[0] | (header[1] << 8) | (header[2] << 16) | (static_cast<uint32_t>(header[3]) << 24);
+  std::string body(len, '\0');
+  if (!readAll(channelFd, &body[0], len)) {
+    error = "runtime channel closed";
+    return false;
+  }
+  return json::parse(body, message, error);
+}
+
+bool send(const char* type, const std::string& extraJson) {
+  std::string body = "{\"type\":" + quote(type);
+  if (!extraJson.empty()) body += "," + extraJson;
+  body += "}";
+  uint32_t len = static_cast<uint32_t>(body.size());
+  uint8_t header[4] = {static_cast<uint8_t>(len), static_cast<uint8_t>(len >> 8), static_cast<uint8_t>(len >> 16),
+                       static_cast<uint8_t>(len >> 24)};
+  return writeAll(channelFd, reinterpret_cast<char*>(header), 4) && writeAll(channelFd, body.data(), body.size());
+}
+
+void fail(const std::string& step, int err) {
+  if (closed) {
+    std::string line = "runts-init: " + step + (err ? std::string(": ") + strerror(err) : "") + "\n";
+    writeAll(STDERR_FILENO, line.data(), line.size());
+  } else {
+    send("error", "\"step\":" + quote(step) + ",\"errno\":" + std::to_string(err) +
+                      ",\"message\":" + quote(err ? strerror(err) : ""));
+  }
+  _exit(1);
+}
+
+void expect(const char* expected) {
+  json::Value reply;
+  std::string error;
+  if (!receive(reply, error)) fail(std::string("waiting for ") + expected + ": " + error, 0);
+  if (reply["type"].str() != expected) fail(std::string("runtime answered ") + reply["type"].str() + ", not " + expected, 0);
+}
+
+void close() {
+  ::close(channelFd);
+  closed = true;
+}
+
+}  // namespace channel

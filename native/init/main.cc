@@ -1,0 +1,88 @@
+// runts-init: the container's first process. The runtime execs it (from a sealed memfd copy)
+// with the channel fd number as argv[1] and sends it the plan; it never runs JavaScript.
+//
+// Stage 1 joins and creates namespaces, then forks stage 2 as a sibling (CLONE_PARENT) so it is
+// the runtime's child and, in a new PID namespace, pid 1. Stage 1 reports stage 2's pid and
+// exits. Stage 2 sets up the rootfs and process, says "created", waits on the exec fifo for
+// `start`, then execs the container's process.
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <string>
+
+#include "channel.h"
+#include "steps.h"
+
+namespace {
+
+pid_t forkSibling() {
+  return static_cast<pid_t>(syscall(SYS_clone, CLONE_PARENT | SIGCHLD, nullptr, nullptr, nullptr, nullptr));
+}
+
+// Blocks until `start` opens the fifo for reading, then lets it know we are going ahead.
+void waitForStart(int fifoPathFd) {
+  std::string path = "/proc/self/fd/" + std::to_string(fifoPathFd);
+  int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) channel::fail("open exec fifo", errno);
+  if (write(fd, "0", 1) != 1) channel::fail("write exec fifo", errno);
+  close(fd);
+  close(fifoPathFd);
+}
+
+void runStage2(const json::Value& plan, int releasePipe) {
+  char byte;
+  while (read(releasePipe, &byte, 1) < 0 && errno == EINTR) {
+  }
+  close(releasePipe);
+  if (setsid() < 0) channel::fail("setsid", errno);
+
+  int fifoPathFd = -1;
+  std::string fifo = plan["execFifo"].str();
+  if (!fifo.empty() && (fifoPathFd = rootfs::openPath(fifo.c_str())) < 0) channel::fail("open exec fifo " + fifo, errno);
+
+  rootfs::prepare(plan);
+  channel::send("hook", "\"name\":\"createRuntime\"");
+  channel::expect("continue");
+  rootfs::enter(plan);
+  proc::configure(plan);
+  std::string executable = proc::lookPath(plan["process"]);
+
+  channel::send("created");
+  channel::close();
+  if (fifoPathFd >= 0) waitForStart(fifoPathFd);
+  proc::exec(plan, executable);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    static const char usage[] = "runts-init is started by runts, not by hand\n";
+    write(STDERR_FILENO, usage, sizeof usage - 1);
+    return 1;
+  }
+  channel::attach(atoi(argv[1]));
+  json::Value plan;
+  std::string error;
+  if (!channel::receive(plan, error)) channel::fail("read plan: " + error, 0);
+
+  ns::enter(plan);
+
+  int release[2];
+  if (pipe2(release, O_CLOEXEC) < 0) channel::fail("pipe", errno);
+  pid_t child = forkSibling();
+  if (child < 0) channel::fail("clone the container process", errno);
+  if (child == 0) {
+    close(release[1]);
+    runStage2(plan, release[0]);
+  }
+  close(release[0]);
+  channel::send("pid", "\"pid\":" + std::to_string(child));
+  close(release[1]);
+  return 0;
+}

@@ -1,0 +1,211 @@
+// The container process: the last privileged steps, then the drop to the configured user and
+// capabilities, and execve.
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "channel.h"
+#include "steps.h"
+
+namespace proc {
+
+namespace {
+
+void writeFile(const std::string& path, const std::string& value) {
+  int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) channel::fail("open " + path, errno);
+  if (write(fd, value.data(), value.size()) < 0) channel::fail("write " + value + " to " + path, errno);
+  close(fd);
+}
+
+void setRlimits(const json::Value& rlimits) {
+  for (size_t i = 0; i < rlimits.size(); i++) {
+    const json::Value& r = rlimits.at(i);
+    struct rlimit limit = {r["soft"].u64(), r["hard"].u64()};
+    if (setrlimit(static_cast<__rlimit_resource>(r["resource"].i64()), &limit) < 0)
+      channel::fail("setrlimit " + r["type"].str(), errno);
+  }
+}
+
+void joinSessionKeyring(const std::string& name) {
+  constexpr long kJoinSessionKeyring = 1;
+  // Kernels without keys, or keyrings refused by the host's policy: runc carries on too.
+  if (syscall(SYS_keyctl, kJoinSessionKeyring, name.c_str()) < 0 && errno != ENOSYS && errno != EPERM &&
+      errno != EACCES)
+    channel::fail("join session keyring " + name, errno);
+}
+
+void makeCwd(const std::string& cwd) {
+  std::string prefix;
+  size_t start = 1;
+  while (start <= cwd.size()) {
+    size_t end = cwd.find('/', start);
+    if (end == std::string::npos) end = cwd.size();
+    prefix = cwd.substr(0, end);
+    if (end > start && mkdir(prefix.c_str(), 0755) < 0 && errno != EEXIST) channel::fail("create cwd " + cwd, errno);
+    start = end + 1;
+  }
+}
+
+std::string envValue(const json::Value& env, const std::string& key) {
+  for (size_t i = 0; i < env.size(); i++) {
+    const std::string& entry = env.at(i).text;
+    if (entry.compare(0, key.size() + 1, key + "=") == 0) return entry.substr(key.size() + 1);
+  }
+  return "";
+}
+
+bool isExecutableFile(const std::string& path) {
+  struct stat st;
+  return stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111);
+}
+
+struct CapSets {
+  uint64_t effective = 0, permitted = 0, inheritable = 0;
+};
+
+uint64_t capMask(const json::Value& list) {
+  uint64_t mask = 0;
+  for (size_t i = 0; i < list.size(); i++) mask |= 1ULL << list.at(i).u64();
+  return mask;
+}
+
+int lastCap() {
+  int fd = open("/proc/sys/kernel/cap_last_cap", O_RDONLY | O_CLOEXEC);
+  char buf[16] = {0};
+  if (fd >= 0) {
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n > 0) return atoi(buf);
+  }
+  return CAP_LAST_CAP;
+}
+
+void dropBounding(uint64_t keep) {
+  int last = lastCap();
+  for (int cap = 0; cap <= last; cap++)
+    if (!(keep & (1ULL << cap)) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
+      channel::fail("drop capability " + std::to_string(cap) + " from the bounding set", errno);
+}
+
+void setCapSets(const CapSets& sets) {
+  struct __user_cap_header_struct header = {_LINUX_CAPABILITY_VERSION_3, 0};
+  struct __user_cap_data_struct data[2];
+  memset(data, 0, sizeof data);
+  for (int i = 0; i < 2; i++) {
+    data[i].effective = static_cast<uint32_t>(sets.effective >> (32 * i));
+    data[i].permitted = static_cast<uint32_t>(sets.permitted >> (32 * i));
+    data[i].inheritable = static_cast<uint32_t>(sets.inheritable >> (32 * i));
+  }
+  if (syscall(SYS_capset, &header, data) < 0) channel::fail("set capabilities", errno);
+}
+
+// A capability missing from the permitted or inheritable set cannot be ambient: runc skips it
+// silently (EPERM), as it does on kernels without ambient capabilities (EINVAL).
+void raiseAmbient(uint64_t ambient) {
+  for (int cap = 0; cap < 64; cap++)
+    if ((ambient & (1ULL << cap)) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0 && errno != EINVAL &&
+        errno != EPERM)
+      channel::fail("raise ambient capability " + std::to_string(cap), errno);
+}
+
+void setUser(const json::Value& process, bool setgroupsAllowed) {
+  const json::Value& user = process["user"];
+  gid_t gid = static_cast<gid_t>(user["gid"].u64());
+  uid_t uid = static_cast<uid_t>(user["uid"].u64());
+  if (setgroupsAllowed) {
+    std::vector<gid_t> groups;
+    const json::Value& extra = user["additionalGids"];
+    for (size_t i = 0; i < extra.size(); i++) groups.push_back(static_cast<gid_t>(extra.at(i).u64()));
+    if (setgroups(groups.size(), groups.data()) < 0) channel::fail("setgroups", errno);
+  }
+  if (setresgid(gid, gid, gid) < 0) channel::fail("setresgid " + std::to_string(gid), errno);
+  if (setresuid(uid, uid, uid) < 0) channel::fail("setresuid " + std::to_string(uid), errno);
+}
+
+void closeRuntimeFds(int firstToClose) {
+  // close_range is 5.9+; fall back to walking /proc/self/fd.
+  if (syscall(SYS_close_range, firstToClose, ~0U, 0) == 0) return;
+  for (int fd = firstToClose; fd < 1024; fd++) close(fd);
+}
+
+}  // namespace
+
+void configure(const json::Value& plan) {
+  if (!plan["hostname"].isNull()) {
+    std::string name = plan["hostname"].str();
+    if (sethostname(name.data(), name.size()) < 0) channel::fail("sethostname", errno);
+  }
+  if (!plan["domainname"].isNull()) {
+    std::string name = plan["domainname"].str();
+    if (setdomainname(name.data(), name.size()) < 0) channel::fail("setdomainname", errno);
+  }
+  const json::Value& sysctl = plan["sysctl"];
+  for (size_t i = 0; i < sysctl.size(); i++)
+    writeFile("/proc/sys/" + sysctl.at(i)["path"].str(), sysctl.at(i)["value"].str());
+  setRlimits(plan["process"]["rlimits"]);
+  if (!plan["oomScoreAdj"].isNull()) writeFile("/proc/self/oom_score_adj", std::to_string(plan["oomScoreAdj"].i64()));
+  if (!plan["sessionKeyring"].isNull()) joinSessionKeyring(plan["sessionKeyring"].str());
+  std::string cwd = plan["process"]["cwd"].str("/");
+  makeCwd(cwd);
+  if (chdir(cwd.c_str()) < 0) channel::fail("chdir to cwd " + cwd, errno);
+}
+
+std::string lookPath(const json::Value& process) {
+  std::string name = process["args"].at(0).str();
+  if (name.find('/') != std::string::npos) {
+    if (isExecutableFile(name)) return name;
+    channel::fail("exec: \"" + name + "\": " + strerror(errno ? errno : EACCES), 0);
+  }
+  std::string path = envValue(process["env"], "PATH");
+  size_t start = 0;
+  while (!path.empty() && start <= path.size()) {
+    size_t end = path.find(':', start);
+    if (end == std::string::npos) end = path.size();
+    std::string dir = end > start ? path.substr(start, end - start) : ".";
+    std::string candidate = dir + "/" + name;
+    if (isExecutableFile(candidate)) return candidate;
+    start = end + 1;
+  }
+  channel::fail("exec: \"" + name + "\": executable file not found in $PATH", 0);
+}
+
+void exec(const json::Value& plan, const std::string& executable) {
+  const json::Value& process = plan["process"];
+  const json::Value& caps = process["capabilities"];
+  if (!process["umask"].isNull()) umask(static_cast<mode_t>(process["umask"].u64()));
+  else umask(022);
+
+  dropBounding(capMask(caps["bounding"]));
+  // Keep the permitted set across the uid change; the configured sets are applied after it.
+  if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) channel::fail("prctl PR_SET_KEEPCAPS", errno);
+  setUser(process, plan["setgroups"].flag(true));
+  if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0) channel::fail("prctl PR_SET_KEEPCAPS", errno);
+  setCapSets({capMask(caps["effective"]), capMask(caps["permitted"]), capMask(caps["inheritable"])});
+  raiseAmbient(capMask(caps["ambient"]));
+  if (process["noNewPrivileges"].flag() && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+    channel::fail("prctl PR_SET_NO_NEW_PRIVS", errno);
+
+  closeRuntimeFds(3 + static_cast<int>(plan["preserveFds"].u64()));
+
+  std::vector<std::string> args = process["args"].strings(), env = process["env"].strings();
+  std::vector<char*> argv, envp;
+  for (auto& a : args) argv.push_back(&a[0]);
+  argv.push_back(nullptr);
+  for (auto& e : env) envp.push_back(&e[0]);
+  envp.push_back(nullptr);
+  execve(executable.c_str(), argv.data(), envp.data());
+  channel::fail("exec " + executable, errno);
+}
+
+}  // namespace proc

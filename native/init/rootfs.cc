@@ -1,0 +1,325 @@
+// Mount setup inside the container's mount namespace. Every destination is resolved inside the
+// rootfs without following symlinks out of it (openat2 RESOLVE_IN_ROOT, or a userland walk that
+// does the same where the kernel lacks openat2), and mounted through /proc/self/fd/N.
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "channel.h"
+#include "steps.h"
+
+namespace rootfs {
+
+namespace {
+
+std::string rootPath;
+int rootFd = -1;
+
+std::vector<std::string> splitPath(const std::string& path) {
+  std::vector<std::string> parts;
+  size_t start = 0;
+  while (start <= path.size()) {
+    size_t end = path.find('/', start);
+    if (end == std::string::npos) end = path.size();
+    std::string part = path.substr(start, end - start);
+    if (!part.empty() && part != ".") parts.push_back(part);
+    start = end + 1;
+  }
+  return parts;
+}
+
+// Userland equivalent of RESOLVE_IN_ROOT: walks `rel` under rootPath, resolving symlinks as if
+// rootPath were "/", and returns the host path it lands on (the tail may not exist yet).
+std::string resolveInRootFallback(const std::string& rel) {
+  std::vector<std::string> pending = splitPath(rel);
+  std::vector<std::string> resolved;
+  int links = 0;
+  while (!pending.empty()) {
+    std::string part = pending.front();
+    pending.erase(pending.begin());
+    if (part == "..") {
+      if (!resolved.empty()) resolved.pop_back();
+      continue;
+    }
+    std::string current;
+    for (const auto& r : resolved) current += "/" + r;
+    std::string candidate = rootPath + current + "/" + part;
+    struct stat st;
+    if (lstat(candidate.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) {
+      if (++links > 255) return rootPath + current + "/" + part;  // the open then fails with ELOOP
+      char target[4096];
+      ssize_t n = readlink(candidate.c_str(), target, sizeof target - 1);
+      if (n < 0) return candidate;
+      target[n] = '\0';
+      std::vector<std::string> linkParts = splitPath(target);
+      if (target[0] == '/') resolved.clear();
+      pending.insert(pending.begin(), linkParts.begin(), linkParts.end());
+      continue;
+    }
+    resolved.push_back(part);
+  }
+  std::string out = rootPath;
+  for (const auto& r : resolved) out += "/" + r;
+  return out;
+}
+
+int openInRoot(const std::string& rel, int flags) {
+  struct open_how how;
+  memset(&how, 0, sizeof how);
+  how.flags = static_cast<uint64_t>(flags | O_CLOEXEC);
+  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+  std::string relative = rel.empty() || rel == "/" ? "." : rel.substr(rel[0] == '/' ? 1 : 0);
+  long fd = syscall(SYS_openat2, rootFd, relative.c_str(), &how, sizeof how);
+  if (fd >= 0 || errno != ENOSYS) return static_cast<int>(fd);
+  return open(resolveInRootFallback(rel).c_str(), flags | O_CLOEXEC | O_NOFOLLOW);
+}
+
+std::string fdPath(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
+
+std::string parentOf(const std::string& path) {
+  size_t slash = path.find_last_of('/');
+  return slash == std::string::npos || slash == 0 ? "/" : path.substr(0, slash);
+}
+
+std::string baseOf(const std::string& path) {
+  std::vector<std::string> parts = splitPath(path);
+  return parts.empty() ? "" : parts.back();
+}
+
+// mkdir -p of `rel` inside the rootfs; returns an O_PATH fd of the directory.
+int makeDirectories(const std::string& rel) {
+  std::string prefix;
+  for (const std::string& part : splitPath(rel)) {
+    std::string next = prefix + "/" + part;
+    int fd = openInRoot(next, O_PATH | O_DIRECTORY);
+    if (fd >= 0) {
+      close(fd);
+    } else if (errno == ENOENT) {
+      int parent = openInRoot(prefix, O_PATH | O_DIRECTORY);
+      if (parent < 0) channel::fail("open " + (prefix.empty() ? "/" : prefix) + " in the rootfs", errno);
+      if (mkdirat(parent, part.c_str(), 0755) < 0 && errno != EEXIST) channel::fail("mkdir " + next + " in the rootfs", errno);
+      close(parent);
+    } else {
+      channel::fail("open " + next + " in the rootfs", errno);
+    }
+    prefix = next;
+  }
+  int fd = openInRoot(rel, O_PATH | O_DIRECTORY);
+  if (fd < 0) channel::fail("open " + rel + " in the rootfs", errno);
+  return fd;
+}
+
+// Creates an empty file at `rel` (as a bind target) unless something is there; returns O_PATH fd.
+int makeFile(const std::string& rel) {
+  int fd = openInRoot(rel, O_PATH);
+  if (fd >= 0) return fd;
+  int parent = makeDirectories(parentOf(rel));
+  int created = openat(parent, baseOf(rel).c_str(), O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0755);
+  if (created < 0 && errno != EEXIST) channel::fail("create " + rel + " in the rootfs", errno);
+  if (created >= 0) close(created);
+  close(parent);
+  fd = openInRoot(rel, O_PATH);
+  if (fd < 0) channel::fail("open " + rel + " in the rootfs", errno);
+  return fd;
+}
+
+// Flags a bind remount must keep or the kernel refuses it (locked in user namespaces).
+unsigned long lockedFlags(int fd) {
+  struct statvfs sv;
+  if (fstatvfs(fd, &sv) < 0) return 0;
+  unsigned long flags = 0;
+  if (sv.f_flag & ST_NOSUID) flags |= MS_NOSUID;
+  if (sv.f_flag & ST_NODEV) flags |= MS_NODEV;
+  if (sv.f_flag & ST_NOEXEC) flags |= MS_NOEXEC;
+  return flags;
+}
+
+void mountAt(const std::string& what, const std::string& dest, const char* source, const char* type,
+             unsigned long flags, const char* data, int targetFd) {
+  if (mount(source, fdPath(targetFd).c_str(), type, flags, data) < 0) channel::fail(what + " on " + dest, errno);
+}
+
+// Applies changes to the mount now at `dest`: the fd used to mount it points below it.
+void changeMountAt(const std::string& what, const std::string& dest, unsigned long flags, bool keepLocked) {
+  int fd = openInRoot(dest, O_PATH);
+  if (fd < 0) channel::fail("open " + dest + " in the rootfs", errno);
+  if (keepLocked) flags |= lockedFlags(fd);
+  mountAt(what, dest, nullptr, nullptr, flags, nullptr, fd);
+  close(fd);
+}
+
+void mountOne(const json::Value& m) {
+  std::string dest = m["destination"].str(), source = m["source"].str(), type = m["type"].str();
+  std::string data = m["data"].str();
+  unsigned long flags = m["flags"].u64();
+  bool bind = m["bind"].flag();
+  int target;
+  if (bind) {
+    struct stat st;
+    if (stat(source.c_str(), &st) < 0) channel::fail("mount source " + source + " for " + dest, errno);
+    target = S_ISDIR(st.st_mode) ? makeDirectories(dest) : makeFile(dest);
+    mountAt("bind mount " + source, dest, source.c_str(), nullptr, MS_BIND | (flags & MS_REC), nullptr, target);
+    unsigned long extra = flags & ~(MS_BIND | MS_REC);
+    if (extra) changeMountAt("remount " + dest, dest, MS_BIND | MS_REMOUNT | extra, true);
+  } else {
+    target = makeDirectories(dest);
+    mountAt("mount " + type, dest, source.c_str(), type.c_str(), flags, data.empty() ? nullptr : data.c_str(), target);
+  }
+  close(target);
+  const json::Value& propagation = m["propagation"];
+  for (size_t i = 0; i < propagation.size(); i++)
+    changeMountAt("set propagation of", dest, propagation.at(i).u64(), false);
+}
+
+void makeDevice(const json::Value& d, bool bindFromHost) {
+  std::string path = d["path"].str();
+  if (bindFromHost) {
+    int target = makeFile(path);
+    mountAt("bind device " + path, path, path.c_str(), nullptr, MS_BIND, nullptr, target);
+    close(target);
+    return;
+  }
+  std::string type = d["type"].str();
+  mode_t kind = type == "b" ? S_IFBLK : type == "p" ? S_IFIFO : S_IFCHR;
+  mode_t mode = static_cast<mode_t>(d["fileMode"].u64(0666)) & 07777;
+  dev_t dev = makedev(static_cast<unsigned>(d["major"].u64()), static_cast<unsigned>(d["minor"].u64()));
+  int parent = makeDirectories(parentOf(path));
+  std::string base = baseOf(path);
+  if (unlinkat(parent, base.c_str(), 0) < 0 && errno != ENOENT) channel::fail("remove " + path + " before mknod", errno);
+  if (mknodat(parent, base.c_str(), kind | mode, dev) < 0) channel::fail("mknod " + path, errno);
+  if (fchownat(parent, base.c_str(), static_cast<uid_t>(d["uid"].u64()), static_cast<gid_t>(d["gid"].u64()),
+               AT_SYMLINK_NOFOLLOW) < 0)
+    channel::fail("chown " + path, errno);
+  close(parent);
+}
+
+void makeSymlink(const json::Value& link) {
+  std::string target = link["target"].str(), path = link["path"].str();
+  int parent = makeDirectories(parentOf(path));
+  std::string base = baseOf(path);
+  if (link["replace"].flag()) unlinkat(parent, base.c_str(), 0);
+  if (symlinkat(target.c_str(), parent, base.c_str()) < 0 && errno != EEXIST) channel::fail("symlink " + path, errno);
+  close(parent);
+}
+
+// The mount holding the rootfs must not be shared, or pivot_root refuses and the rootfs bind
+// would propagate back to the host.
+void makeParentMountPrivate() {
+  FILE* f = fopen("/proc/self/mountinfo", "re");
+  if (!f) channel::fail("open /proc/self/mountinfo", errno);
+  char line[4096];
+  std::string best;
+  bool bestShared = false;
+  while (fgets(line, sizeof line, f)) {
+    char mountPoint[4096];
+    if (sscanf(line, "%*s %*s %*s %*s %4095s", mountPoint) != 1) continue;
+    std::string mp = mountPoint;
+    bool covers = mp == "/" || rootPath == mp || rootPath.compare(0, mp.size() + 1, mp + "/") == 0;
+    if (covers && mp.size() >= best.size()) {
+      best = mp;
+      std::string rest = line;
+      bestShared = rest.find(" shared:") != std::string::npos && rest.find(" shared:") < rest.find(" - ");
+    }
+  }
+  fclose(f);
+  if (bestShared && mount(nullptr, best.c_str(), nullptr, MS_PRIVATE, nullptr) < 0)
+    channel::fail("make " + best + " private", errno);
+}
+
+void pivotRoot() {
+  int oldRoot = open("/", O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+  if (oldRoot < 0) channel::fail("open /", errno);
+  if (fchdir(rootFd) < 0) channel::fail("chdir to the rootfs", errno);
+  if (syscall(SYS_pivot_root, ".", ".") < 0) channel::fail("pivot_root", errno);
+  // The old root is now stacked on "/": detach it, without letting the unmount propagate.
+  if (fchdir(oldRoot) < 0) channel::fail("chdir to the old root", errno);
+  if (mount(nullptr, ".", nullptr, MS_SLAVE | MS_REC, nullptr) < 0) channel::fail("make the old root a slave", errno);
+  if (umount2(".", MNT_DETACH) < 0) channel::fail("unmount the old root", errno);
+  if (chdir("/") < 0) channel::fail("chdir /", errno);
+  close(oldRoot);
+}
+
+void moveRoot() {
+  if (fchdir(rootFd) < 0) channel::fail("chdir to the rootfs", errno);
+  if (mount(rootPath.c_str(), "/", nullptr, MS_MOVE, nullptr) < 0) channel::fail("move the rootfs to /", errno);
+  if (chroot(".") < 0) channel::fail("chroot", errno);
+  if (chdir("/") < 0) channel::fail("chdir /", errno);
+}
+
+void maskPath(const std::string& path) {
+  struct stat st;
+  if (stat(path.c_str(), &st) < 0) {
+    if (errno == ENOENT) return;
+    channel::fail("stat masked path " + path, errno);
+  }
+  int rc = S_ISDIR(st.st_mode) ? mount("tmpfs", path.c_str(), "tmpfs", MS_RDONLY, nullptr)
+                               : mount("/dev/null", path.c_str(), nullptr, MS_BIND, nullptr);
+  if (rc < 0) channel::fail("mask " + path, errno);
+}
+
+void makeReadonly(const std::string& path) {
+  if (mount(path.c_str(), path.c_str(), nullptr, MS_BIND | MS_REC, nullptr) < 0) {
+    if (errno == ENOENT) return;
+    channel::fail("bind read-only path " + path, errno);
+  }
+  struct statvfs sv;
+  unsigned long locked = 0;
+  if (statvfs(path.c_str(), &sv) == 0)
+    locked = (sv.f_flag & ST_NOSUID ? MS_NOSUID : 0) | (sv.f_flag & ST_NODEV ? MS_NODEV : 0) |
+             (sv.f_flag & ST_NOEXEC ? MS_NOEXEC : 0);
+  if (mount(nullptr, path.c_str(), nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC | locked, nullptr) < 0)
+    channel::fail("remount read-only path " + path, errno);
+}
+
+}  // namespace
+
+int openPath(const char* path) { return open(path, O_PATH | O_CLOEXEC); }
+
+void prepare(const json::Value& plan) {
+  rootPath = plan["rootfs"].str();
+  unsigned long propagation = plan["rootPropagation"].u64(MS_SLAVE | MS_REC);
+  if (mount(nullptr, "/", nullptr, propagation, nullptr) < 0) channel::fail("set propagation of /", errno);
+  makeParentMountPrivate();
+  if (mount(rootPath.c_str(), rootPath.c_str(), nullptr, MS_BIND | MS_REC, nullptr) < 0)
+    channel::fail("bind mount the rootfs " + rootPath, errno);
+  rootFd = open(rootPath.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (rootFd < 0) channel::fail("open the rootfs " + rootPath, errno);
+
+  umask(0);
+  const json::Value& mounts = plan["mounts"];
+  for (size_t i = 0; i < mounts.size(); i++) mountOne(mounts.at(i));
+  const json::Value& devices = plan["devices"];
+  bool bindDevices = plan["bindDevices"].flag();
+  for (size_t i = 0; i < devices.size(); i++) makeDevice(devices.at(i), bindDevices);
+  const json::Value& links = plan["symlinks"];
+  for (size_t i = 0; i < links.size(); i++) makeSymlink(links.at(i));
+}
+
+void enter(const json::Value& plan) {
+  if (plan["noPivot"].flag())
+    moveRoot();
+  else
+    pivotRoot();
+  close(rootFd);
+  const json::Value& afterPivot = plan["propagationAfterPivot"];
+  if (!afterPivot.isNull() && mount(nullptr, "/", nullptr, afterPivot.u64(), nullptr) < 0)
+    channel::fail("set rootfs propagation", errno);
+  const json::Value& readonly = plan["readonlyPaths"];
+  for (size_t i = 0; i < readonly.size(); i++) makeReadonly(readonly.at(i).str());
+  const json::Value& masked = plan["maskedPaths"];
+  for (size_t i = 0; i < masked.size(); i++) maskPath(masked.at(i).str());
+  if (plan["readonlyRoot"].flag() && mount(nullptr, "/", nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY, nullptr) < 0)
+    channel::fail("remount / read-only", errno);
+}
+
+}  // namespace rootfs

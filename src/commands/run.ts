@@ -1,0 +1,37 @@
+/**
+ * `runts run <id>`: create + start. In the foreground runts waits for the container's init
+ * (its child, thanks to CLONE_PARENT), forwards signals to it, deletes the container and exits
+ * with its status (128+n for a signal). --detach returns once it is started.
+ */
+import type { CommandContext } from '../context';
+import { createContainer } from '../container/create';
+import { destroyContainer } from '../container/destroy';
+import { createRequest } from '../container/request';
+import { startContainer } from '../container/start';
+import { native } from '../native';
+
+const FORWARDED_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH', 'SIGCONT'];
+
+export async function run(ctx: CommandContext): Promise<number> {
+  const { record, store } = await createContainer(ctx.globals, createRequest(ctx), ctx.log);
+  const forward = (signal: NodeJS.Signals) => {
+    try {
+      process.kill(record.pid, signal);
+    } catch {
+      // the container is already gone
+    }
+  };
+  if (!ctx.flags.detach) for (const signal of FORWARDED_SIGNALS) process.on(signal, forward);
+  try {
+    await store.withLock(record.id, () => startContainer(store, record, ctx.log));
+  } catch (err) {
+    await store.withLock(record.id, () => destroyContainer(store, record, ctx.log));
+    throw err;
+  }
+  if (ctx.flags.detach) return 0;
+
+  const status = await native().waitExit(record.pid);
+  for (const signal of FORWARDED_SIGNALS) process.off(signal, forward);
+  if (!ctx.flags.keep) await store.withLock(record.id, () => destroyContainer(store, record, ctx.log));
+  return status.code ?? 128 + (status.signal ?? 0);
+}

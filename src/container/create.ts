@@ -1,0 +1,172 @@
+/**
+ * create: validate, plan, then start runts-init and walk it through the protocol until it
+ * reports "created". Any failure undoes everything done so far: no state dir, no cgroup, no
+ * process is left behind.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { openCgroup } from '../cgroups';
+import type { GlobalOptions } from '../context';
+import { RuntimeError } from '../errors';
+import { runHooks } from '../hooks';
+import type { InitChannel } from '../initChannel';
+import { startInit, stopInit } from '../initProcess';
+import type { Logger } from '../log';
+import { native } from '../native';
+import { buildPlan } from '../plan';
+import { loadBundle } from '../spec/validate';
+import type { LinuxIDMapping, Spec, State } from '../spec/types';
+import { nowRfc3339Nano, openStore, pidStartTime, validateId, type ContainerRecord, type StateStore } from '../state';
+import { writeFileAtomically } from './files';
+
+export interface CreateRequest {
+  id: string;
+  bundle: string;
+  pidFile?: string;
+  noPivot: boolean;
+  noNewKeyring: boolean;
+  preserveFds: number;
+}
+
+export interface CreatedContainer {
+  record: ContainerRecord;
+  store: StateStore;
+}
+
+export async function createContainer(globals: GlobalOptions, request: CreateRequest, log: Logger): Promise<CreatedContainer> {
+  validateId(request.id);
+  const { spec, bundle, rootfs } = loadBundle(request.bundle);
+  const store = openStore(globals);
+  const cgroup = openCgroup({ id: request.id, cgroupsPath: spec.linux?.cgroupsPath, systemd: globals.systemdCgroup, resources: spec.linux?.resources });
+  const plan = buildPlan(spec, {
+    id: request.id,
+    rootfs,
+    execFifo: store.execFifoPath(request.id),
+    noPivot: request.noPivot,
+    noNewKeyring: request.noNewKeyring,
+    preserveFds: request.preserveFds,
+    cgroupPaths: cgroup.paths,
+  });
+
+  const undo = new UndoList();
+  store.reserve(request.id);
+  undo.push(() => store.remove(request.id));
+  try {
+    native().mkfifo(store.execFifoPath(request.id), 0o622);
+    cgroup.create();
+    undo.push(() => cgroup.destroy());
+    const init = startInit(['inherit', 'inherit', 'inherit'], request.preserveFds);
+    undo.push(() => stopInit(init));
+    cgroup.join(init.child.pid!);
+    init.channel.send(plan);
+    const session = new InitSession(init.channel, spec, { id: request.id, bundle, ociVersion: spec.ociVersion }, undo);
+    const pid = await session.runUntilCreated();
+    await stopInit(init);
+    const record: ContainerRecord = {
+      ociVersion: spec.ociVersion,
+      id: request.id,
+      pid,
+      pidStartTime: pidStartTime(pid),
+      bundle,
+      rootfs,
+      created: nowRfc3339Nano(),
+      annotations: spec.annotations ?? {},
+      config: spec,
+      cgroupPaths: cgroup.paths,
+      namespacePaths: namespacePaths(spec, pid),
+    };
+    store.write(record);
+    if (request.pidFile) writeFileAtomically(path.resolve(request.pidFile), String(pid));
+    log.debug(`created container ${request.id} with init pid ${pid}`);
+    return { record, store };
+  } catch (err) {
+    await undo.run(log);
+    throw err;
+  }
+}
+
+/** Steps to take back, newest first, when create fails half-way. */
+class UndoList {
+  private readonly steps: (() => void | Promise<void>)[] = [];
+  push(step: () => void | Promise<void>): void {
+    this.steps.push(step);
+  }
+  async run(log: Logger): Promise<void> {
+    for (const step of this.steps.reverse()) {
+      try {
+        await step();
+      } catch (err) {
+        log.warn(`cleaning up a failed create: ${(err as Error).message}`);
+      }
+    }
+  }
+}
+
+/** The runtime side of the init protocol, message by message. */
+class InitSession {
+  private pid = 0;
+
+  constructor(
+    private readonly channel: InitChannel,
+    private readonly spec: Spec,
+    private readonly state: Omit<State, 'status'>,
+    private readonly undo: UndoList,
+  ) {}
+
+  async runUntilCreated(): Promise<number> {
+    for (;;) {
+      const message = this.channel.receive();
+      if (!message) throw new RuntimeError('container init exited before the container was created');
+      switch (message.type) {
+        case 'pid':
+          this.pid = message.pid;
+          this.undo.push(() => killAndReap(message.pid));
+          break;
+        case 'usermap':
+          writeIdMappings(message.pid, this.spec);
+          this.channel.send({ type: 'usermap-done' });
+          break;
+        case 'hook': {
+          const state: State = { ...this.state, status: 'creating', pid: this.pid };
+          runHooks('prestart', this.spec.hooks, state);
+          runHooks('createRuntime', this.spec.hooks, state);
+          this.channel.send({ type: 'continue' });
+          break;
+        }
+        case 'created':
+          return this.pid;
+        case 'error':
+          throw new RuntimeError(message.errno ? `${message.step}: ${message.message}` : message.step);
+      }
+    }
+  }
+}
+
+async function killAndReap(pid: number): Promise<void> {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    return;
+  }
+  await native().waitExit(pid);
+}
+
+function mappingLines(mappings: LinuxIDMapping[] | undefined): string {
+  return (mappings ?? []).map((m) => `${m.containerID} ${m.hostID} ${m.size}\n`).join('');
+}
+
+function writeIdMappings(pid: number, spec: Spec): void {
+  try {
+    fs.writeFileSync(`/proc/${pid}/uid_map`, mappingLines(spec.linux?.uidMappings));
+    fs.writeFileSync(`/proc/${pid}/gid_map`, mappingLines(spec.linux?.gidMappings));
+  } catch (err) {
+    throw new RuntimeError(`write user namespace mappings: ${(err as Error).message}`);
+  }
+}
+
+function namespacePaths(spec: Spec, pid: number): Record<string, string> {
+  const procName: Record<string, string> = { mount: 'mnt', network: 'net', pid: 'pid', ipc: 'ipc', uts: 'uts', user: 'user', cgroup: 'cgroup', time: 'time' };
+  const paths: Record<string, string> = {};
+  for (const ns of spec.linux?.namespaces ?? []) paths[ns.type] = ns.path ?? `/proc/${pid}/ns/${procName[ns.type]}`;
+  return paths;
+}

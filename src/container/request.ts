@@ -1,0 +1,18 @@
+import type { CommandContext } from '../context';
+import { RuntimeError } from '../errors';
+import type { CreateRequest } from './create';
+
+/** The create/run flags shared by both commands, as a CreateRequest. */
+export function createRequest(ctx: CommandContext): CreateRequest {
+  if (ctx.flags['console-socket']) throw new RuntimeError('--console-socket: terminals are not supported yet');
+  const preserveFds = Number(ctx.flags['preserve-fds'] ?? 0);
+  if (!Number.isInteger(preserveFds) || preserveFds < 0) throw new RuntimeError(`--preserve-fds: invalid value ${ctx.flags['preserve-fds']}`);
+  return {
+    id: ctx.positionals[0],
+    bundle: (ctx.flags.bundle as string | undefined) || process.cwd(),
+    pidFile: (ctx.flags['pid-file'] as string | undefined) || undefined,
+    noPivot: Boolean(ctx.flags['no-pivot']),
+    noNewKeyring: Boolean(ctx.flags['no-new-keyring']),
+    preserveFds,
+  };
+}

@@ -1,0 +1,34 @@
+/** OCI hooks run by the runtime itself (prestart, createRuntime, poststart, poststop). */
+import { spawnSync } from 'child_process';
+import { RuntimeError } from './errors';
+import type { Hook, Hooks, State } from './spec/types';
+
+export type RuntimeHookKind = 'prestart' | 'createRuntime' | 'poststart' | 'poststop';
+
+/**
+ * Runs each hook with the state JSON on stdin, in order; the first failure throws with runc's
+ * wording. `timeout` (seconds) kills the hook and fails it.
+ */
+export function runHooks(kind: RuntimeHookKind, hooks: Hooks | undefined, state: State): void {
+  const list: Hook[] = hooks?.[kind] ?? [];
+  const input = JSON.stringify(state);
+  list.forEach((hook, index) => {
+    const [argv0, ...args] = hook.args && hook.args.length > 0 ? hook.args : [hook.path];
+    const result = spawnSync(hook.path, args, {
+      argv0,
+      input,
+      env: Object.fromEntries((hook.env ?? []).map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)])),
+      timeout: hook.timeout ? hook.timeout * 1000 : undefined,
+      killSignal: 'SIGKILL',
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    const output = `stdout: ${result.stdout?.toString().trim() ?? ''}, stderr: ${result.stderr?.toString().trim() ?? ''}`;
+    if (result.error) {
+      const e = result.error as NodeJS.ErrnoException;
+      const reason = e.code === 'ETIMEDOUT' ? `timed out after ${hook.timeout}s` : e.code === 'ENOENT' ? `${hook.path}: no such file or directory` : e.message;
+      throw new RuntimeError(`${kind} hook #${index}: ${reason}`);
+    }
+    if (result.signal) throw new RuntimeError(`${kind} hook #${index}: killed by ${result.signal}, ${output}`);
+    if (result.status !== 0) throw new RuntimeError(`${kind} hook #${index}: exit status ${result.status}, ${output}`);
+  });
+}

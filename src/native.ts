@@ -1,0 +1,56 @@
+/**
+ * The one typed boundary to the C++ addon (native/addon). Nothing else loads the addon.
+ * It is loaded lazily: `state` and `list` never pay for dlopen.
+ */
+import * as path from 'path';
+
+export type NamespaceType = 'mount' | 'pid' | 'network' | 'ipc' | 'uts' | 'user' | 'cgroup' | 'time';
+
+export interface ExitStatus {
+  /** Exit code when the process exited, else null. */
+  code: number | null;
+  /** Signal number when it was killed by a signal, else null. */
+  signal: number | null;
+}
+
+export interface NativeAddon {
+  /** AF_UNIX SOCK_STREAM pair, both ends close-on-exec. */
+  socketpair(): [number, number];
+  /** A sealed (read-only, fixed size) memfd copy of the file at `path`, close-on-exec. */
+  sealedCopy(path: string, name: string): number;
+  /** Opens (creating) `path` and takes an exclusive flock; returns the fd: closing it unlocks. */
+  lockFile(path: string): number;
+  /** mkfifo(2) with the exact mode (umask ignored). */
+  mkfifo(path: string, mode: number): void;
+  /**
+   * Opens the exec fifo for reading and waits for the container init's byte, giving up with
+   * an error when `pid` dies first. Returns when the init has been released.
+   */
+  releaseExecFifo(path: string, pid: number, pidStartTime: number): void;
+  /** Blocks (off the JS thread) until child `pid` exits; reaps it. */
+  waitExit(pid: number): Promise<ExitStatus>;
+  /** prctl(PR_SET_CHILD_SUBREAPER, 1). */
+  setChildSubreaper(): void;
+  /** Sends `signal` through a pidfd so a recycled pid is never signalled. */
+  signalProcess(pid: number, pidStartTime: number, signal: number): void;
+}
+
+let loaded: NativeAddon | undefined;
+
+/** Directory holding runts.node and runts-init (build/Release at the package root). */
+export function nativeBuildDir(): string {
+  return path.resolve(__dirname, '..', '..', 'build', 'Release');
+}
+
+export function native(): NativeAddon {
+  if (!loaded) {
+    const mod = { exports: {} as NativeAddon };
+    process.dlopen(mod, path.join(nativeBuildDir(), 'runts.node'));
+    loaded = mod.exports;
+  }
+  return loaded;
+}
+
+export function initBinaryPath(): string {
+  return path.join(nativeBuildDir(), 'runts-init');
+}

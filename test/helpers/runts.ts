@@ -2,7 +2,7 @@
  * Integration-test helpers: a private --root per test, bundles on a fresh copy of the busybox
  * fixture rootfs, and the compiled runts CLI run as a child process.
  */
-import { spawn, spawnSync, type SpawnSyncReturns } from 'child_process';
+import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -22,10 +22,6 @@ function childEnv(): NodeJS.ProcessEnv {
   const env = { ...process.env };
   delete env.NODE_EXTRA_CA_CERTS;
   return env;
-}
-
-function toResult(r: SpawnSyncReturns<string>): Result {
-  return { code: r.status ?? 128 + (r.signal ? os.constants.signals[r.signal] : 0), stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
 }
 
 /** A scratch directory removed at the end of the test run. */
@@ -81,17 +77,32 @@ export function makeBundle(spec: Spec, dir = scratchDir('bundle')): string {
   return dir;
 }
 
-/** Runs the runts CLI to completion. */
+/**
+ * Runs the runts CLI to completion. Output goes through files, not pipes: a detached
+ * container inherits runts' stdio and would keep a pipe open long after runts exits.
+ */
 export function runts(root: string, args: string[], opts: { input?: string; cwd?: string; timeoutMs?: number } = {}): Result {
-  return toResult(
-    spawnSync(process.execPath, [CLI, '--root', root, ...args], {
-      encoding: 'utf8',
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'runts-out-'));
+  const out = fs.openSync(path.join(dir, 'out'), 'w+');
+  const err = fs.openSync(path.join(dir, 'err'), 'w+');
+  try {
+    const r = spawnSync(process.execPath, [CLI, '--root', root, ...args], {
       input: opts.input,
       cwd: opts.cwd,
       env: childEnv(),
+      stdio: ['pipe', out, err],
       timeout: opts.timeoutMs ?? 30_000,
-    }),
-  );
+    });
+    return {
+      code: r.status ?? 128 + (r.signal ? os.constants.signals[r.signal] : 0),
+      stdout: fs.readFileSync(path.join(dir, 'out'), 'utf8'),
+      stderr: fs.readFileSync(path.join(dir, 'err'), 'utf8'),
+    };
+  } finally {
+    fs.closeSync(out);
+    fs.closeSync(err);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** Starts the runts CLI without waiting, for run/signal tests. */

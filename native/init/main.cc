@@ -51,11 +51,12 @@ void runStage2(const json::Value& plan, int releasePipe) {
   rootfs::enter(plan);
   proc::configure(plan);
   std::string executable = proc::lookPath(plan["process"]);
+  proc::finalize(plan);
 
   channel::send("created");
   channel::close();
   if (fifoPathFd >= 0) waitForStart(fifoPathFd);
-  proc::exec(plan, executable);
+  proc::execute(plan, executable);
 }
 
 }  // namespace

@@ -1,7 +1,9 @@
 // The container process: the last privileged steps, then the drop to the configured user and
 // capabilities, and execve.
 #include <fcntl.h>
+#include <dirent.h>
 #include <grp.h>
+#include <linux/close_range.h>
 #include <linux/capability.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -43,18 +45,6 @@ void joinSessionKeyring(const std::string& name) {
   if (syscall(SYS_keyctl, kJoinSessionKeyring, name.c_str()) < 0 && errno != ENOSYS && errno != EPERM &&
       errno != EACCES)
     channel::fail("join session keyring " + name, errno);
-}
-
-void makeCwd(const std::string& cwd) {
-  std::string prefix;
-  size_t start = 1;
-  while (start <= cwd.size()) {
-    size_t end = cwd.find('/', start);
-    if (end == std::string::npos) end = cwd.size();
-    prefix = cwd.substr(0, end);
-    if (end > start && mkdir(prefix.c_str(), 0755) < 0 && errno != EEXIST) channel::fail("create cwd " + cwd, errno);
-    start = end + 1;
-  }
 }
 
 std::string envValue(const json::Value& env, const std::string& key) {
@@ -133,10 +123,18 @@ void setUser(const json::Value& process, bool setgroupsAllowed) {
   if (setresuid(uid, uid, uid) < 0) channel::fail("setresuid " + std::to_string(uid), errno);
 }
 
-void closeRuntimeFds(int firstToClose) {
-  // close_range is 5.9+; fall back to walking /proc/self/fd.
-  if (syscall(SYS_close_range, firstToClose, ~0U, 0) == 0) return;
-  for (int fd = firstToClose; fd < 1024; fd++) close(fd);
+// Every fd the runtime gave us (except --preserve-fds) closes at execve; seccomp may forbid
+// closing them one by one later. close_range is 5.11+ for CLOEXEC; walk /proc/self/fd otherwise.
+void markRuntimeFdsCloseOnExec(int first) {
+  if (syscall(SYS_close_range, first, ~0U, CLOSE_RANGE_CLOEXEC) == 0) return;
+  DIR* dir = opendir("/proc/self/fd");
+  if (!dir) channel::fail("open /proc/self/fd", errno);
+  int self = dirfd(dir);
+  while (struct dirent* entry = readdir(dir)) {
+    int fd = atoi(entry->d_name);
+    if (fd >= first && fd != self) fcntl(fd, F_SETFD, FD_CLOEXEC);
+  }
+  closedir(dir);
 }
 
 }  // namespace
@@ -157,7 +155,6 @@ void configure(const json::Value& plan) {
   if (!plan["oomScoreAdj"].isNull()) writeFile("/proc/self/oom_score_adj", std::to_string(plan["oomScoreAdj"].i64()));
   if (!plan["sessionKeyring"].isNull()) joinSessionKeyring(plan["sessionKeyring"].str());
   std::string cwd = plan["process"]["cwd"].str("/");
-  makeCwd(cwd);
   if (chdir(cwd.c_str()) < 0) channel::fail("chdir to cwd " + cwd, errno);
 }
 
@@ -180,11 +177,10 @@ std::string lookPath(const json::Value& process) {
   channel::fail("exec: \"" + name + "\": executable file not found in $PATH", 0);
 }
 
-void exec(const json::Value& plan, const std::string& executable) {
+void finalize(const json::Value& plan) {
   const json::Value& process = plan["process"];
   const json::Value& caps = process["capabilities"];
-  if (!process["umask"].isNull()) umask(static_cast<mode_t>(process["umask"].u64()));
-  else umask(022);
+  umask(process["umask"].isNull() ? 022 : static_cast<mode_t>(process["umask"].u64()));
 
   dropBounding(capMask(caps["bounding"]));
   // Keep the permitted set across the uid change; the configured sets are applied after it.
@@ -195,9 +191,11 @@ void exec(const json::Value& plan, const std::string& executable) {
   raiseAmbient(capMask(caps["ambient"]));
   if (process["noNewPrivileges"].flag() && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
     channel::fail("prctl PR_SET_NO_NEW_PRIVS", errno);
+  markRuntimeFdsCloseOnExec(3 + static_cast<int>(plan["preserveFds"].u64()));
+}
 
-  closeRuntimeFds(3 + static_cast<int>(plan["preserveFds"].u64()));
-
+void execute(const json::Value& plan, const std::string& executable) {
+  const json::Value& process = plan["process"];
   std::vector<std::string> args = process["args"].strings(), env = process["env"].strings();
   std::vector<char*> argv, envp;
   for (auto& a : args) argv.push_back(&a[0]);

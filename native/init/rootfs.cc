@@ -107,7 +107,12 @@ int makeDirectories(const std::string& rel) {
     } else if (errno == ENOENT) {
       int parent = openInRoot(prefix, O_PATH | O_DIRECTORY);
       if (parent < 0) channel::fail("open " + (prefix.empty() ? "/" : prefix) + " in the rootfs", errno);
-      if (mkdirat(parent, part.c_str(), 0755) < 0 && errno != EEXIST) channel::fail("mkdir " + next + " in the rootfs", errno);
+      if (mkdirat(parent, part.c_str(), 0755) < 0) {
+        if (errno != EEXIST) channel::fail("mkdir " + next + " in the rootfs", errno);
+        // A dangling symlink: create what it points to, resolved inside the rootfs.
+        int target = makeDirectories(resolveInRootFallback(next).substr(rootPath.size()));
+        close(target);
+      }
       close(parent);
     } else {
       channel::fail("open " + next + " in the rootfs", errno);
@@ -281,6 +286,19 @@ void makeReadonly(const std::string& path) {
     channel::fail("remount read-only path " + path, errno);
 }
 
+// runc creates a missing cwd, even when the root is about to become read-only.
+void makeCwd(const std::string& cwd) {
+  std::string prefix;
+  size_t start = 1;
+  while (start <= cwd.size()) {
+    size_t end = cwd.find('/', start);
+    if (end == std::string::npos) end = cwd.size();
+    prefix = cwd.substr(0, end);
+    if (end > start && mkdir(prefix.c_str(), 0755) < 0 && errno != EEXIST) channel::fail("create cwd " + cwd, errno);
+    start = end + 1;
+  }
+}
+
 }  // namespace
 
 int openPath(const char* path) { return open(path, O_PATH | O_CLOEXEC); }
@@ -318,6 +336,7 @@ void enter(const json::Value& plan) {
   for (size_t i = 0; i < readonly.size(); i++) makeReadonly(readonly.at(i).str());
   const json::Value& masked = plan["maskedPaths"];
   for (size_t i = 0; i < masked.size(); i++) maskPath(masked.at(i).str());
+  makeCwd(plan["process"]["cwd"].str("/"));
   if (plan["readonlyRoot"].flag() && mount(nullptr, "/", nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY, nullptr) < 0)
     channel::fail("remount / read-only", errno);
 }

@@ -1,5 +1,7 @@
 // The setup steps of the container init, in the order main.cc runs them.
 #pragma once
+#include <string>
+
 #include "json.h"
 
 namespace ns {
@@ -22,6 +24,8 @@ namespace proc {
 void configure(const json::Value& plan);
 // Resolves process.args[0] through the container's PATH; fails the init if it is missing.
 std::string lookPath(const json::Value& process);
-// Drops to the configured user and capabilities, closes fds and execs. Does not return.
-[[noreturn]] void exec(const json::Value& plan, const std::string& executable);
+// Drops to the configured user and capabilities and marks runtime fds close-on-exec.
+void finalize(const json::Value& plan);
+// execve of the container's process. Does not return.
+[[noreturn]] void execute(const json::Value& plan, const std::string& executable);
 }  // namespace proc

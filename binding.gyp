@@ -13,11 +13,12 @@
       "sources": [
         "native/init/main.cc",
         "native/init/json.cc",
-        
         "native/init/channel.cc",
         "native/init/namespaces.cc",
         "native/init/rootfs.cc",
-        "native/init/process.cc"
+        "native/init/process.cc",
+        "native/init/hooks.cc",
+        "native/init/seccomp.cc"
       ],
       "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-Os", "-fno-exceptions", "-fno-rtti"],
       "ldflags": ["-static", "-s", "-Wl,--gc-sections"],

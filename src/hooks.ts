@@ -23,7 +23,9 @@ export function runHooks(kind: RuntimeHookKind, hooks: Hooks | undefined, state:
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     const output = `stdout: ${result.stdout?.toString().trim() ?? ''}, stderr: ${result.stderr?.toString().trim() ?? ''}`;
-    if (result.error) {
+    // A hook that exits without reading its stdin makes the write fail with EPIPE: its exit
+    // status is what counts.
+    if (result.error && (result.error as NodeJS.ErrnoException).code !== 'EPIPE') {
       const e = result.error as NodeJS.ErrnoException;
       const reason = e.code === 'ETIMEDOUT' ? `timed out after ${hook.timeout}s` : e.code === 'ENOENT' ? `${hook.path}: no such file or directory` : e.message;
       throw new RuntimeError(`${kind} hook #${index}: ${reason}`);

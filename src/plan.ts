@@ -7,8 +7,9 @@ import * as path from 'path';
 import { capabilityNumber } from './capabilities';
 import { RuntimeError } from './errors';
 import { MS, PROPAGATION_OPTIONS, parseMountOptions } from './mountOptions';
+import { planSeccomp, type PlanSeccomp } from './seccomp';
 import type { NamespaceType } from './native';
-import type { LinuxCapabilities, LinuxDevice, LinuxTimeOffset, Mount, Spec } from './spec/types';
+import type { Hook, LinuxCapabilities, LinuxDevice, LinuxTimeOffset, Mount, Process, Spec } from './spec/types';
 
 export interface PlanMount {
   destination: string;
@@ -72,6 +73,12 @@ export interface InitPlan {
   preserveFds: number;
   setgroups: boolean;
   process: PlanProcess;
+  /** linux.seccomp as src/seccomp.ts plans it; null: no filter. */
+  seccomp: PlanSeccomp | null;
+  /** Join a running container instead of setting one up. */
+  exec: boolean;
+  /** Hooks the init runs inside the container's namespaces. */
+  hooks: { createContainer: Hook[]; startContainer: Hook[] };
 }
 
 export interface PlanOptions {
@@ -135,21 +142,63 @@ export function buildPlan(spec: Spec, opts: PlanOptions): InitPlan {
     execFifo: opts.execFifo,
     preserveFds: opts.preserveFds,
     setgroups: true,
-    process: {
-      args: proc.args ?? [],
-      env: proc.env ?? [],
-      cwd: proc.cwd,
-      user: { uid: proc.user.uid, gid: proc.user.gid, additionalGids: proc.user.additionalGids ?? [] },
-      umask: proc.user.umask ?? null,
-      noNewPrivileges: proc.noNewPrivileges ?? false,
-      capabilities: planCapabilities(proc.capabilities),
-      rlimits: (proc.rlimits ?? []).map((r) => ({
-        type: r.type,
-        resource: RLIMITS.indexOf(r.type),
-        soft: BigInt(r.soft).toString(),
-        hard: BigInt(r.hard).toString(),
-      })),
-    },
+    process: planProcess(proc),
+    seccomp: planSeccomp(spec),
+    exec: false,
+    hooks: { createContainer: spec.hooks?.createContainer ?? [], startContainer: spec.hooks?.startContainer ?? [] },
+  };
+}
+
+/**
+ * The plan for `exec`: join every namespace of the running container (its init's
+ * /proc/<pid>/ns links), no rootfs work, no hooks, the process as given.
+ */
+export function buildExecPlan(namespacePaths: Record<string, string>, proc: Process, preserveFds: number): InitPlan {
+  return {
+    namespaces: Object.entries(namespacePaths).map(([type, nsPath]) => ({ type: NAMESPACE_TYPES[type], path: nsPath })),
+    timeOffsets: null,
+    rootfs: '',
+    rootPropagation: 0,
+    propagationAfterPivot: null,
+    readonlyRoot: false,
+    noPivot: false,
+    mounts: [],
+    devices: [],
+    bindDevices: false,
+    symlinks: [],
+    maskedPaths: [],
+    readonlyPaths: [],
+    hostname: null,
+    domainname: null,
+    sysctl: [],
+    oomScoreAdj: proc.oomScoreAdj ?? null,
+    sessionKeyring: null,
+    execFifo: '',
+    preserveFds,
+    setgroups: true,
+    process: planProcess(proc),
+    // Not yet: runc gives an exec'd process the container's filter (planSeccomp of its config).
+    seccomp: null,
+    exec: true,
+    hooks: { createContainer: [], startContainer: [] },
+  };
+}
+
+function planProcess(proc: Process): PlanProcess {
+  return {
+    args: proc.args ?? [],
+    env: proc.env ?? [],
+    cwd: proc.cwd,
+    user: { uid: proc.user.uid, gid: proc.user.gid, additionalGids: proc.user.additionalGids ?? [] },
+    umask: proc.user.umask ?? null,
+    noNewPrivileges: proc.noNewPrivileges ?? false,
+    capabilities: planCapabilities(proc.capabilities),
+    rlimits: (proc.rlimits ?? []).map((r) => ({
+      type: r.type,
+      resource: RLIMITS.indexOf(r.type),
+      soft: BigInt(r.soft).toString(),
+      hard: BigInt(r.hard).toString(),
+    })),
   };
 }
 

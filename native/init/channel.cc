@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstdint>
@@ -81,6 +82,32 @@ bool send(const char* type, const std::string& extraJson) {
   return writeAll(channelFd, reinterpret_cast<char*>(header), 4) && writeAll(channelFd, body.data(), body.size());
 }
 
+bool sendFd(int fd) {
+  char byte = 0;
+  struct iovec iov = {&byte, 1};
+  union {
+    char buf[CMSG_SPACE(sizeof(int))];
+    struct cmsghdr align;
+  } control;
+  memset(&control, 0, sizeof control);
+  struct msghdr msg = {};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control.buf;
+  msg.msg_controllen = sizeof control.buf;
+  struct cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
+  cmsg->cmsg_level = SOL_SOCKET;
+  cmsg->cmsg_type = SCM_RIGHTS;
+  cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
+  for (;;) {
+    ssize_t n = sendmsg(channelFd, &msg, MSG_NOSIGNAL);
+    if (n == 1) return true;
+    if (n < 0 && errno == EINTR) continue;
+    return false;
+  }
+}
+
 void fail(const std::string& step, int err) {
   if (closed) {
     std::string line = "runts-init: " + step + (err ? std::string(": ") + strerror(err) : "") + "\n";
@@ -92,11 +119,12 @@ void fail(const std::string& step, int err) {
   _exit(1);
 }
 
-void expect(const char* expected) {
+json::Value expect(const char* expected) {
   json::Value reply;
   std::string error;
   if (!receive(reply, error)) fail(std::string("waiting for ") + expected + ": " + error, 0);
   if (reply["type"].str() != expected) fail(std::string("runtime answered ") + reply["type"].str() + ", not " + expected, 0);
+  return reply;
 }
 
 void close() {

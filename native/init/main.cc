@@ -16,6 +16,7 @@
 #include <string>
 
 #include "channel.h"
+#include "seccomp.h"
 #include "steps.h"
 
 namespace {
@@ -45,17 +46,28 @@ void runStage2(const json::Value& plan, int releasePipe) {
   std::string fifo = plan["execFifo"].str();
   if (!fifo.empty() && (fifoPathFd = rootfs::openPath(fifo.c_str())) < 0) channel::fail("open exec fifo " + fifo, errno);
 
-  rootfs::prepare(plan);
-  channel::send("hook", "\"name\":\"createRuntime\"");
-  channel::expect("continue");
-  rootfs::enter(plan);
+  // exec joins a container that is set up already: no rootfs, no create-time hooks.
+  std::string state;
+  if (!plan["exec"].flag()) {
+    rootfs::prepare(plan);
+    channel::send("hook", "\"name\":\"createRuntime\"");
+    state = channel::expect("continue")["state"].str();
+    hooks::run("createContainer", plan["hooks"]["createContainer"], state);
+    rootfs::enter(plan);
+  }
   proc::configure(plan);
   std::string executable = proc::lookPath(plan["process"]);
+  // Seccomp where runc 1.1 puts it: without no_new_privs loading needs CAP_SYS_ADMIN, so before
+  // the drop; with it, after (as close to execve as the channel allows).
+  const bool noNewPrivileges = plan["process"]["noNewPrivileges"].flag();
+  if (!noNewPrivileges) seccomp::passListener(seccomp::load(plan));
   proc::finalize(plan);
+  if (noNewPrivileges) seccomp::passListener(seccomp::load(plan));
 
   channel::send("created");
   channel::close();
   if (fifoPathFd >= 0) waitForStart(fifoPathFd);
+  hooks::run("startContainer", plan["hooks"]["startContainer"], state);
   proc::execute(plan, executable);
 }
 

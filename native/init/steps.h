@@ -5,9 +5,15 @@
 #include "json.h"
 
 namespace ns {
-// Stage 1: joins the namespaces given by path, creates the new ones (asking the runtime to write
-// the user namespace maps) and writes time namespace offsets. Children see all of them.
+// Stage 1: first what needs the runtime's privileges (oom_score_adj, I/O priority, hard rlimits,
+// the exec fifo, idmapped mount trees), then joins the namespaces given by path, creates the new
+// ones (asking the runtime to write the user namespace maps), writes time namespace offsets and
+// brings lo up in a new network namespace. Children see all of them.
 void enter(const json::Value& plan);
+// The fd stage 1 opened for `path` (the exec fifo), handed over once; -1 if none.
+int preopened(const char* path);
+// The detached idmapped tree stage 1 made for plan.mounts[index]; -1 if none.
+int idmappedMount(size_t index);
 }  // namespace ns
 
 namespace rootfs {
@@ -15,17 +21,26 @@ namespace rootfs {
 void prepare(const json::Value& plan);
 // Stage 2, after the hooks: pivot_root (or move+chroot), masked and read-only paths, ro root.
 void enter(const json::Value& plan);
-// Opens `path` (host view) as O_PATH so it can be reopened through /proc/self/fd after pivot.
+// Opens `path` (host view) as O_PATH so it can be reopened through /proc/self/fd after pivot
+// (or hands over the fd stage 1 opened for it).
 int openPath(const char* path);
 }  // namespace rootfs
 
 namespace proc {
-// Everything that must happen while still privileged: hostname, sysctl, rlimits, keyring, cwd.
+// Everything that must happen while still privileged: hostname, AppArmor exec profile, sysctl,
+// rlimits, keyring, cwd.
 void configure(const json::Value& plan);
 // Resolves process.args[0] through the container's PATH; fails the init if it is missing.
 std::string lookPath(const json::Value& process);
-// Drops to the configured user and capabilities and marks runtime fds close-on-exec.
+// Scheduler, SELinux exec label, drop to the configured user and capabilities, no_new_privs,
+// runtime fds close-on-exec, personality and the final CPU affinity.
 void finalize(const json::Value& plan);
 // execve of the container's process. Does not return.
 [[noreturn]] void execute(const json::Value& plan, const std::string& executable);
 }  // namespace proc
+
+namespace hooks {
+// Runs each hook of `list` in order with `state` (OCI state JSON) on stdin; fails the init on
+// the first one that fails or outlives its timeout.
+void run(const char* kind, const json::Value& list, const std::string& state);
+}  // namespace hooks

@@ -8,20 +8,12 @@ import { createContainer } from '../container/create';
 import { destroyContainer } from '../container/destroy';
 import { createRequest } from '../container/request';
 import { startContainer } from '../container/start';
+import { forwardSignals } from '../container/signals';
 import { native } from '../native';
-
-const FORWARDED_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH', 'SIGCONT'];
 
 export async function run(ctx: CommandContext): Promise<number> {
   const { record, store } = await createContainer(ctx.globals, createRequest(ctx), ctx.log);
-  const forward = (signal: NodeJS.Signals) => {
-    try {
-      process.kill(record.pid, signal);
-    } catch {
-      // the container is already gone
-    }
-  };
-  if (!ctx.flags.detach) for (const signal of FORWARDED_SIGNALS) process.on(signal, forward);
+  const stopForwarding = ctx.flags.detach ? () => {} : forwardSignals(record.pid);
   try {
     await store.withLock(record.id, () => startContainer(store, record, ctx.log));
   } catch (err) {
@@ -31,7 +23,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   if (ctx.flags.detach) return 0;
 
   const status = await native().waitExit(record.pid);
-  for (const signal of FORWARDED_SIGNALS) process.off(signal, forward);
+  stopForwarding();
   if (!ctx.flags.keep) await store.withLock(record.id, () => destroyContainer(store, record, ctx.log));
   return status.code ?? 128 + (status.signal ?? 0);
 }

@@ -9,7 +9,6 @@ import { openCgroup } from '../cgroups';
 import type { GlobalOptions } from '../context';
 import { RuntimeError } from '../errors';
 import { runHooks } from '../hooks';
-import type { InitChannel } from '../initChannel';
 import { startInit, stopInit } from '../initProcess';
 import type { Logger } from '../log';
 import { native } from '../native';
@@ -18,6 +17,8 @@ import { loadBundle } from '../spec/validate';
 import type { LinuxIDMapping, Spec, State } from '../spec/types';
 import { nowRfc3339Nano, openStore, pidStartTime, validateId, type ContainerRecord, type StateStore } from '../state';
 import { writeFileAtomically } from './files';
+import { forwardSeccompListener } from '../seccomp';
+import { runInitSession } from './session';
 
 export interface CreateRequest {
   id: string;
@@ -59,8 +60,18 @@ export async function createContainer(globals: GlobalOptions, request: CreateReq
     undo.push(() => stopInit(init));
     cgroup.join(init.child.pid!);
     init.channel.send(plan);
-    const session = new InitSession(init.channel, spec, { id: request.id, bundle, ociVersion: spec.ociVersion }, undo);
-    const pid = await session.runUntilCreated();
+    const pid = runInitSession(init.channel, {
+      pid: (child) => undo.push(() => killAndReap(child)),
+      usermap: (child) => writeIdMappings(child, spec),
+      hook: (_name, child) => {
+        const state: State = { ociVersion: spec.ociVersion, id: request.id, status: 'creating', pid: child, bundle, annotations: spec.annotations };
+        runHooks('prestart', spec.hooks, state);
+        runHooks('createRuntime', spec.hooks, state);
+        return { state: JSON.stringify(state) };
+      },
+      seccompListener: (fd, child) =>
+        forwardSeccompListener(fd, spec, { ociVersion: spec.ociVersion, id: request.id, status: 'creating', pid: child, bundle, annotations: spec.annotations }),
+    });
     await stopInit(init);
     const record: ContainerRecord = {
       ociVersion: spec.ociVersion,
@@ -102,47 +113,7 @@ class UndoList {
   }
 }
 
-/** The runtime side of the init protocol, message by message. */
-class InitSession {
-  private pid = 0;
-
-  constructor(
-    private readonly channel: InitChannel,
-    private readonly spec: Spec,
-    private readonly state: Omit<State, 'status'>,
-    private readonly undo: UndoList,
-  ) {}
-
-  async runUntilCreated(): Promise<number> {
-    for (;;) {
-      const message = this.channel.receive();
-      if (!message) throw new RuntimeError('container init exited before the container was created');
-      switch (message.type) {
-        case 'pid':
-          this.pid = message.pid;
-          this.undo.push(() => killAndReap(message.pid));
-          break;
-        case 'usermap':
-          writeIdMappings(message.pid, this.spec);
-          this.channel.send({ type: 'usermap-done' });
-          break;
-        case 'hook': {
-          const state: State = { ...this.state, status: 'creating', pid: this.pid };
-          runHooks('prestart', this.spec.hooks, state);
-          runHooks('createRuntime', this.spec.hooks, state);
-          this.channel.send({ type: 'continue' });
-          break;
-        }
-        case 'created':
-          return this.pid;
-        case 'error':
-          throw new RuntimeError(message.errno ? `${message.step}: ${message.message}` : message.step);
-      }
-    }
-  }
-}
-
-async function killAndReap(pid: number): Promise<void> {
+export async function killAndReap(pid: number): Promise<void> {
   try {
     process.kill(pid, 'SIGKILL');
   } catch {

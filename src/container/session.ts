@@ -1,0 +1,48 @@
+/** The runtime side of the init protocol, message by message, until "created". */
+import { RuntimeError } from '../errors';
+import type { InitChannel } from '../initChannel';
+
+export interface SessionHandlers {
+  /** Stage 2's host pid, as soon as it exists (to kill it if a later step fails). */
+  pid(pid: number): void;
+  /** A new user namespace needs its maps written (create only). */
+  usermap?(pid: number): void;
+  /** A hook point inside the init; returns extra fields of the "continue" answer. */
+  hook?(name: string, pid: number): Record<string, unknown>;
+  /** The init's seccomp notify listener fd (SCMP_ACT_NOTIFY): pass it on, then close it. */
+  seccompListener?(fd: number, pid: number): void;
+}
+
+/** Answers the init until it reports "created"; returns the container process's pid. */
+export function runInitSession(channel: InitChannel, handlers: SessionHandlers): number {
+  let pid = 0;
+  for (;;) {
+    const message = channel.receive();
+    if (!message) throw new RuntimeError('container init exited before the container was created');
+    switch (message.type) {
+      case 'pid':
+        pid = message.pid;
+        handlers.pid(pid);
+        break;
+      case 'usermap':
+        if (!handlers.usermap) throw new RuntimeError('container init asked for user namespace maps unexpectedly');
+        handlers.usermap(message.pid);
+        channel.send({ type: 'usermap-done' });
+        break;
+      case 'hook':
+        channel.send({ type: 'continue', ...handlers.hook?.(message.name, pid) });
+        break;
+      case 'seccomp-listener': {
+        const fd = channel.receiveFd();
+        if (!handlers.seccompListener) throw new RuntimeError('container init sent a seccomp listener unexpectedly');
+        handlers.seccompListener(fd, pid);
+        channel.send({ type: 'seccomp-listener-sent' });
+        break;
+      }
+      case 'created':
+        return pid;
+      case 'error':
+        throw new RuntimeError(message.errno ? `${message.step}: ${message.message}` : message.step);
+    }
+  }
+}

@@ -17,7 +17,9 @@
         "native/init/namespaces.cc",
         "native/init/rootfs.cc",
         "native/init/process.cc",
+        "native/init/lsm.cc",
         "native/init/hooks.cc",
+        "native/init/terminal.cc",
         "native/init/seccomp.cc"
       ],
       "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-Os", "-fno-exceptions", "-fno-rtti"],

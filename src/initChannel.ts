@@ -4,12 +4,17 @@
  */
 import * as fs from 'fs';
 import { RuntimeError } from './errors';
+import { native } from './native';
 
 export type InitMessage =
   | { type: 'pid'; pid: number }
   | { type: 'usermap'; pid: number }
   | { type: 'hook'; name: string }
   | { type: 'created' }
+  /** Followed by one byte carrying the pty master of a terminal process: take it with receiveFd(). */
+  | { type: 'console' }
+  /** Followed by one byte carrying the seccomp notify listener fd: take it with receiveFd(). */
+  | { type: 'seccomp-listener' }
   | { type: 'error'; step: string; errno: number; message: string };
 
 export class InitChannel {
@@ -30,6 +35,11 @@ export class InitChannel {
     const body = this.readExactly(header.readUInt32LE(0));
     if (!body) return null;
     return JSON.parse(body.toString('utf8')) as InitMessage;
+  }
+
+  /** The fd the init sends right after a frame announcing it (SCM_RIGHTS), close-on-exec. */
+  receiveFd(): number {
+    return native().receiveFd(this.fd);
   }
 
   close(): void {

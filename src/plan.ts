@@ -4,12 +4,14 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { capabilityNumber } from './capabilities';
+import { planCapabilitySets, skippedCapabilitiesMessage } from './capabilities';
 import { RuntimeError } from './errors';
-import { MS, PROPAGATION_OPTIONS, parseMountOptions } from './mountOptions';
+import { decideLsm, probeLsmHost, takesMountContext, withMountContext, type LsmHost, type PlanLsm, type PlanNote } from './lsm';
+import { MS, PROPAGATION_OPTIONS, parseMountOptions, type RecursiveAttributes } from './mountOptions';
+import { planCpuAffinity, planIoPriority, planPersonality, planScheduler, type PlanCpuAffinity, type PlanScheduler } from './processSettings';
 import { planSeccomp, type PlanSeccomp } from './seccomp';
 import type { NamespaceType } from './native';
-import type { Hook, LinuxCapabilities, LinuxDevice, LinuxTimeOffset, Mount, Process, Spec } from './spec/types';
+import type { Box, Hook, LinuxCapabilities, LinuxDevice, LinuxIDMapping, LinuxTimeOffset, Mount, Process, Spec } from './spec/types';
 
 export interface PlanMount {
   destination: string;
@@ -19,6 +21,16 @@ export interface PlanMount {
   propagation: number[];
   data: string;
   bind: boolean;
+  /** The options as written in config.json, for error messages. */
+  options: string;
+  /** r* options: mount_setattr(AT_RECURSIVE) after the mount. */
+  recursive: RecursiveAttributes | null;
+  /** idmap/ridmap: uid_map/gid_map text of the user namespace the bind is idmapped with. */
+  idmap: { uidMappings: string; gidMappings: string; recursive: boolean } | null;
+  /** tmpcopyup: the tmpfs starts with a copy of what it covers. */
+  copyUp: boolean;
+  /** Bound (rbind) instead when the kernel refuses the mount with EPERM (user namespaces). */
+  bindFallback: string;
 }
 
 export interface PlanDevice {
@@ -41,12 +53,19 @@ export interface PlanProcess {
   args: string[];
   env: string[];
   cwd: string;
+  terminal: boolean;
+  consoleSize: Box | null;
   user: { uid: number; gid: number; additionalGids: number[] };
   umask: number | null;
   noNewPrivileges: boolean;
   capabilities: Record<keyof LinuxCapabilities, number[]>;
   /** soft/hard as decimal strings: RLIM_INFINITY does not fit a JS number. */
   rlimits: { type: string; resource: number; soft: string; hard: string }[];
+  /** ioprio_set value: class << 13 | level. */
+  ioPriority: number | null;
+  scheduler: PlanScheduler | null;
+  /** Only for exec'd processes: config.md says it does not apply to the container's init. */
+  execCPUAffinity: PlanCpuAffinity | null;
 }
 
 /** What the init receives over its channel (native/init reads these keys). */
@@ -72,6 +91,18 @@ export interface InitPlan {
   execFifo: string;
   preserveFds: number;
   setgroups: boolean;
+  /** Write "deny" to the new user namespace's setgroups (an unprivileged runtime must). */
+  denySetgroups?: boolean;
+  /** A new network namespace gets lo up, as runc's "loopback" network does. */
+  loopbackUp?: boolean;
+  /** personality(2) domain, set right before execve. */
+  personality?: number | null;
+  /** AppArmor / SELinux attr writes (src/lsm.ts decides them). */
+  lsm?: PlanLsm;
+  /** Data of the tmpfs that masks a directory (the SELinux mount context, when there is one). */
+  maskedPathData?: string;
+  /** For the runtime's log, not read by the init: skipped capabilities, ignored labels. */
+  notes?: PlanNote[];
   process: PlanProcess;
   /** linux.seccomp as src/seccomp.ts plans it; null: no filter. */
   seccomp: PlanSeccomp | null;
@@ -90,6 +121,8 @@ export interface PlanOptions {
   preserveFds: number;
   /** Host cgroup directory per v1 controller (or "" for v2), bound under cgroup mounts. */
   cgroupPaths: Record<string, string>;
+  /** The host's LSMs; probed when absent (tests pass their own). */
+  lsmHost?: LsmHost;
 }
 
 const NAMESPACE_TYPES: Record<string, NamespaceType> = {
@@ -112,12 +145,18 @@ export function buildPlan(spec: Spec, opts: PlanOptions): InitPlan {
   const linux = spec.linux ?? {};
   const proc = spec.process;
   if (!proc) throw new RuntimeError('config.json: /process: a container needs a process to run');
-  if (proc.terminal) throw new RuntimeError('config.json: /process/terminal: terminals are not supported yet; set it to false');
   const namespaces = (linux.namespaces ?? []).map((n) => ({ type: NAMESPACE_TYPES[n.type], ...(n.path ? { path: n.path } : {}) }));
   const hasNamespace = (type: NamespaceType) => namespaces.some((n) => n.type === type);
   if (!hasNamespace('mount')) throw new RuntimeError('config.json: /linux/namespaces: runts needs a mount namespace');
   const newUserNamespace = namespaces.some((n) => n.type === 'user' && !n.path);
-  const mounts = (spec.mounts ?? []).flatMap((m) => planMounts(m, opts.cgroupPaths));
+  const lsmDecision = decideLsm({ ...proc, mountLabel: linux.mountLabel }, opts.lsmHost ?? probeLsmHost());
+  const newNetwork = namespaces.some((n) => n.type === 'network' && !n.path);
+  const newIpc = namespaces.some((n) => n.type === 'ipc' && !n.path);
+  const mounts = (spec.mounts ?? [])
+    .flatMap((m) => planMounts(m, opts.cgroupPaths, spec))
+    .map((m) => userNamespaceFallback(m, hasNamespace('user'), newNetwork, newIpc))
+    .map((m) => (takesMountContext(m.type, m.bind) ? { ...m, data: withMountContext(m.data, lsmDecision.mountContext) } : m));
+  const notes = [...capabilityNotes(proc), ...lsmDecision.notes];
   const devBoundFromHost = mounts.some((m) => m.destination === '/dev' && m.bind);
   const propagation = linux.rootfsPropagation ? PROPAGATION_OPTIONS[linux.rootfsPropagation] : null;
   return {
@@ -130,7 +169,8 @@ export function buildPlan(spec: Spec, opts: PlanOptions): InitPlan {
     noPivot: opts.noPivot,
     mounts,
     devices: devBoundFromHost ? [] : [...DEFAULT_DEVICES, ...(linux.devices ?? []).map(planDevice)],
-    bindDevices: newUserNamespace,
+    // mknod is refused in any user namespace but the host's, joined or new (runc binds too).
+    bindDevices: hasNamespace('user'),
     symlinks: devBoundFromHost ? [] : devSymlinks(mounts),
     maskedPaths: linux.maskedPaths ?? [],
     readonlyPaths: linux.readonlyPaths ?? [],
@@ -142,7 +182,13 @@ export function buildPlan(spec: Spec, opts: PlanOptions): InitPlan {
     execFifo: opts.execFifo,
     preserveFds: opts.preserveFds,
     setgroups: true,
-    process: planProcess(proc),
+    denySetgroups: newUserNamespace && process.geteuid?.() !== 0,
+    loopbackUp: newNetwork,
+    personality: planPersonality(linux.personality),
+    lsm: lsmDecision.lsm,
+    maskedPathData: withMountContext('', lsmDecision.mountContext),
+    notes,
+    process: { ...planProcess(proc), execCPUAffinity: null },
     seccomp: planSeccomp(spec),
     exec: false,
     hooks: { createContainer: spec.hooks?.createContainer ?? [], startContainer: spec.hooks?.startContainer ?? [] },
@@ -176,6 +222,7 @@ export function buildExecPlan(namespacePaths: Record<string, string>, proc: Proc
     execFifo: '',
     preserveFds,
     setgroups: true,
+    lsm: decideLsm(proc, probeLsmHost()).lsm,
     process: planProcess(proc),
     // Not yet: runc gives an exec'd process the container's filter (planSeccomp of its config).
     seccomp: null,
@@ -189,6 +236,8 @@ function planProcess(proc: Process): PlanProcess {
     args: proc.args ?? [],
     env: proc.env ?? [],
     cwd: proc.cwd,
+    terminal: proc.terminal ?? false,
+    consoleSize: proc.consoleSize ?? null,
     user: { uid: proc.user.uid, gid: proc.user.gid, additionalGids: proc.user.additionalGids ?? [] },
     umask: proc.user.umask ?? null,
     noNewPrivileges: proc.noNewPrivileges ?? false,
@@ -199,14 +248,51 @@ function planProcess(proc: Process): PlanProcess {
       soft: BigInt(r.soft).toString(),
       hard: BigInt(r.hard).toString(),
     })),
+    ioPriority: planIoPriority(proc.ioPriority),
+    scheduler: planScheduler(proc.scheduler),
+    execCPUAffinity: planCpuAffinity(proc.execCPUAffinity),
   };
 }
 
-function planMounts(m: Mount, cgroupPaths: Record<string, string>): PlanMount[] {
-  const { flags, propagation, data } = parseMountOptions(m.options);
+/** runc warns about capabilities it leaves out; the plan carries the line for the log. */
+function capabilityNotes(proc: Process): PlanNote[] {
+  const { skipped } = planCapabilitySets(proc.capabilities, lastCapability());
+  return skipped.length > 0 ? [{ level: 'warning', msg: skippedCapabilitiesMessage(skipped) }] : [];
+}
+
+/**
+ * In a user namespace the kernel refuses sysfs without a network namespace of its own and
+ * mqueue without an IPC namespace of its own: the init then binds the host's (rbind, with the
+ * mount's flags), as runc >= 1.2 and crun do.
+ */
+function userNamespaceFallback(m: PlanMount, userNamespace: boolean, newNetwork: boolean, newIpc: boolean): PlanMount {
+  if (!userNamespace || m.bind) return m;
+  if (m.type === 'sysfs' && !newNetwork) return { ...m, bindFallback: '/sys' };
+  if (m.type === 'mqueue' && !newIpc) return { ...m, bindFallback: '/dev/mqueue' };
+  return m;
+}
+
+function mappingText(mappings: LinuxIDMapping[] | undefined): string {
+  return (mappings ?? []).map((m) => `${m.containerID} ${m.hostID} ${m.size}\n`).join('');
+}
+
+function planMounts(m: Mount, cgroupPaths: Record<string, string>, spec: Spec): PlanMount[] {
+  const { flags, propagation, data, recursive, idmapRecursive, copyUp } = parseMountOptions(m.options);
   const destination = path.posix.resolve('/', m.destination);
   const type = m.type ?? '';
-  const base = { destination, type, source: m.source ?? '', flags, propagation, data: data.join(','), bind: type === 'bind' || (flags & MS.BIND) !== 0 };
+  const bind = type === 'bind' || (flags & MS.BIND) !== 0;
+  // idmap without mappings of its own: the container's user namespace mappings (config.md).
+  const idmap = bind && (idmapRecursive !== null || m.uidMappings !== undefined)
+    ? {
+      uidMappings: mappingText(m.uidMappings ?? spec.linux?.uidMappings),
+      gidMappings: mappingText(m.gidMappings ?? spec.linux?.gidMappings),
+      recursive: idmapRecursive ?? false,
+    }
+    : null;
+  const base: PlanMount = {
+    destination, type, source: m.source ?? '', flags, propagation, data: data.join(','), bind,
+    options: (m.options ?? []).join(','), recursive, idmap, copyUp: copyUp && type === 'tmpfs', bindFallback: '',
+  };
   if (base.bind) base.flags |= MS.BIND;
   return type === 'cgroup' ? cgroupV1Mounts(base, cgroupPaths) : [base];
 }
@@ -248,27 +334,20 @@ function devSymlinks(mounts: PlanMount[]): PlanSymlink[] {
   return links;
 }
 
-let lastCapability: number | undefined;
+let cachedLastCap: number | undefined;
 
-/** Capabilities this kernel has; runc skips the others. */
-function kernelHasCapability(cap: number): boolean {
-  if (lastCapability === undefined) {
+/** The highest capability this kernel has; runc skips the others. */
+function lastCapability(): number {
+  if (cachedLastCap === undefined) {
     try {
-      lastCapability = Number(fs.readFileSync('/proc/sys/kernel/cap_last_cap', 'utf8'));
+      cachedLastCap = Number(fs.readFileSync('/proc/sys/kernel/cap_last_cap', 'utf8'));
     } catch {
-      lastCapability = 40;
+      cachedLastCap = 40;
     }
   }
-  return cap >= 0 && cap <= lastCapability;
+  return cachedLastCap;
 }
 
 function planCapabilities(caps: LinuxCapabilities | undefined): PlanProcess['capabilities'] {
-  const numbers = (names: string[] | undefined) => (names ?? []).map(capabilityNumber).filter(kernelHasCapability);
-  return {
-    bounding: numbers(caps?.bounding),
-    effective: numbers(caps?.effective),
-    permitted: numbers(caps?.permitted),
-    inheritable: numbers(caps?.inheritable),
-    ambient: numbers(caps?.ambient),
-  };
+  return planCapabilitySets(caps, lastCapability()).sets;
 }

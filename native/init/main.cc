@@ -56,6 +56,7 @@ void runStage2(const json::Value& plan, int releasePipe) {
     rootfs::enter(plan);
   }
   proc::configure(plan);
+  if (plan["process"]["terminal"].flag()) terminal::setup(plan);
   std::string executable = proc::lookPath(plan["process"]);
   // Seccomp where runc 1.1 puts it: without no_new_privs loading needs CAP_SYS_ADMIN, so before
   // the drop; with it, after (as close to execve as the channel allows).

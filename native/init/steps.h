@@ -44,3 +44,9 @@ namespace hooks {
 // the first one that fails or outlives its timeout.
 void run(const char* kind, const json::Value& list, const std::string& state);
 }  // namespace hooks
+
+namespace terminal {
+// Allocates the container's pty, sends the master to the runtime, makes the slave stdio and the
+// controlling terminal.
+void setup(const json::Value& plan);
+}  // namespace terminal

@@ -4,6 +4,6 @@ import { createContainer } from '../container/create';
 import { createRequest } from '../container/request';
 
 export async function run(ctx: CommandContext): Promise<number> {
-  await createContainer(ctx.globals, createRequest(ctx), ctx.log);
+  await createContainer(ctx.globals, createRequest(ctx, true), ctx.log);
   return 0;
 }

@@ -19,6 +19,7 @@ export async function run(ctx: CommandContext): Promise<number> {
       pidFile: (ctx.flags['pid-file'] as string) || undefined,
       preserveFds: Number(ctx.flags['preserve-fds'] ?? 0),
       ignorePaused: Boolean(ctx.flags['ignore-paused']),
+      consoleSocket: (ctx.flags['console-socket'] as string) || undefined,
     },
     ctx.log,
   );

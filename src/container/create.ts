@@ -16,6 +16,7 @@ import { buildPlan } from '../plan';
 import { loadBundle } from '../spec/validate';
 import type { LinuxIDMapping, Spec, State } from '../spec/types';
 import { nowRfc3339Nano, openStore, pidStartTime, validateId, type ContainerRecord, type StateStore } from '../state';
+import { consoleMode, takeMaster } from './console';
 import { writeFileAtomically } from './files';
 import { forwardSeccompListener } from '../seccomp';
 import { runInitSession } from './session';
@@ -27,16 +28,22 @@ export interface CreateRequest {
   noPivot: boolean;
   noNewKeyring: boolean;
   preserveFds: number;
+  consoleSocket?: string;
+  /** No runts stays to relay a terminal (create, run --detach). */
+  detached: boolean;
 }
 
 export interface CreatedContainer {
   record: ContainerRecord;
   store: StateStore;
+  /** The pty master to relay, when the process has a terminal and runts stays in the foreground. */
+  consoleMaster?: number;
 }
 
 export async function createContainer(globals: GlobalOptions, request: CreateRequest, log: Logger): Promise<CreatedContainer> {
   validateId(request.id);
   const { spec, bundle, rootfs } = loadBundle(request.bundle);
+  const console = consoleMode(spec.process?.terminal ?? false, request.consoleSocket, request.detached);
   const store = openStore(globals);
   const cgroup = openCgroup({ id: request.id, cgroupsPath: spec.linux?.cgroupsPath, systemd: globals.systemdCgroup, resources: spec.linux?.resources });
   const plan = buildPlan(spec, {
@@ -56,12 +63,17 @@ export async function createContainer(globals: GlobalOptions, request: CreateReq
     native().mkfifo(store.execFifoPath(request.id), 0o622);
     cgroup.create();
     undo.push(() => cgroup.destroy());
+    let consoleMaster: number | undefined;
     const init = startInit(['inherit', 'inherit', 'inherit'], request.preserveFds);
     undo.push(() => stopInit(init));
     cgroup.join(init.child.pid!);
     init.channel.send(plan);
     const pid = runInitSession(init.channel, {
       pid: (child) => undo.push(() => killAndReap(child)),
+      console: (fd) => {
+        consoleMaster = takeMaster(console, fd);
+        if (consoleMaster !== undefined) undo.push(() => fs.closeSync(consoleMaster!));
+      },
       usermap: (child) => writeIdMappings(child, spec),
       hook: (_name, child) => {
         const state: State = { ociVersion: spec.ociVersion, id: request.id, status: 'creating', pid: child, bundle, annotations: spec.annotations };
@@ -89,7 +101,7 @@ export async function createContainer(globals: GlobalOptions, request: CreateReq
     store.write(record);
     if (request.pidFile) writeFileAtomically(path.resolve(request.pidFile), String(pid));
     log.debug(`created container ${request.id} with init pid ${pid}`);
-    return { record, store };
+    return { record, store, consoleMaster };
   } catch (err) {
     await undo.run(log);
     throw err;

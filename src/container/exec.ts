@@ -2,6 +2,7 @@
  * exec: a new process joins every namespace and the cgroup of a running container, with the
  * container's settings unless the request overrides them.
  */
+import * as fs from 'fs';
 import * as path from 'path';
 import { frozenProbe } from '../cgroups/container';
 import { cgroupFromPaths } from '../cgroups';
@@ -9,13 +10,13 @@ import type { GlobalOptions } from '../context';
 import { RuntimeError } from '../errors';
 import { startInit, stopInit } from '../initProcess';
 import type { Logger } from '../log';
-import { native } from '../native';
 import { buildExecPlan } from '../plan';
 import type { Process } from '../spec/types';
 import { openStore } from '../state';
 import { writeFileAtomically } from './files';
 import { runInitSession } from './session';
-import { forwardSignals } from './signals';
+import { consoleMode, takeMaster } from './console';
+import { waitInForeground } from './foreground';
 
 export interface ExecRequest {
   id: string;
@@ -24,6 +25,7 @@ export interface ExecRequest {
   pidFile?: string;
   preserveFds: number;
   ignorePaused: boolean;
+  consoleSocket?: string;
 }
 
 /** Runs the process; returns its exit status in the foreground, 0 when detached. */
@@ -33,17 +35,22 @@ export async function execProcess(globals: GlobalOptions, request: ExecRequest, 
   const status = store.status(record);
   if (status === 'paused' && !request.ignorePaused) throw new RuntimeError('cannot exec in a paused container (use --ignore-paused to override)');
   if (status !== 'running' && status !== 'paused') throw new RuntimeError(`cannot exec in a ${status} container`);
-  if (request.process.terminal) throw new RuntimeError('exec: terminals are not supported yet');
+  const console = consoleMode(request.process.terminal ?? false, request.consoleSocket, request.detach);
 
   const plan = buildExecPlan(record.namespacePaths ?? {}, request.process, request.preserveFds);
   const init = startInit(['inherit', 'inherit', 'inherit'], request.preserveFds);
   let pid = 0;
+  let consoleMaster: number | undefined;
   try {
     if (record.cgroupPaths) cgroupFromPaths(record.cgroupPaths).join(init.child.pid!);
     init.channel.send(plan);
-    pid = runInitSession(init.channel, { pid: (child) => (pid = child) });
+    pid = runInitSession(init.channel, {
+      pid: (child) => (pid = child),
+      console: (fd) => (consoleMaster = takeMaster(console, fd)),
+    });
   } catch (err) {
     if (pid) process.kill(pid, 'SIGKILL');
+    if (consoleMaster !== undefined) fs.closeSync(consoleMaster);
     throw err;
   } finally {
     await stopInit(init);
@@ -51,8 +58,5 @@ export async function execProcess(globals: GlobalOptions, request: ExecRequest, 
   if (request.pidFile) writeFileAtomically(path.resolve(request.pidFile), String(pid));
   log.debug(`exec'd pid ${pid} in container ${request.id}`);
   if (request.detach) return 0;
-  const stopForwarding = forwardSignals(pid);
-  const exit = await native().waitExit(pid);
-  stopForwarding();
-  return exit.code ?? 128 + (exit.signal ?? 0);
+  return waitInForeground(pid, consoleMaster);
 }

@@ -2,9 +2,8 @@ import type { CommandContext } from '../context';
 import { RuntimeError } from '../errors';
 import type { CreateRequest } from './create';
 
-/** The create/run flags shared by both commands, as a CreateRequest. */
-export function createRequest(ctx: CommandContext): CreateRequest {
-  if (ctx.flags['console-socket']) throw new RuntimeError('--console-socket: terminals are not supported yet');
+/** The create/run flags shared by both commands, as a CreateRequest (create is always detached). */
+export function createRequest(ctx: CommandContext, detached: boolean): CreateRequest {
   const preserveFds = Number(ctx.flags['preserve-fds'] ?? 0);
   if (!Number.isInteger(preserveFds) || preserveFds < 0) throw new RuntimeError(`--preserve-fds: invalid value ${ctx.flags['preserve-fds']}`);
   return {
@@ -14,5 +13,7 @@ export function createRequest(ctx: CommandContext): CreateRequest {
     noPivot: Boolean(ctx.flags['no-pivot']),
     noNewKeyring: Boolean(ctx.flags['no-new-keyring']),
     preserveFds,
+    consoleSocket: (ctx.flags['console-socket'] as string | undefined) || undefined,
+    detached,
   };
 }

@@ -7,6 +7,8 @@ export interface SessionHandlers {
   pid(pid: number): void;
   /** A new user namespace needs its maps written (create only). */
   usermap?(pid: number): void;
+  /** The pty master of a process with a terminal: the handler owns the fd. */
+  console?(fd: number): void;
   /** A hook point inside the init; returns extra fields of the "continue" answer. */
   hook?(name: string, pid: number): Record<string, unknown>;
   /** The init's seccomp notify listener fd (SCMP_ACT_NOTIFY): pass it on, then close it. */
@@ -37,6 +39,12 @@ export function runInitSession(channel: InitChannel, handlers: SessionHandlers):
         if (!handlers.seccompListener) throw new RuntimeError('container init sent a seccomp listener unexpectedly');
         handlers.seccompListener(fd, pid);
         channel.send({ type: 'seccomp-listener-sent' });
+        break;
+      }
+      case 'console': {
+        const fd = channel.receiveFd();
+        if (!handlers.console) throw new RuntimeError('container init sent a console unexpectedly');
+        handlers.console(fd);
         break;
       }
       case 'created':

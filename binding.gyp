@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "runts",
-      "sources": ["native/addon/addon.cc", "native/addon/procfs.cc"],
+      "sources": ["native/addon/addon.cc", "native/addon/procfs.cc", "native/addon/bpf_devices.cc"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],
       "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-O2"]

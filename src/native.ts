@@ -13,6 +13,18 @@ export interface ExitStatus {
   signal: number | null;
 }
 
+/** struct seccomp_notif. */
+export interface SeccompNotification {
+  id: bigint;
+  pid: number;
+  flags: number;
+  /** Syscall number for `arch` (an AUDIT_ARCH_* value). */
+  syscall: number;
+  arch: number;
+  instructionPointer: bigint;
+  args: bigint[];
+}
+
 export interface NativeAddon {
   /** AF_UNIX SOCK_STREAM pair, both ends close-on-exec. */
   socketpair(): [number, number];
@@ -33,6 +45,30 @@ export interface NativeAddon {
   setChildSubreaper(): void;
   /** Sends `signal` through a pidfd so a recycled pid is never signalled. */
   signalProcess(pid: number, pidStartTime: number, signal: number): void;
+  /** Loads a BPF_PROG_TYPE_CGROUP_DEVICE program and attaches it to `cgroupDir` (replacing runts' previous one); returns its id. */
+  attachDeviceFilter(cgroupDir: string, insns: Uint8Array, license: string): number;
+  /** Ids of the device programs attached to `cgroupDir`. */
+  deviceFilterIds(cgroupDir: string): number[];
+  /** TIOCSWINSZ on a pty master the runtime relays. */
+  setWindowSize(fd: number, rows: number, cols: number): void;
+  /** Takes the fd runts-init sent with channel::sendFd (one byte, SCM_RIGHTS); close-on-exec. */
+  receiveFd(socketFd: number, timeoutMs?: number): number;
+  /**
+   * Connects to the AF_UNIX SOCK_STREAM socket at `path`, sends `data` with `fds` as SCM_RIGHTS
+   * and closes the connection (runtime-spec's seccomp listenerPath protocol).
+   */
+  sendFdsToUnixSocket(path: string, data: string, fds: number[]): void;
+  /** A listening AF_UNIX SOCK_STREAM socket bound to `path` (seccomp agents, tests). */
+  unixListen(path: string): number;
+  /** Accepts one connection on `listenFd` and reads it to EOF: its bytes and every fd it carried. */
+  unixAcceptMessage(listenFd: number, timeoutMs?: number): { data: string; fds: number[] };
+  /** The next notification of a seccomp listener fd (SECCOMP_IOCTL_NOTIF_RECV). */
+  seccompNotifyReceive(listenerFd: number, timeoutMs?: number): SeccompNotification;
+  /**
+   * Answers notification `id`: the syscall fails with errno `error` (> 0), or returns `val`
+   * (error 0); flags 1 (SECCOMP_USER_NOTIF_FLAG_CONTINUE) lets the syscall run.
+   */
+  seccompNotifyRespond(listenerFd: number, id: bigint, error: number, val?: bigint | number, flags?: number): void;
 }
 
 let loaded: NativeAddon | undefined;

@@ -5,19 +5,26 @@
 #include <napi.h>
 #include <poll.h>
 #include <signal.h>
+#include <linux/seccomp.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "procfs.h"
+
+// native/addon/bpf_devices.cc: the cgroup v2 device filter.
+void InitBpfDevices(Napi::Env env, Napi::Object exports);
 
 namespace {
 
@@ -194,7 +201,248 @@ Napi::Value SignalProcess(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// ---------------------------------------------------------------- fd passing, seccomp notify
+
+// Waits up to timeoutMs (-1: forever) for `events` on fd; false on timeout (errno ETIMEDOUT).
+bool waitFd(int fd, short events, int timeoutMs) {
+  for (;;) {
+    struct pollfd p = {fd, events, 0};
+    int ready = poll(&p, 1, timeoutMs);
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready == 0) errno = ETIMEDOUT;
+    return ready > 0;
+  }
+}
+
+int timeoutArg(const Napi::CallbackInfo& info, size_t i, int fallback) {
+  return info.Length() > i && info[i].IsNumber() ? info[i].As<Napi::Number>().Int32Value() : fallback;
+}
+
+uint64_t u64Arg(const Napi::Value& v) {
+  if (v.IsBigInt()) {
+    bool lossless;
+    return v.As<Napi::BigInt>().Uint64Value(&lossless);
+  }
+  return static_cast<uint64_t>(v.As<Napi::Number>().Int64Value());
+}
+
+// Appends the SCM_RIGHTS fds of one received message to `fds`.
+void collectFds(struct msghdr& msg, std::vector<int>& fds) {
+  for (struct cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+    size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    for (size_t i = 0; i < n; i++) {
+      int fd;
+      memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
+      fds.push_back(fd);
+    }
+  }
+}
+
+// One recvmsg of up to `len` bytes with room for 16 fds (close-on-exec). Returns its length.
+ssize_t recvWithFds(int fd, char* data, size_t len, std::vector<int>& fds) {
+  struct iovec iov = {data, len};
+  union {
+    char buf[CMSG_SPACE(16 * sizeof(int))];
+    struct cmsghdr align;
+  } control;
+  struct msghdr msg = {};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control.buf;
+  msg.msg_controllen = sizeof control.buf;
+  ssize_t n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
+  if (n >= 0) collectFds(msg, fds);
+  return n;
+}
+
+// receiveFd(socketFd, timeoutMs = 30000): the fd runts-init sends (channel::sendFd) on one byte.
+Napi::Value ReceiveFd(const Napi::CallbackInfo& info) {
+  int sock = info[0].As<Napi::Number>().Int32Value();
+  int timeoutMs = timeoutArg(info, 1, 30000);
+  std::vector<int> fds;
+  for (;;) {
+    char byte;
+    ssize_t n = recvWithFds(sock, &byte, 1, fds);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN)) {
+      if (errno == EAGAIN && !waitFd(sock, POLLIN, timeoutMs)) return throwErrno(info.Env(), "receive fd", errno);
+      continue;
+    }
+    if (n < 0) return throwErrno(info.Env(), "receive fd", errno);
+    if (n == 0 || fds.empty()) {
+      for (int fd : fds) close(fd);
+      return throwErrno(info.Env(), "receive fd", n == 0 ? EPIPE : EBADMSG);
+    }
+    for (size_t i = 1; i < fds.size(); i++) close(fds[i]);
+    return Napi::Number::New(info.Env(), fds[0]);
+  }
+}
+
+bool unixAddress(const std::string& path, struct sockaddr_un& addr) {
+  memset(&addr, 0, sizeof addr);
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof addr.sun_path) return false;
+  memcpy(addr.sun_path, path.data(), path.size());
+  return true;
+}
+
+// sendFdsToUnixSocket(path, data, fds): connects (AF_UNIX, SOCK_STREAM), sends `data` with `fds`
+// as SCM_RIGHTS on its first byte, closes. runtime-spec's listenerPath protocol.
+Napi::Value SendFdsToUnixSocket(const Napi::CallbackInfo& info) {
+  std::string path = info[0].As<Napi::String>(), data = info[1].As<Napi::String>();
+  Napi::Array list = info[2].As<Napi::Array>();
+  std::vector<int> fds;
+  for (uint32_t i = 0; i < list.Length(); i++) fds.push_back(list.Get(i).As<Napi::Number>().Int32Value());
+  if (data.empty() || fds.size() > 16) return throwErrno(info.Env(), "send fds to " + path, EINVAL);
+  struct sockaddr_un addr;
+  if (!unixAddress(path, addr)) return throwErrno(info.Env(), "connect " + path, ENAMETOOLONG);
+  int sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (sock < 0) return throwErrno(info.Env(), "socket", errno);
+  int rc;
+  while ((rc = connect(sock, reinterpret_cast<struct sockaddr*>(&addr), sizeof addr)) < 0 && errno == EINTR) {
+  }
+  if (rc < 0) {
+    int err = errno;
+    close(sock);
+    return throwErrno(info.Env(), "connect " + path, err);
+  }
+  union {
+    char buf[CMSG_SPACE(16 * sizeof(int))];
+    struct cmsghdr align;
+  } control;
+  memset(&control, 0, sizeof control);
+  size_t sent = 0;
+  while (sent < data.size()) {
+    struct iovec iov = {&data[sent], data.size() - sent};
+    struct msghdr msg = {};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    if (sent == 0) {
+      msg.msg_control = control.buf;
+      msg.msg_controllen = CMSG_SPACE(fds.size() * sizeof(int));
+      struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
+      c->cmsg_level = SOL_SOCKET;
+      c->cmsg_type = SCM_RIGHTS;
+      c->cmsg_len = CMSG_LEN(fds.size() * sizeof(int));
+      memcpy(CMSG_DATA(c), fds.data(), fds.size() * sizeof(int));
+    }
+    ssize_t n = sendmsg(sock, &msg, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int err = errno;
+      close(sock);
+      return throwErrno(info.Env(), "send to " + path, err);
+    }
+    sent += static_cast<size_t>(n);
+  }
+  close(sock);
+  return info.Env().Undefined();
+}
+
+// unixListen(path): a listening AF_UNIX SOCK_STREAM socket bound to `path` (tests, seccomp agents).
+Napi::Value UnixListen(const Napi::CallbackInfo& info) {
+  std::string path = info[0].As<Napi::String>();
+  struct sockaddr_un addr;
+  if (!unixAddress(path, addr)) return throwErrno(info.Env(), "bind " + path, ENAMETOOLONG);
+  int sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (sock < 0) return throwErrno(info.Env(), "socket", errno);
+  if (bind(sock, reinterpret_cast<struct sockaddr*>(&addr), sizeof addr) < 0 || listen(sock, 16) < 0) {
+    int err = errno;
+    close(sock);
+    return throwErrno(info.Env(), "listen on " + path, err);
+  }
+  return Napi::Number::New(info.Env(), sock);
+}
+
+// unixAcceptMessage(listenFd, timeoutMs = 10000): accepts one connection and reads it to EOF;
+// returns {data, fds} with every SCM_RIGHTS fd received (close-on-exec).
+Napi::Value UnixAcceptMessage(const Napi::CallbackInfo& info) {
+  int listenFd = info[0].As<Napi::Number>().Int32Value();
+  int timeoutMs = timeoutArg(info, 1, 10000);
+  if (!waitFd(listenFd, POLLIN, timeoutMs)) return throwErrno(info.Env(), "accept", errno);
+  int conn = accept4(listenFd, nullptr, nullptr, SOCK_CLOEXEC);
+  if (conn < 0) return throwErrno(info.Env(), "accept", errno);
+  std::string data;
+  std::vector<int> fds;
+  char buf[4096];
+  int err = 0;
+  for (;;) {
+    if (!waitFd(conn, POLLIN, timeoutMs)) {
+      err = errno;
+      break;
+    }
+    ssize_t n = recvWithFds(conn, buf, sizeof buf, fds);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) err = errno;
+    if (n <= 0) break;
+    data.append(buf, static_cast<size_t>(n));
+  }
+  close(conn);
+  if (err) {
+    for (int fd : fds) close(fd);
+    return throwErrno(info.Env(), "read the accepted connection", err);
+  }
+  Napi::Object out = Napi::Object::New(info.Env());
+  out.Set("data", Napi::String::New(info.Env(), data));
+  Napi::Array list = Napi::Array::New(info.Env(), fds.size());
+  for (uint32_t i = 0; i < fds.size(); i++) list.Set(i, Napi::Number::New(info.Env(), fds[i]));
+  out.Set("fds", list);
+  return out;
+}
+
+// seccompNotifyReceive(listenerFd, timeoutMs = 10000): the next SCMP_ACT_NOTIFY notification.
+Napi::Value SeccompNotifyReceive(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  if (!waitFd(fd, POLLIN, timeoutArg(info, 1, 10000))) return throwErrno(env, "wait for a seccomp notification", errno);
+  struct seccomp_notif req;
+  for (;;) {
+    memset(&req, 0, sizeof req);  // the kernel insists
+    if (ioctl(fd, SECCOMP_IOCTL_NOTIF_RECV, &req) == 0) break;
+    if (errno != EINTR) return throwErrno(env, "SECCOMP_IOCTL_NOTIF_RECV", errno);
+  }
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("id", Napi::BigInt::New(env, static_cast<uint64_t>(req.id)));
+  out.Set("pid", Napi::Number::New(env, req.pid));
+  out.Set("flags", Napi::Number::New(env, req.flags));
+  out.Set("syscall", Napi::Number::New(env, req.data.nr));
+  out.Set("arch", Napi::Number::New(env, req.data.arch));
+  out.Set("instructionPointer", Napi::BigInt::New(env, static_cast<uint64_t>(req.data.instruction_pointer)));
+  Napi::Array args = Napi::Array::New(env, 6);
+  for (uint32_t i = 0; i < 6; i++) args.Set(i, Napi::BigInt::New(env, static_cast<uint64_t>(req.data.args[i])));
+  out.Set("args", args);
+  return out;
+}
+
+// seccompNotifyRespond(listenerFd, id, error, val = 0, flags = 0): answers notification `id`:
+// the syscall fails with errno `error` (> 0) or returns `val` (error 0); flags may hold
+// SECCOMP_USER_NOTIF_FLAG_CONTINUE (1) to let it run.
+Napi::Value SeccompNotifyRespond(const Napi::CallbackInfo& info) {
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  struct seccomp_notif_resp resp;
+  memset(&resp, 0, sizeof resp);
+  resp.id = u64Arg(info[1]);
+  resp.error = -info[2].As<Napi::Number>().Int32Value();
+  resp.val = info.Length() > 3 ? static_cast<int64_t>(u64Arg(info[3])) : 0;
+  resp.flags = info.Length() > 4 ? info[4].As<Napi::Number>().Uint32Value() : 0;
+  while (ioctl(fd, SECCOMP_IOCTL_NOTIF_SEND, &resp) < 0) {
+    if (errno != EINTR) return throwErrno(info.Env(), "SECCOMP_IOCTL_NOTIF_SEND", errno);
+  }
+  return info.Env().Undefined();
+}
+
+// setWindowSize(fd, rows, cols): TIOCSWINSZ on a pty the runtime relays.
+Napi::Value SetWindowSize(const Napi::CallbackInfo& info) {
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  struct winsize ws = {};
+  ws.ws_row = static_cast<unsigned short>(info[1].As<Napi::Number>().Uint32Value());
+  ws.ws_col = static_cast<unsigned short>(info[2].As<Napi::Number>().Uint32Value());
+  if (ioctl(fd, TIOCSWINSZ, &ws) < 0) return throwErrno(info.Env(), "set the window size", errno);
+  return info.Env().Undefined();
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("setWindowSize", Napi::Function::New(env, SetWindowSize));
   exports.Set("socketpair", Napi::Function::New(env, Socketpair));
   exports.Set("sealedCopy", Napi::Function::New(env, SealedCopy));
   exports.Set("lockFile", Napi::Function::New(env, LockFile));
@@ -203,6 +451,13 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("waitExit", Napi::Function::New(env, WaitExit));
   exports.Set("setChildSubreaper", Napi::Function::New(env, SetChildSubreaper));
   exports.Set("signalProcess", Napi::Function::New(env, SignalProcess));
+  exports.Set("receiveFd", Napi::Function::New(env, ReceiveFd));
+  exports.Set("sendFdsToUnixSocket", Napi::Function::New(env, SendFdsToUnixSocket));
+  exports.Set("unixListen", Napi::Function::New(env, UnixListen));
+  exports.Set("unixAcceptMessage", Napi::Function::New(env, UnixAcceptMessage));
+  exports.Set("seccompNotifyReceive", Napi::Function::New(env, SeccompNotifyReceive));
+  exports.Set("seccompNotifyRespond", Napi::Function::New(env, SeccompNotifyRespond));
+  InitBpfDevices(env, exports);
   return exports;
 }
 

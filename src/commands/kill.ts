@@ -1,5 +1,4 @@
 /** `runts kill <id> [signal]`: signal the container's init, or with --all every process in it. */
-import { cgroupFromPaths } from '../cgroups';
 import type { CommandContext } from '../context';
 import { RuntimeError } from '../errors';
 import { native } from '../native';
@@ -13,13 +12,9 @@ export async function run(ctx: CommandContext): Promise<number> {
   const record = store.read(id);
   if (store.status(record) === 'stopped') throw new RuntimeError('container not running');
   if (ctx.flags.all && record.cgroupPaths) {
-    for (const pid of cgroupFromPaths(record.cgroupPaths).pids()) {
-      try {
-        process.kill(pid, signal);
-      } catch {
-        // exited meanwhile
-      }
-    }
+    // Required here only: the cgroup code stays off kill's usual path.
+    const { cgroupFromPaths, signalAll } = require('../cgroups') as typeof import('../cgroups');
+    signalAll(cgroupFromPaths(record.cgroupPaths, record.cgroupCreated), signal);
     return 0;
   }
   native().signalProcess(record.pid, record.pidStartTime, signal);

@@ -45,7 +45,14 @@ export async function createContainer(globals: GlobalOptions, request: CreateReq
   const { spec, bundle, rootfs } = loadBundle(request.bundle);
   const console = consoleMode(spec.process?.terminal ?? false, request.consoleSocket, request.detached);
   const store = openStore(globals);
-  const cgroup = openCgroup({ id: request.id, cgroupsPath: spec.linux?.cgroupsPath, systemd: globals.systemdCgroup, resources: spec.linux?.resources });
+  const cgroup = openCgroup({
+    id: request.id,
+    cgroupsPath: spec.linux?.cgroupsPath,
+    systemd: globals.systemdCgroup,
+    resources: spec.linux?.resources,
+    devices: spec.linux?.devices,
+    warn: (message) => log.warn(message),
+  });
   const plan = buildPlan(spec, {
     id: request.id,
     rootfs,
@@ -96,6 +103,7 @@ export async function createContainer(globals: GlobalOptions, request: CreateReq
       annotations: spec.annotations ?? {},
       config: spec,
       cgroupPaths: cgroup.paths,
+      cgroupCreated: cgroup.created,
       namespacePaths: namespacePaths(spec, pid),
     };
     store.write(record);

@@ -1,0 +1,18 @@
+/**
+ * Glue between the state store and the cgroup drivers for the commands (update, pause,
+ * resume, ps, events, kill --all).
+ */
+import { RuntimeError } from '../errors';
+import type { ContainerRecord } from '../state';
+import { cgroupFromPaths, type Cgroup } from './index';
+
+export { frozenProbe } from './frozen';
+
+/** The record's cgroup bookkeeping; `cgroupCreated` is what create() made (if stored). */
+type CgroupRecord = Pick<ContainerRecord, 'id' | 'cgroupPaths'> & { cgroupCreated?: string[] };
+
+export function containerCgroup(record: CgroupRecord): Cgroup {
+  const paths = record.cgroupPaths;
+  if (!paths || Object.keys(paths).length === 0) throw new RuntimeError(`container ${record.id} has no cgroup`);
+  return cgroupFromPaths(paths, record.cgroupCreated);
+}

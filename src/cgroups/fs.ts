@@ -1,0 +1,243 @@
+/**
+ * cgroupfs file access shared by the v1 and v2 drivers. Every write is one open + one write(2)
+ * + close, without O_CREAT (a missing file is ENOENT, never a new regular file), and a refused
+ * write becomes a RuntimeError naming the value and the file, as runc words it:
+ * `failed to write "VALUE": write PATH: REASON`.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { getSystemErrorMap } from 'util';
+import { RuntimeError } from '../errors';
+
+/** Linux O_CLOEXEC (Node leaves it out of fs.constants; libuv adds it to every open anyway). */
+const O_CLOEXEC = 0o2000000;
+
+/** strerror(3) wording (what Go prints) for the errnos cgroupfs returns; libuv's otherwise. */
+const STRERROR: Record<string, string> = {
+  EINVAL: 'invalid argument',
+  EBUSY: 'device or resource busy',
+  ENOENT: 'no such file or directory',
+  EPERM: 'operation not permitted',
+  EACCES: 'permission denied',
+  ENOSPC: 'no space left on device',
+  ENODEV: 'no such device',
+  ENOTSUP: 'operation not supported',
+  EOPNOTSUPP: 'operation not supported',
+  ERANGE: 'numerical result out of range',
+  EEXIST: 'file exists',
+  ENOTEMPTY: 'directory not empty',
+  ESRCH: 'no such process',
+  EROFS: 'read-only file system',
+  E2BIG: 'argument list too long',
+};
+
+export function errnoCode(err: unknown): string | undefined {
+  return (err as NodeJS.ErrnoException | undefined)?.code;
+}
+
+export function reason(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  if (e && e.code && STRERROR[e.code]) return STRERROR[e.code];
+  if (e && typeof e.errno === 'number') {
+    const known = getSystemErrorMap().get(e.errno);
+    if (known) return known[1];
+  }
+  return String((e && e.message) || err);
+}
+
+/** A refused cgroup write; `errno` keeps the code so callers can react to EBUSY, EINVAL … */
+export class CgroupWriteError extends RuntimeError {
+  constructor(readonly file: string, readonly value: string, readonly code: string | undefined, why: string) {
+    super(`failed to write ${JSON.stringify(value)}: write ${file}: ${why}`);
+  }
+}
+
+/** Reads and writes of cgroup files; tests swap in a recorder. */
+export interface CgroupIO {
+  write(dir: string, file: string, value: string): void;
+  /** The file's text, or undefined when it does not exist. Other errors throw. */
+  read(dir: string, file: string): string | undefined;
+  exists(dir: string, file: string): boolean;
+}
+
+export const realIO: CgroupIO = {
+  write(dir, file, value) {
+    const full = path.join(dir, file);
+    let fd: number;
+    try {
+      fd = fs.openSync(full, fs.constants.O_WRONLY | fs.constants.O_TRUNC | O_CLOEXEC);
+    } catch (err) {
+      throw new CgroupWriteError(full, value, errnoCode(err), reason(err));
+    }
+    try {
+      fs.writeSync(fd, value);
+    } catch (err) {
+      throw new CgroupWriteError(full, value, errnoCode(err), reason(err));
+    } finally {
+      fs.closeSync(fd);
+    }
+  },
+  read(dir, file) {
+    try {
+      return fs.readFileSync(path.join(dir, file), 'utf8');
+    } catch (err) {
+      const code = errnoCode(err);
+      if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+      throw new RuntimeError(`read ${path.join(dir, file)}: ${reason(err)}`);
+    }
+  },
+  exists(dir, file) {
+    return fs.existsSync(path.join(dir, file));
+  },
+};
+
+/**
+ * Remembers the previous content of every single-value file written through it, so a failed
+ * `update` can put back what it had changed (runc: "Setting back cgroup configs").
+ */
+export class UndoingIO implements CgroupIO {
+  private readonly undo: { dir: string; file: string; value: string }[] = [];
+
+  constructor(private readonly inner: CgroupIO, private readonly restorable: (file: string) => boolean) {}
+
+  write(dir: string, file: string, value: string): void {
+    let before: string | undefined;
+    if (this.restorable(file)) {
+      try {
+        before = this.inner.read(dir, file)?.trim();
+      } catch {
+        before = undefined;
+      }
+    }
+    this.inner.write(dir, file, value);
+    if (before !== undefined && before !== '') this.undo.push({ dir, file, value: before });
+  }
+
+  read(dir: string, file: string): string | undefined {
+    return this.inner.read(dir, file);
+  }
+
+  exists(dir: string, file: string): boolean {
+    return this.inner.exists(dir, file);
+  }
+
+  /** Writes the remembered values back, newest first; returns the messages of failed writes. */
+  rollback(): string[] {
+    const failures: string[] = [];
+    for (const step of this.undo.reverse()) {
+      try {
+        this.inner.write(step.dir, step.file, step.value);
+      } catch (err) {
+        failures.push((err as Error).message);
+      }
+    }
+    this.undo.length = 0;
+    return failures;
+  }
+}
+
+/** A number in a cgroup file: "max" (v2) becomes 2^64-1 as runc reports it. */
+export const MAX_UINT64 = (1n << 64n) - 1n;
+
+export function parseUint(text: string | undefined): bigint {
+  if (text === undefined) return 0n;
+  const t = text.trim();
+  if (t === 'max') return MAX_UINT64;
+  if (!/^-?\d+$/.test(t)) return 0n;
+  const v = BigInt(t);
+  // The kernel prints some negative values for "unlimited" (e.g. -1 in cfs_quota_us).
+  return v < 0n ? 0n : v;
+}
+
+/** `key value` lines (memory.stat, cpu.stat, memory.events …) as bigints. */
+export function parseKeyValues(text: string | undefined): Map<string, bigint> {
+  const out = new Map<string, bigint>();
+  for (const line of (text ?? '').split('\n')) {
+    const [key, value] = line.trim().split(/\s+/);
+    if (key && value !== undefined && /^\d+$/.test(value)) out.set(key, BigInt(value));
+  }
+  return out;
+}
+
+/** Synchronous sleep: the cgroup API is synchronous, and waits are short. */
+export function sleepMs(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/**
+ * mkdir -p that reports which directories it made (deepest last), so destroy removes those
+ * and only those.
+ */
+export function mkdirTracked(dir: string, created: string[]): void {
+  const missing: string[] = [];
+  for (let d = dir; ; d = path.dirname(d)) {
+    if (fs.existsSync(d)) break;
+    missing.unshift(d);
+    if (path.dirname(d) === d) break;
+  }
+  for (const d of missing) {
+    try {
+      fs.mkdirSync(d, { mode: 0o755 });
+      created.push(d);
+    } catch (err) {
+      if (errnoCode(err) !== 'EEXIST') throw new RuntimeError(`mkdir ${d}: ${reason(err)}`);
+    }
+  }
+}
+
+/**
+ * rmdir retried while the kernel still reports the cgroup busy (the last task is exiting).
+ * A directory already gone is fine. Returns the error message when it could not be removed.
+ */
+export function rmdirRetry(dir: string, timeoutMs = 1000): string | undefined {
+  const deadline = Date.now() + timeoutMs;
+  for (let wait = 1; ; wait = Math.min(wait * 2, 50)) {
+    try {
+      fs.rmdirSync(dir);
+      return undefined;
+    } catch (err) {
+      const code = errnoCode(err);
+      if (code === 'ENOENT') return undefined;
+      if ((code !== 'EBUSY' && code !== 'EAGAIN') || Date.now() >= deadline) return `rmdir ${dir}: ${reason(err)}`;
+      sleepMs(wait);
+    }
+  }
+}
+
+/** Every pid in `dir`'s cgroup.procs and in all its sub-cgroups, sorted and unique. */
+export function allPids(dir: string): number[] {
+  const pids = new Set<number>();
+  const walk = (d: string): void => {
+    let text: string;
+    try {
+      text = fs.readFileSync(path.join(d, 'cgroup.procs'), 'utf8');
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') return;
+      throw new RuntimeError(`read ${path.join(d, 'cgroup.procs')}: ${reason(err)}`);
+    }
+    for (const line of text.split('\n')) if (line) pids.add(Number(line));
+    let entries: fs.Dirent[];
+    try {
+      entries = fs.readdirSync(d, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) if (e.isDirectory()) walk(path.join(d, e.name));
+  };
+  walk(dir);
+  return [...pids].sort((a, b) => a - b);
+}
+
+/** Joins `pid` to the cgroup at `dir` (cgroup.procs), with runc's wording on failure. */
+export function writePid(io: CgroupIO, dir: string, pid: number): void {
+  // A freshly forked pid can be refused with EINVAL for a moment on v1; retry briefly.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      io.write(dir, 'cgroup.procs', String(pid));
+      return;
+    } catch (err) {
+      if (!(err instanceof CgroupWriteError) || err.code !== 'EINVAL' || attempt >= 5) throw err;
+      sleepMs(1);
+    }
+  }
+}

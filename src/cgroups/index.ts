@@ -1,0 +1,148 @@
+/**
+ * runts' cgroup API. The container code opens a Cgroup at create time (openCgroup), stores its
+ * `paths` (and `created`) in the container's state, and reopens it for later commands
+ * (cgroupFromPaths). The driver is chosen by probing the host like runc: pure cgroup v2
+ * (unified) → V2Cgroup; v1, or v1 with a cgroup2 mount at /sys/fs/cgroup/unified (hybrid) →
+ * V1Cgroup, which in hybrid mode also joins the unified hierarchy (key "") as runc does.
+ */
+import { RuntimeError } from '../errors';
+import type { LinuxDevice, LinuxResources } from '../spec/types';
+import { sleepMs } from './fs';
+import { V1_CONTROLLERS, hybridUnifiedDir, probeHierarchy, resolveInner, v1Dir, v2Dir, type Hierarchy } from './path';
+import type { Stats } from './stats';
+import { V1Cgroup } from './v1';
+import { V2Cgroup } from './v2';
+
+export type { LinuxResources };
+export type { Stats };
+
+export interface CgroupOptions {
+  id: string;
+  cgroupsPath?: string;
+  systemd: boolean;
+  resources?: LinuxResources;
+  /**
+   * The config's `linux.devices`: a default allowed device whose path is listed here is left
+   * out of the device rules (runc lets the config's entry take over).
+   */
+  devices?: LinuxDevice[];
+  /** Receives warnings (ignored kernel memory settings …); silent when absent. */
+  warn?: (msg: string) => void;
+}
+
+/** What memory pressure a cgroup has seen, for `events` (oom notifications). */
+export interface MemoryEvents {
+  /** Times the cgroup hit its limit and the OOM path ran (v2 "oom"; v1 under_oom transitions are seen as this). */
+  oom: number;
+  /** Processes the OOM killer killed in the cgroup. */
+  oomKill: number;
+  /** v1 only: the cgroup is currently under OOM (its killer is disabled). */
+  underOom: boolean;
+}
+
+export interface Cgroup {
+  /** controller (or "" for the v2 / hybrid unified hierarchy) → absolute directory. */
+  readonly paths: Record<string, string>;
+  /** The directories create() made, parents before children; destroy() removes only these. */
+  readonly created: string[];
+  /** mkdir every directory (v1 cpuset: cpus/mems copied from the parent first), apply resources. */
+  create(): void;
+  /** Writes `pid` to cgroup.procs of every directory. */
+  join(pid: number): void;
+  /** Live update: only the given fields are written; on a refused write the earlier writes are undone. */
+  apply(resources: LinuxResources): void;
+  freeze(): void;
+  thaw(): void;
+  isFrozen(): boolean;
+  /** Every process in the container's cgroup and its sub-cgroups. */
+  pids(): number[];
+  /** runc's `events --stats` data (see stats.ts statsJson for the JSON shape). */
+  stats(): Stats;
+  memoryEvents(): MemoryEvents | undefined;
+  /** True while the container's cgroup directory exists. */
+  exists(): boolean;
+  /** Kills nothing; rmdir every directory create() made (retrying EBUSY briefly), and only those. */
+  destroy(): void;
+}
+
+/** The Cgroup for a new container. Throws RuntimeError for --systemd-cgroup or an escaping path. */
+export function openCgroup(opts: CgroupOptions): Cgroup {
+  if (opts.systemd) throw new RuntimeError('systemd cgroup driver is not supported yet');
+  const want = resolveInner(opts.cgroupsPath, opts.id);
+  const h = probeHierarchy();
+  const options = { resources: opts.resources, linuxDevices: opts.devices, warn: opts.warn };
+  if (h.mode === 'v2') {
+    if (!h.unified) throw new RuntimeError('cgroup v2 hierarchy not found');
+    return new V2Cgroup(v2Dir(h, want), { ...options, mountpoint: h.unified.mountpoint });
+  }
+  return new V1Cgroup(v1Paths(h, want), { ...options, mountpoints: v1Mountpoints(h) });
+}
+
+function v1Paths(h: Hierarchy, want: ReturnType<typeof resolveInner>): Record<string, string> {
+  const paths: Record<string, string> = {};
+  for (const controller of V1_CONTROLLERS) {
+    const mount = h.v1.get(controller);
+    if (mount) paths[controller] = v1Dir(h, controller, mount, want);
+  }
+  if (!paths.devices) throw new RuntimeError('the devices cgroup controller is not mounted: refusing to run a container without device isolation');
+  if (h.mode === 'hybrid' && h.unified) paths[''] = hybridUnifiedDir(h, want);
+  return paths;
+}
+
+function v1Mountpoints(h: Hierarchy): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [controller, mount] of h.v1) out[controller] = mount.mountpoint;
+  if (h.mode === 'hybrid' && h.unified) out[''] = h.unified.mountpoint;
+  return out;
+}
+
+/**
+ * The Cgroup of an existing container from its stored paths. Without `created`, destroy()
+ * removes the leaf directories only (runc's behaviour).
+ */
+export function cgroupFromPaths(paths: Record<string, string>, created?: string[]): Cgroup {
+  const keys = Object.keys(paths);
+  if (keys.length === 1 && keys[0] === '') return new V2Cgroup(paths[''], { created });
+  return new V1Cgroup(paths, { created });
+}
+
+export { frozenProbe, isFrozenPaths } from './frozen';
+
+/**
+ * `kill --all`: freeze, signal every process, thaw — so nothing forks past the signal (runc's
+ * signalAllProcesses). SIGKILL also works on a frozen cgroup; other signals are delivered on thaw.
+ */
+export function signalAll(cgroup: Cgroup, signal: NodeJS.Signals | number): number[] {
+  let froze = false;
+  try {
+    if (!cgroup.isFrozen()) {
+      cgroup.freeze();
+      froze = true;
+    }
+  } catch {
+    froze = false;
+  }
+  const pids = cgroup.pids();
+  try {
+    for (const pid of pids) {
+      try {
+        process.kill(pid, signal);
+      } catch {
+        // exited meanwhile
+      }
+    }
+  } finally {
+    if (froze) cgroup.thaw();
+  }
+  return pids;
+}
+
+/** Waits until the cgroup holds no process (after a SIGKILL), up to `timeoutMs`. */
+export function waitEmpty(cgroup: Cgroup, timeoutMs = 5000): boolean {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (cgroup.pids().length === 0) return true;
+    if (Date.now() >= deadline) return false;
+    sleepMs(5);
+  }
+}

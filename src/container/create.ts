@@ -73,7 +73,11 @@ export async function createContainer(globals: GlobalOptions, request: CreateReq
     let consoleMaster: number | undefined;
     const init = startInit(['inherit', 'inherit', 'inherit'], request.preserveFds);
     undo.push(() => stopInit(init));
-    cgroup.join(init.child.pid!);
+    // A new cgroup namespace is rooted where the init stands when it unshares it: then the init
+    // must join first. Otherwise it joins once set up, so the kernel memory of its namespaces
+    // and mounts is the runtime's one-time cost and a small memory limit still starts.
+    const joinBeforeSetup = spec.linux?.namespaces?.some((n) => n.type === 'cgroup' && !n.path) ?? false;
+    if (joinBeforeSetup) cgroup.join(init.child.pid!);
     init.channel.send(plan);
     const pid = runInitSession(init.channel, {
       pid: (child) => undo.push(() => killAndReap(child)),
@@ -91,6 +95,7 @@ export async function createContainer(globals: GlobalOptions, request: CreateReq
       seccompListener: (fd, child) =>
         forwardSeccompListener(fd, spec, { ociVersion: spec.ociVersion, id: request.id, status: 'creating', pid: child, bundle, annotations: spec.annotations }),
     });
+    if (!joinBeforeSetup) cgroup.join(pid);
     await stopInit(init);
     const record: ContainerRecord = {
       ociVersion: spec.ociVersion,

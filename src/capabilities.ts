@@ -13,3 +13,37 @@ export const CAPABILITY_NAMES = [
 export function capabilityNumber(name: string): number {
   return (CAPABILITY_NAMES as readonly string[]).indexOf(name);
 }
+
+export type CapabilitySetName = 'bounding' | 'effective' | 'permitted' | 'inheritable' | 'ambient';
+export const CAPABILITY_SETS: readonly CapabilitySetName[] = ['bounding', 'effective', 'permitted', 'inheritable', 'ambient'];
+
+export interface PlannedCapabilities {
+  sets: Record<CapabilitySetName, number[]>;
+  /** Names left out because this kernel lacks them (or, past validation, nobody knows them). */
+  skipped: string[];
+}
+
+/**
+ * Capability names → numbers per set, as runc's capabilities.New: a capability the running
+ * kernel does not have (number > /proc/sys/kernel/cap_last_cap) is left out of every set and
+ * reported once, so runc's warning can be logged.
+ */
+export function planCapabilitySets(caps: Partial<Record<CapabilitySetName, string[]>> | undefined, lastCap: number): PlannedCapabilities {
+  const skipped = new Set<string>();
+  const numbers = (names: string[] | undefined): number[] =>
+    (names ?? []).flatMap((name) => {
+      const n = capabilityNumber(name);
+      if (n < 0 || n > lastCap) {
+        skipped.add(name);
+        return [];
+      }
+      return [n];
+    });
+  const sets = Object.fromEntries(CAPABILITY_SETS.map((set) => [set, numbers(caps?.[set])])) as Record<CapabilitySetName, number[]>;
+  return { sets, skipped: [...skipped] };
+}
+
+/** runc's log line for them (level warning). */
+export function skippedCapabilitiesMessage(skipped: string[]): string {
+  return `ignoring unknown or unavailable capabilities: [${skipped.join(' ')}]`;
+}

@@ -6,7 +6,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { planCapabilitySets, skippedCapabilitiesMessage } from './capabilities';
 import { RuntimeError } from './errors';
-import { decideLsm, probeLsmHost, takesMountContext, withMountContext, type LsmHost, type PlanLsm, type PlanNote } from './lsm';
+import { decideLsm, lsmProblems, probeLsmHost, takesMountContext, withMountContext, type LsmHost, type PlanLsm, type PlanNote } from './lsm';
 import { MS, PROPAGATION_OPTIONS, parseMountOptions, type RecursiveAttributes } from './mountOptions';
 import { planCpuAffinity, planIoPriority, planPersonality, planScheduler, type PlanCpuAffinity, type PlanScheduler } from './processSettings';
 import { planSeccomp, type PlanSeccomp } from './seccomp';
@@ -149,7 +149,12 @@ export function buildPlan(spec: Spec, opts: PlanOptions): InitPlan {
   const hasNamespace = (type: NamespaceType) => namespaces.some((n) => n.type === type);
   if (!hasNamespace('mount')) throw new RuntimeError('config.json: /linux/namespaces: runts needs a mount namespace');
   const newUserNamespace = namespaces.some((n) => n.type === 'user' && !n.path);
-  const lsmDecision = decideLsm({ ...proc, mountLabel: linux.mountLabel }, opts.lsmHost ?? probeLsmHost());
+  const lsmHost = opts.lsmHost ?? probeLsmHost();
+  // Host-dependent, so not in spec/semantic.ts (a config is valid or not whatever the host);
+  // still refused before anything exists, where runc's validator refuses it.
+  const lsmProblem = lsmProblems(proc, lsmHost)[0];
+  if (lsmProblem) throw new RuntimeError(`config.json: ${lsmProblem.pointer}: ${lsmProblem.message}`);
+  const lsmDecision = decideLsm({ ...proc, mountLabel: linux.mountLabel }, lsmHost);
   const newNetwork = namespaces.some((n) => n.type === 'network' && !n.path);
   const newIpc = namespaces.some((n) => n.type === 'ipc' && !n.path);
   const mounts = (spec.mounts ?? [])
@@ -197,9 +202,10 @@ export function buildPlan(spec: Spec, opts: PlanOptions): InitPlan {
 
 /**
  * The plan for `exec`: join every namespace of the running container (its init's
- * /proc/<pid>/ns links), no rootfs work, no hooks, the process as given.
+ * /proc/<pid>/ns links), no rootfs work, no hooks, the process as given, under the
+ * container's seccomp filter.
  */
-export function buildExecPlan(namespacePaths: Record<string, string>, proc: Process, preserveFds: number): InitPlan {
+export function buildExecPlan(container: Spec, namespacePaths: Record<string, string>, proc: Process, preserveFds: number): InitPlan {
   return {
     namespaces: Object.entries(namespacePaths).map(([type, nsPath]) => ({ type: NAMESPACE_TYPES[type], path: nsPath })),
     timeOffsets: null,
@@ -224,8 +230,8 @@ export function buildExecPlan(namespacePaths: Record<string, string>, proc: Proc
     setgroups: true,
     lsm: decideLsm(proc, probeLsmHost()).lsm,
     process: planProcess(proc),
-    // Not yet: runc gives an exec'd process the container's filter (planSeccomp of its config).
-    seccomp: null,
+    // runc gives an exec'd process the container's filter.
+    seccomp: planSeccomp(container),
     exec: true,
     hooks: { createContainer: [], startContainer: [] },
   };
@@ -303,8 +309,11 @@ function planMounts(m: Mount, cgroupPaths: Record<string, string>, spec: Spec): 
  */
 function cgroupV1Mounts(mount: PlanMount, cgroupPaths: Record<string, string>): PlanMount[] {
   const tmpfs: PlanMount = { ...mount, type: 'tmpfs', source: 'tmpfs', flags: mount.flags & ~MS.RDONLY, data: 'mode=755', bind: false };
+  const order = hostCgroupMountOrder();
+  const rank = (controller: string) => order.indexOf(controller.replace(/^name=/, '')) >>> 0;
   const binds = Object.entries(cgroupPaths)
     .filter(([controller]) => controller !== '')
+    .sort(([a], [b]) => rank(a) - rank(b))
     .map(([controller, dir]) => ({
       ...mount,
       destination: `${mount.destination}/${controller.replace(/^name=/, '')}`,
@@ -314,6 +323,17 @@ function cgroupV1Mounts(mount: PlanMount, cgroupPaths: Record<string, string>): 
       bind: true,
     }));
   return [tmpfs, ...binds];
+}
+
+/** The host's /sys/fs/cgroup/<name> mounts in mountinfo order: runc binds them in that order. */
+function hostCgroupMountOrder(): string[] {
+  const prefix = '/sys/fs/cgroup/';
+  return fs
+    .readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((line) => line.split(' ')[4] ?? '')
+    .filter((mountPoint) => mountPoint.startsWith(prefix))
+    .map((mountPoint) => mountPoint.slice(prefix.length));
 }
 
 function planDevice(d: LinuxDevice): PlanDevice {

@@ -1,8 +1,21 @@
+// Stage 1: what must happen with the runtime's privileges (before a new user namespace takes
+// them away), then joining and creating the namespaces. Everything set here is inherited by
+// stage 2, the container's first process.
 #include <fcntl.h>
+#include <net/if.h>
 #include <sched.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -16,6 +29,14 @@
 namespace ns {
 
 namespace {
+
+// The exec fifo, opened while the state directory is still reachable (a process that is root
+// only in a new user namespace cannot traverse the runtime's 0700 state directory).
+std::string fifoPath;
+int fifoFd = -1;
+
+// Detached idmapped mount trees, by index in plan.mounts (-1: not an idmapped mount).
+std::vector<int> idmappedTrees;
 
 int cloneFlag(const std::string& type) {
   if (type == "mount") return CLONE_NEWNS;
@@ -43,6 +64,16 @@ void join(const Joined& target) {
   close(target.fd);
 }
 
+bool writeAll(const std::string& path, const std::string& text) {
+  int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  bool ok = write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  int saved = errno;
+  close(fd);
+  errno = saved;
+  return ok;
+}
+
 void writeTimeOffsets(const json::Value& offsets) {
   std::string text;
   for (const char* clock : {"monotonic", "boottime"}) {
@@ -51,10 +82,15 @@ void writeTimeOffsets(const json::Value& offsets) {
     text += std::string(clock) + " " + std::to_string(o["secs"].i64()) + " " + std::to_string(o["nanosecs"].i64()) + "\n";
   }
   if (text.empty()) return;
-  int fd = open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
-  if (fd < 0 || write(fd, text.data(), text.size()) != static_cast<ssize_t>(text.size()))
-    channel::fail("write /proc/self/timens_offsets", errno);
-  close(fd);
+  // The offsets apply to the children's time namespace; no process may have entered it yet.
+  // After the uid change into a new user namespace /proc/self belongs to the host's root unless
+  // the process is dumpable: be so only for this write, as runc's nsexec does.
+  int dumpable = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
+  if (dumpable != 1 && prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0) channel::fail("prctl PR_SET_DUMPABLE", errno);
+  bool written = writeAll("/proc/self/timens_offsets", text);
+  int err = errno;
+  if (dumpable >= 0 && dumpable != 1) prctl(PR_SET_DUMPABLE, dumpable, 0, 0, 0);
+  if (!written) channel::fail("write /proc/self/timens_offsets", err);
 }
 
 void becomeNamespaceRoot() {
@@ -62,9 +98,146 @@ void becomeNamespaceRoot() {
   if (setresuid(0, 0, 0) < 0) channel::fail("setresuid to the user namespace's root", errno);
 }
 
+void setAffinity(const json::Value& cpus, const char* which) {
+  if (cpus.isNull()) return;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  for (size_t i = 0; i < cpus.size(); i++) {
+    uint64_t cpu = cpus.at(i).u64();
+    if (cpu < CPU_SETSIZE) CPU_SET(cpu, &set);
+  }
+  if (sched_setaffinity(0, sizeof set, &set) < 0) channel::fail(std::string("set the ") + which + " CPU affinity", errno);
+}
+
+// A user namespace drops the right to raise hard limits above the current ones (runc sets the
+// limits from its own, privileged, process for that reason). Raise the hard limits that need it
+// here; stage 2 then sets the exact values, which only lowers or moves soft limits.
+void raiseHardLimits(const json::Value& rlimits) {
+  for (size_t i = 0; i < rlimits.size(); i++) {
+    const json::Value& r = rlimits.at(i);
+    auto resource = static_cast<__rlimit_resource>(r["resource"].i64());
+    struct rlimit now;
+    if (getrlimit(resource, &now) < 0) channel::fail("getrlimit " + r["type"].str(), errno);
+    rlim_t hard = r["hard"].u64();
+    if (now.rlim_max >= hard) continue;  // RLIM_INFINITY is the largest value
+    now.rlim_max = hard;
+    if (now.rlim_cur > hard) now.rlim_cur = hard;
+    if (setrlimit(resource, &now) < 0) channel::fail("setrlimit " + r["type"].str(), errno);
+  }
+}
+
+// A user namespace holding `uidMap`/`gidMap`, for MOUNT_ATTR_IDMAP: a child unshares it and
+// waits while we (still the host's root) write its maps and take a reference to it.
+int mappedUserNamespace(const std::string& uidMap, const std::string& gidMap, const std::string& what) {
+  int gate[2];
+  if (pipe2(gate, O_CLOEXEC) < 0) channel::fail("pipe", errno);
+  pid_t child = static_cast<pid_t>(syscall(SYS_clone, CLONE_NEWUSER | SIGCHLD, nullptr, nullptr, nullptr, nullptr));
+  if (child < 0) channel::fail("create the user namespace for " + what, errno);
+  if (child == 0) {
+    close(gate[1]);
+    char byte;
+    while (read(gate[0], &byte, 1) < 0 && errno == EINTR) {
+    }
+    _exit(0);
+  }
+  close(gate[0]);
+  std::string base = "/proc/" + std::to_string(child);
+  int fd = -1;
+  if (!writeAll(base + "/uid_map", uidMap)) {
+    int err = errno;
+    kill(child, SIGKILL);
+    channel::fail("write the uid mappings of " + what, err);
+  }
+  if (!writeAll(base + "/gid_map", gidMap)) {
+    int err = errno;
+    kill(child, SIGKILL);
+    channel::fail("write the gid mappings of " + what, err);
+  }
+  fd = open((base + "/ns/user").c_str(), O_RDONLY | O_CLOEXEC);
+  int err = errno;
+  close(gate[1]);
+  while (waitpid(child, nullptr, 0) < 0 && errno == EINTR) {
+  }
+  if (fd < 0) channel::fail("open the user namespace of " + what, err);
+  return fd;
+}
+
+// open_tree(OPEN_TREE_CLONE) of the source, idmapped with the mount's own mappings. Done in
+// stage 1: the filesystem's owner (the host's user namespace) must allow it.
+int idmappedTree(const json::Value& m) {
+  const json::Value& idmap = m["idmap"];
+  std::string dest = m["destination"].str(), source = m["source"].str();
+  std::string what = "the idmapped mount on " + dest;
+  bool recursive = idmap["recursive"].flag();
+  unsigned treeFlags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | ((m["flags"].u64() & MS_REC) ? AT_RECURSIVE : 0);
+  int tree = open_tree(AT_FDCWD, source.c_str(), treeFlags);
+  if (tree < 0) channel::fail("open_tree " + source + " for " + what, errno);
+  int userns = mappedUserNamespace(idmap["uidMappings"].str(), idmap["gidMappings"].str(), what);
+  struct mount_attr attr;
+  memset(&attr, 0, sizeof attr);
+  attr.attr_set = MOUNT_ATTR_IDMAP;
+  attr.userns_fd = static_cast<uint64_t>(userns);
+  if (mount_setattr(tree, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &attr, sizeof attr) < 0) {
+    int err = errno;
+    std::string option = recursive ? "ridmap" : "idmap";
+    if (err == EINVAL)
+      channel::fail("mount " + source + " on " + dest + ": option \"" + option +
+                        "\" refused by the kernel (does the filesystem support idmapped mounts?)",
+                    err);
+    channel::fail("mount " + source + " on " + dest + ": option \"" + option + "\"", err);
+  }
+  close(userns);
+  return tree;
+}
+
+void prepareIdmappedMounts(const json::Value& mounts) {
+  idmappedTrees.assign(mounts.size(), -1);
+  for (size_t i = 0; i < mounts.size(); i++)
+    if (!mounts.at(i)["idmap"].isNull()) idmappedTrees[i] = idmappedTree(mounts.at(i));
+}
+
+// runc's "loopback" network: a new network namespace gets lo up, nothing else.
+void bringLoopbackUp() {
+  int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (sock < 0) channel::fail("socket for setting up lo", errno);
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
+  if (ioctl(sock, SIOCGIFFLAGS, &ifr) < 0) channel::fail("read the flags of lo", errno);
+  ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP);
+  if (ioctl(sock, SIOCSIFFLAGS, &ifr) < 0) channel::fail("bring lo up", errno);
+  close(sock);
+}
+
 }  // namespace
 
+int preopened(const char* path) {
+  if (fifoFd >= 0 && fifoPath == path) {
+    int fd = fifoFd;
+    fifoFd = -1;
+    return fd;
+  }
+  return -1;
+}
+
+int idmappedMount(size_t index) { return index < idmappedTrees.size() ? idmappedTrees[index] : -1; }
+
 void enter(const json::Value& plan) {
+  const json::Value& process = plan["process"];
+  // With the runtime's privileges, inherited by everything below (runc does these from its
+  // own process or before its user namespace too).
+  setAffinity(process["execCPUAffinity"]["initial"], "initial");
+  if (!plan["oomScoreAdj"].isNull() &&
+      !writeAll("/proc/self/oom_score_adj", std::to_string(plan["oomScoreAdj"].i64())))
+    channel::fail("write /proc/self/oom_score_adj", errno);
+  if (!process["ioPriority"].isNull() && syscall(SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, 0, process["ioPriority"].i64()) < 0)
+    channel::fail("set the I/O priority", errno);
+  raiseHardLimits(process["rlimits"]);
+  fifoPath = plan["execFifo"].str();
+  if (!fifoPath.empty() && (fifoFd = open(fifoPath.c_str(), O_PATH | O_CLOEXEC)) < 0)
+    channel::fail("open exec fifo " + fifoPath, errno);
+  prepareIdmappedMounts(plan["mounts"]);
+
   const json::Value& namespaces = plan["namespaces"];
   std::vector<Joined> joins;
   int newFlags = 0;
@@ -88,6 +261,9 @@ void enter(const json::Value& plan) {
     }
   if (newFlags & CLONE_NEWUSER) {
     if (unshare(CLONE_NEWUSER) < 0) channel::fail("unshare user namespace", errno);
+    // Only an unprivileged runtime needs this to write gid_map (user_namespaces(7)).
+    if (plan["denySetgroups"].flag() && !writeAll("/proc/self/setgroups", "deny"))
+      channel::fail("write deny to /proc/self/setgroups", errno);
     channel::send("usermap", "\"pid\":" + std::to_string(getpid()));
     channel::expect("usermap-done");
     becomeNamespaceRoot();
@@ -97,6 +273,7 @@ void enter(const json::Value& plan) {
     if (j.type != "user") join(j);
   if (newFlags && unshare(newFlags) < 0) channel::fail("unshare namespaces", errno);
   if (newFlags & CLONE_NEWTIME) writeTimeOffsets(plan["timeOffsets"]);
+  if ((newFlags & CLONE_NEWNET) && plan["loopbackUp"].flag()) bringLoopbackUp();
 }
 
 }  // namespace ns

@@ -6,17 +6,21 @@
 #include <linux/close_range.h>
 #include <linux/capability.h>
 #include <sys/prctl.h>
+#include <sys/personality.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <string>
 #include <vector>
 
 #include "channel.h"
+#include "lsm.h"
 #include "steps.h"
 
 namespace proc {
@@ -53,6 +57,43 @@ std::string envValue(const json::Value& env, const std::string& key) {
     if (entry.compare(0, key.size() + 1, key + "=") == 0) return entry.substr(key.size() + 1);
   }
   return "";
+}
+
+bool hasEnv(const json::Value& env, const std::string& key) {
+  for (size_t i = 0; i < env.size(); i++)
+    if (env.at(i).text.compare(0, key.size() + 1, key + "=") == 0) return true;
+  return false;
+}
+
+// HOME for a process whose env has none, as runc sets it: the uid's entry in the container's
+// /etc/passwd, else "/". Read while the container's root is ours and before any seccomp filter.
+std::string defaultHome = "/";
+
+std::string homeOf(uid_t uid) {
+  FILE* passwd = fopen("/etc/passwd", "re");
+  if (!passwd) return "/";
+  char line[1024];
+  std::string home = "/";
+  while (fgets(line, sizeof line, passwd)) {
+    // name:password:uid:gid:gecos:home:shell
+    std::vector<std::string> fields;
+    std::string field;
+    for (char* c = line; *c && *c != '\n'; c++) {
+      if (*c == ':') {
+        fields.push_back(field);
+        field.clear();
+      } else {
+        field += *c;
+      }
+    }
+    fields.push_back(field);
+    if (fields.size() >= 6 && fields[2] == std::to_string(uid)) {
+      if (!fields[5].empty()) home = fields[5];
+      break;
+    }
+  }
+  fclose(passwd);
+  return home;
 }
 
 bool isExecutableFile(const std::string& path) {
@@ -109,8 +150,19 @@ void raiseAmbient(uint64_t ambient) {
       channel::fail("raise ambient capability " + std::to_string(cap), errno);
 }
 
+// runc calls setgroups(2) unless the user namespace has it denied (/proc/self/setgroups).
+bool setgroupsDenied() {
+  int fd = open("/proc/self/setgroups", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  char buf[16] = {0};
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  return n >= 4 && strncmp(buf, "deny", 4) == 0;
+}
+
 void setUser(const json::Value& process, bool setgroupsAllowed) {
   const json::Value& user = process["user"];
+  setgroupsAllowed = setgroupsAllowed && !setgroupsDenied();
   gid_t gid = static_cast<gid_t>(user["gid"].u64());
   uid_t uid = static_cast<uid_t>(user["uid"].u64());
   if (setgroupsAllowed) {
@@ -137,9 +189,46 @@ void markRuntimeFdsCloseOnExec(int first) {
   closedir(dir);
 }
 
+// sched_setattr(2): the plan carries the policy and flags as numbers, times in nanoseconds.
+void setScheduler(const json::Value& s) {
+  if (s.isNull()) return;
+  struct {
+    uint32_t size;
+    uint32_t policy;
+    uint64_t flags;
+    int32_t nice;
+    uint32_t priority;
+    uint64_t runtime, deadline, period;
+    uint32_t utilMin, utilMax;
+  } attr;
+  memset(&attr, 0, sizeof attr);
+  attr.size = sizeof attr;
+  attr.policy = static_cast<uint32_t>(s["policy"].u64());
+  attr.flags = s["flags"].u64();
+  attr.nice = static_cast<int32_t>(s["nice"].i64());
+  attr.priority = static_cast<uint32_t>(s["priority"].u64());
+  attr.runtime = s["runtime"].u64();
+  attr.deadline = s["deadline"].u64();
+  attr.period = s["period"].u64();
+  if (syscall(SYS_sched_setattr, 0, &attr, 0) < 0) channel::fail("set the scheduler (sched_setattr)", errno);
+}
+
+void setAffinity(const json::Value& cpus) {
+  if (cpus.isNull()) return;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  for (size_t i = 0; i < cpus.size(); i++)
+    if (cpus.at(i).u64() < CPU_SETSIZE) CPU_SET(cpus.at(i).u64(), &set);
+  if (sched_setaffinity(0, sizeof set, &set) < 0) channel::fail("set the final CPU affinity", errno);
+}
+
+bool kernelConfigured = false;
+
 }  // namespace
 
-void configure(const json::Value& plan) {
+void configureKernel(const json::Value& plan) {
+  if (kernelConfigured) return;
+  kernelConfigured = true;
   if (!plan["hostname"].isNull()) {
     std::string name = plan["hostname"].str();
     if (sethostname(name.data(), name.size()) < 0) channel::fail("sethostname", errno);
@@ -148,14 +237,28 @@ void configure(const json::Value& plan) {
     std::string name = plan["domainname"].str();
     if (setdomainname(name.data(), name.size()) < 0) channel::fail("setdomainname", errno);
   }
+  lsm::applyAppArmor(plan);
   const json::Value& sysctl = plan["sysctl"];
   for (size_t i = 0; i < sysctl.size(); i++)
     writeFile("/proc/sys/" + sysctl.at(i)["path"].str(), sysctl.at(i)["value"].str());
+}
+
+void configure(const json::Value& plan) {
+  defaultHome = homeOf(static_cast<uid_t>(plan["process"]["user"]["uid"].u64()));
+  configureKernel(plan);  // exec: no rootfs::enter to have done it
+  // oom_score_adj and the I/O priority were set in stage 1, with the runtime's privileges.
   setRlimits(plan["process"]["rlimits"]);
-  if (!plan["oomScoreAdj"].isNull()) writeFile("/proc/self/oom_score_adj", std::to_string(plan["oomScoreAdj"].i64()));
-  if (!plan["sessionKeyring"].isNull()) joinSessionKeyring(plan["sessionKeyring"].str());
+  if (!plan["sessionKeyring"].isNull()) {
+    lsm::setKeyLabel(plan, false);
+    joinSessionKeyring(plan["sessionKeyring"].str());
+    lsm::setKeyLabel(plan, true);
+  }
   std::string cwd = plan["process"]["cwd"].str("/");
   if (chdir(cwd.c_str()) < 0) channel::fail("chdir to cwd " + cwd, errno);
+  // runc's order: scheduler and SELinux exec label while still privileged and before a
+  // seccomp filter that may not allow them, then (finalize) user and capabilities.
+  setScheduler(plan["process"]["scheduler"]);
+  lsm::applySelinux(plan);
 }
 
 std::string lookPath(const json::Value& process) {
@@ -192,11 +295,16 @@ void finalize(const json::Value& plan) {
   if (process["noNewPrivileges"].flag() && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
     channel::fail("prctl PR_SET_NO_NEW_PRIVS", errno);
   markRuntimeFdsCloseOnExec(3 + static_cast<int>(plan["preserveFds"].u64()));
+  // runc sets the personality last, right before it execs.
+  if (!plan["personality"].isNull() && personality(static_cast<unsigned long>(plan["personality"].u64())) < 0)
+    channel::fail("set the personality", errno);
+  setAffinity(process["execCPUAffinity"]["final"]);
 }
 
 void execute(const json::Value& plan, const std::string& executable) {
   const json::Value& process = plan["process"];
   std::vector<std::string> args = process["args"].strings(), env = process["env"].strings();
+  if (!hasEnv(process["env"], "HOME")) env.push_back("HOME=" + defaultHome);
   std::vector<char*> argv, envp;
   for (auto& a : args) argv.push_back(&a[0]);
   argv.push_back(nullptr);

@@ -27,13 +27,16 @@ int openPath(const char* path);
 }  // namespace rootfs
 
 namespace proc {
-// Everything that must happen while still privileged: hostname, AppArmor exec profile, sysctl,
-// rlimits, keyring, cwd.
+// Hostname, domainname, AppArmor exec profile and sysctl: rootfs::enter calls it after the
+// pivot, before /proc/sys goes read-only (runc's order); once only.
+void configureKernel(const json::Value& plan);
+// Everything else that must happen while still privileged: rlimits, keyring, cwd, scheduler,
+// SELinux exec label (and configureKernel when rootfs::enter did not run, for exec).
 void configure(const json::Value& plan);
 // Resolves process.args[0] through the container's PATH; fails the init if it is missing.
 std::string lookPath(const json::Value& process);
-// Scheduler, SELinux exec label, drop to the configured user and capabilities, no_new_privs,
-// runtime fds close-on-exec, personality and the final CPU affinity.
+// Drops to the configured user and capabilities, no_new_privs, runtime fds close-on-exec,
+// personality and the final CPU affinity.
 void finalize(const json::Value& plan);
 // execve of the container's process. Does not return.
 [[noreturn]] void execute(const json::Value& plan, const std::string& executable);

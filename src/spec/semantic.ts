@@ -276,6 +276,8 @@ function checkIdmapMount(out: Findings, base: string, mount: Mount, hasUserNs: b
   const idmapOption = options.findIndex((o) => o === 'idmap' || o === 'ridmap');
   if (idmapOption >= 0 && !hasUid && !hasGid && !hasUserNs) {
     out.add(pointerJoin(base, 'options', idmapOption), `option ${options[idmapOption]} needs uidMappings/gidMappings or a user namespace`);
+  } else if (idmapOption >= 0 && mount.type !== 'bind' && !options.includes('bind') && !options.includes('rbind')) {
+    out.add(pointerJoin(base, 'options', idmapOption), `option ${options[idmapOption]} is supported only for bind mounts`);
   }
   if (mount.uidMappings) checkMappings(out, pointerJoin(base, 'uidMappings'), mount.uidMappings);
   if (mount.gidMappings) checkMappings(out, pointerJoin(base, 'gidMappings'), mount.gidMappings);
@@ -322,10 +324,46 @@ function checkUserNamespace(out: Findings, spec: Spec, namespaces: NamespaceTabl
   }
 }
 
+/** The largest valid ID: (uid_t)-1 means "no ID" to the kernel. */
+const MAX_ID = 4294967294;
+
+/** [first, last] ID ranges of this process's own user namespace, as the "inside" column of /proc/self/<kind>_map. */
+function ownIdRanges(kind: 'uid' | 'gid'): [number, number][] {
+  try {
+    return fs.readFileSync(`/proc/self/${kind}_map`, 'utf8').trim().split('\n').map((line) => {
+      const [inside, , count] = line.trim().split(/\s+/).map(Number);
+      return [inside, inside + count - 1] as [number, number];
+    });
+  } catch {
+    return [[0, MAX_ID]];
+  }
+}
+
+/** Whether [first, last] lies inside the union of `ranges`. */
+function covered(first: number, last: number, ranges: [number, number][]): boolean {
+  let next = first;
+  for (const [lo, hi] of [...ranges].sort((a, b) => a[0] - b[0])) {
+    if (lo > next) break;
+    if (hi >= next) next = hi + 1;
+    if (next > last) return true;
+  }
+  return next > last;
+}
+
 /** The kernel refuses empty ranges and ranges overlapping on either side of the mapping. */
 function checkMappings(out: Findings, base: string, mappings: LinuxIDMapping[]): void {
+  const kind = /gidMappings$/.test(base) ? 'gid' : 'uid';
   mappings.forEach((m, i) => {
     if (m.size === 0) return out.add(pointerJoin(base, i, 'size'), 'must be at least 1');
+    if (m.containerID + m.size - 1 > MAX_ID) {
+      return out.add(pointerJoin(base, i), `container IDs ${m.containerID}-${m.containerID + m.size - 1} exceed the ID range (0-${MAX_ID})`);
+    }
+    if (m.hostID + m.size - 1 > MAX_ID) {
+      return out.add(pointerJoin(base, i), `host IDs ${m.hostID}-${m.hostID + m.size - 1} exceed the ID range (0-${MAX_ID})`);
+    }
+    if (!covered(m.hostID, m.hostID + m.size - 1, ownIdRanges(kind))) {
+      return out.add(pointerJoin(base, i), `host IDs ${m.hostID}-${m.hostID + m.size - 1} are not mapped in the runtime's user namespace (/proc/self/${kind}_map)`);
+    }
     for (let j = 0; j < i; j++) {
       const other = mappings[j];
       if (rangesOverlap(m.containerID, other.containerID, m.size, other.size)) {

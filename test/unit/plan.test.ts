@@ -1,0 +1,194 @@
+/**
+ * buildPlan / buildExecPlan: the policy half of the hardening settings, as numbers and strings
+ * the init executes without deciding anything (no root needed).
+ */
+import t from 'tap';
+import { planCapabilitySets, skippedCapabilitiesMessage } from '../../src/capabilities';
+import type { LsmHost } from '../../src/lsm';
+import { MOUNT_ATTR, MS, parseMountOptions } from '../../src/mountOptions';
+import { buildExecPlan, buildPlan, type PlanOptions } from '../../src/plan';
+import { parseCpuList, planCpuAffinity } from '../../src/processSettings';
+import type { Spec } from '../../src/spec/types';
+
+const NO_LSM: LsmHost = { apparmor: false, selinux: false, attrRoot: '/proc/self/attr', apparmorAttrDir: false };
+
+const OPTS: PlanOptions = {
+  id: 'plan-test', rootfs: '/bundle/rootfs', execFifo: '/run/runts/plan-test/exec.fifo', noPivot: false,
+  noNewKeyring: false, preserveFds: 0, cgroupPaths: {}, lsmHost: NO_LSM,
+};
+
+function spec(over: (s: Spec) => void = () => {}): Spec {
+  const s: Spec = {
+    ociVersion: '1.2.0',
+    root: { path: 'rootfs' },
+    process: { user: { uid: 0, gid: 0 }, args: ['sh'], cwd: '/' },
+    mounts: [{ destination: '/proc', type: 'proc', source: 'proc' }],
+    linux: { namespaces: [{ type: 'pid' }, { type: 'mount' }, { type: 'network' }, { type: 'ipc' }] },
+  };
+  over(s);
+  return s;
+}
+
+t.test('capabilities: numbers per set; names the kernel lacks are skipped with runc\'s warning', async (t) => {
+  const caps = {
+    bounding: ['CAP_CHOWN', 'CAP_KILL', 'CAP_BPF', 'CAP_CHECKPOINT_RESTORE'],
+    effective: ['CAP_KILL'],
+    permitted: ['CAP_KILL', 'CAP_CHECKPOINT_RESTORE'],
+    inheritable: [],
+    ambient: ['CAP_CHECKPOINT_RESTORE'],
+  };
+  const onOld = planCapabilitySets(caps, 37); // a 5.4-era kernel: no PERFMON, BPF, CHECKPOINT_RESTORE
+  t.same(onOld.sets, { bounding: [0, 5], effective: [5], permitted: [5], inheritable: [], ambient: [] });
+  t.same(onOld.skipped, ['CAP_BPF', 'CAP_CHECKPOINT_RESTORE'], 'each name once');
+  t.equal(skippedCapabilitiesMessage(onOld.skipped), 'ignoring unknown or unavailable capabilities: [CAP_BPF CAP_CHECKPOINT_RESTORE]');
+  const onNew = planCapabilitySets(caps, 40);
+  t.same(onNew.sets.bounding, [0, 5, 39, 40]);
+  t.same(onNew.skipped, []);
+
+  const plan = buildPlan(spec((s) => { s.process!.capabilities = caps; }), OPTS);
+  t.same(plan.process.capabilities.effective, [5]);
+  t.same(plan.notes?.filter((n) => n.level === 'warning'), [], 'this kernel (cap_last_cap 40) has them all');
+});
+
+t.test('process settings: rlimits, ioPriority, scheduler, personality, oomScoreAdj', async (t) => {
+  const plan = buildPlan(spec((s) => {
+    s.process!.rlimits = [{ type: 'RLIMIT_NOFILE', soft: 1024, hard: 4096 }, { type: 'RLIMIT_CORE', soft: 0, hard: 2 ** 64 - 1 }];
+    s.process!.ioPriority = { class: 'IOPRIO_CLASS_IDLE', priority: 7 };
+    s.process!.scheduler = { policy: 'SCHED_DEADLINE', runtime: 1e6, deadline: 2e6, period: 3e6, flags: ['SCHED_FLAG_RESET_ON_FORK', 'SCHED_FLAG_DL_OVERRUN'] };
+    s.process!.oomScoreAdj = 123;
+    s.linux!.personality = { domain: 'LINUX32' };
+  }), OPTS);
+  t.same(plan.process.rlimits, [
+    { type: 'RLIMIT_NOFILE', resource: 7, soft: '1024', hard: '4096' },
+    { type: 'RLIMIT_CORE', resource: 4, soft: '0', hard: '18446744073709551616' },
+  ]);
+  t.equal(plan.process.ioPriority, (3 << 13) | 7, 'IOPRIO_PRIO_VALUE(IDLE, 7)');
+  t.same(plan.process.scheduler, { policy: 6, flags: 0x05, nice: 0, priority: 0, runtime: 1e6, deadline: 2e6, period: 3e6 });
+  t.equal(plan.personality, 0x0008, 'PER_LINUX32');
+  t.equal(plan.oomScoreAdj, 123);
+  const plain = buildPlan(spec(), OPTS);
+  t.equal(plain.process.ioPriority, null);
+  t.equal(plain.process.scheduler, null);
+  t.equal(plain.personality, null);
+  t.equal(buildPlan(spec((s) => { s.linux!.personality = { domain: 'LINUX' }; }), OPTS).personality, 0);
+});
+
+t.test('execCPUAffinity: parsed for exec, never applied to the container init (config.md)', async (t) => {
+  t.same(parseCpuList('0-3,7'), [0, 1, 2, 3, 7]);
+  t.same(parseCpuList('5,1-2,2'), [1, 2, 5]);
+  t.throws(() => parseCpuList('3-1'));
+  t.throws(() => parseCpuList('a'));
+  t.same(planCpuAffinity({ initial: '0', final: '1-2' }), { initial: [0], final: [1, 2] });
+  t.same(planCpuAffinity({ initial: '', final: '' }), null, 'empty means not set');
+  const withAffinity = spec((s) => { s.process!.execCPUAffinity = { initial: '0', final: '1' }; });
+  t.equal(buildPlan(withAffinity, OPTS).process.execCPUAffinity, null, 'the init runs where the runtime runs');
+  const exec = buildExecPlan(withAffinity, { pid: '/proc/1/ns/pid' }, withAffinity.process!, 0);
+  t.same(exec.process.execCPUAffinity, { initial: [0], final: [1] });
+});
+
+t.test('mount options: recursive attributes, idmap, tmpcopyup, nosymfollow', async (t) => {
+  const rro = parseMountOptions(['rbind', 'rro', 'rnosuid', 'rnoexec', 'rnoatime']);
+  t.equal(rro.flags, MS.BIND | MS.REC);
+  t.same(rro.recursive, {
+    set: MOUNT_ATTR.RDONLY | MOUNT_ATTR.NOSUID | MOUNT_ATTR.NOEXEC | MOUNT_ATTR.NOATIME,
+    clear: MOUNT_ATTR._ATIME,
+    options: 'rro,rnosuid,rnoexec,rnoatime',
+  }, 'an access time in attr_set takes MOUNT_ATTR__ATIME in attr_clr');
+  t.same(parseMountOptions(['rro', 'rrw']).recursive, { set: 0, clear: MOUNT_ATTR.RDONLY, options: 'rro,rrw' }, 'the last one wins');
+  t.same(parseMountOptions(['rrelatime']).recursive, { set: 0, clear: MOUNT_ATTR._ATIME, options: 'rrelatime' });
+  t.same(parseMountOptions(['rnoatime', 'ratime']).recursive, { set: 0, clear: MOUNT_ATTR._ATIME, options: 'rnoatime,ratime' },
+    'ratime: back to the default relatime');
+  t.same(parseMountOptions(['rdev', 'rsuid', 'rexec', 'rsymfollow', 'rdiratime']).recursive?.clear,
+    MOUNT_ATTR.NODEV | MOUNT_ATTR.NOSUID | MOUNT_ATTR.NOEXEC | MOUNT_ATTR.NOSYMFOLLOW | MOUNT_ATTR.NODIRATIME);
+  t.equal(parseMountOptions(['nosymfollow']).flags, MS.NOSYMFOLLOW);
+  t.same(parseMountOptions(['rnosymfollow']).recursive?.set, MOUNT_ATTR.NOSYMFOLLOW);
+  t.equal(parseMountOptions(['ro']).recursive, null);
+  const copy = parseMountOptions(['tmpcopyup', 'mode=755']);
+  t.equal(copy.copyUp, true);
+  t.same(copy.data, ['mode=755'], 'tmpcopyup is not given to the kernel');
+  t.equal(parseMountOptions(['idmap']).idmapRecursive, false);
+  t.equal(parseMountOptions(['ridmap']).idmapRecursive, true);
+
+  const plan = buildPlan(spec((s) => {
+    s.linux!.namespaces!.push({ type: 'user' });
+    s.linux!.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+    s.linux!.gidMappings = [{ containerID: 0, hostID: 200000, size: 65536 }];
+    s.mounts!.push(
+      { destination: '/own', type: 'bind', source: '/srv', options: ['rbind', 'ridmap'], uidMappings: [{ containerID: 0, hostID: 1000, size: 10 }], gidMappings: [{ containerID: 0, hostID: 2000, size: 10 }, { containerID: 10, hostID: 3000, size: 5 }] },
+      { destination: '/userns', type: 'bind', source: '/srv', options: ['bind', 'idmap'] },
+      { destination: '/tmp', type: 'tmpfs', source: 'tmpfs', options: ['tmpcopyup', 'nosuid'] },
+      { destination: '/plain', type: 'bind', source: '/srv', options: ['rbind', 'ro'] },
+    );
+  }), OPTS);
+  const byDest = Object.fromEntries(plan.mounts.map((m) => [m.destination, m]));
+  t.same(byDest['/own'].idmap, { uidMappings: '0 1000 10\n', gidMappings: '0 2000 10\n10 3000 5\n', recursive: true }, 'the mount\'s own mappings');
+  t.same(byDest['/userns'].idmap, { uidMappings: '0 100000 65536\n', gidMappings: '0 200000 65536\n', recursive: false }, 'no mappings: the user namespace\'s');
+  t.equal(byDest['/tmp'].copyUp, true);
+  t.equal(byDest['/tmp'].flags, MS.NOSUID);
+  t.equal(byDest['/plain'].idmap, null);
+  t.equal(byDest['/plain'].options, 'rbind,ro', 'options kept as written for error messages');
+});
+
+t.test('user namespaces: device binds, sysfs/mqueue fallbacks, setgroups', async (t) => {
+  const withMounts = (s: Spec) => {
+    s.mounts!.push({ destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['ro'] }, { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue' });
+  };
+  const noUserns = buildPlan(spec(withMounts), OPTS);
+  t.equal(noUserns.bindDevices, false, 'mknod on the host\'s user namespace');
+  t.same(noUserns.mounts.map((m) => m.bindFallback), ['', '', '']);
+
+  const userns = (net: boolean, ipc: boolean, path?: string) => spec((s) => {
+    withMounts(s);
+    s.linux!.namespaces = [{ type: 'pid' }, { type: 'mount' }, { type: 'user', ...(path ? { path } : {}) }];
+    if (net) s.linux!.namespaces.push({ type: 'network' });
+    if (ipc) s.linux!.namespaces.push({ type: 'ipc' });
+    if (!path) {
+      s.linux!.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+      s.linux!.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+    }
+  });
+  const full = buildPlan(userns(true, true), OPTS);
+  t.equal(full.bindDevices, true, 'a new user namespace binds devices');
+  t.same(full.mounts.map((m) => m.bindFallback), ['', '', ''], 'own net and IPC namespaces: real sysfs and mqueue');
+  t.equal(full.denySetgroups, false, 'a root runtime never needs setgroups denied');
+  const bare = buildPlan(userns(false, false), OPTS);
+  t.same(bare.mounts.map((m) => m.bindFallback), ['', '/sys', '/dev/mqueue']);
+  const joined = buildPlan(userns(true, true, '/proc/42/ns/user'), OPTS);
+  t.equal(joined.bindDevices, true, 'a joined user namespace binds devices too (runc: Contains(NEWUSER))');
+});
+
+t.test('network: lo is brought up in a new network namespace only', async (t) => {
+  t.equal(buildPlan(spec(), OPTS).loopbackUp, true);
+  t.equal(buildPlan(spec((s) => { s.linux!.namespaces = [{ type: 'mount' }]; }), OPTS).loopbackUp, false);
+  t.equal(buildPlan(spec((s) => { s.linux!.namespaces = [{ type: 'mount' }, { type: 'network', path: '/proc/1/ns/net' }]; }), OPTS).loopbackUp, false);
+});
+
+t.test('LSM: what the plan asks the init to write', async (t) => {
+  const labelled = spec((s) => {
+    s.process!.apparmorProfile = 'prof';
+    s.process!.selinuxLabel = 'system_u:system_r:container_t:s0';
+    s.linux!.mountLabel = 'system_u:object_r:container_file_t:s0';
+    s.linux!.maskedPaths = ['/proc/kcore'];
+    s.mounts!.push({ destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['mode=755'] });
+  });
+  const enabled = buildPlan(labelled, { ...OPTS, lsmHost: { apparmor: true, selinux: true, attrRoot: '/attr', apparmorAttrDir: true } });
+  t.same(enabled.lsm, {
+    apparmor: { attr: '/attr/apparmor/exec', value: 'exec prof', context: '' },
+    selinuxExec: { attr: '/attr/exec', value: 'system_u:system_r:container_t:s0', context: '' },
+    selinuxKey: { attr: '/attr/keycreate', value: 'system_u:system_r:container_t:s0', context: '' },
+  });
+  const ctx = 'context="system_u:object_r:container_file_t:s0"';
+  t.equal(enabled.mounts.find((m) => m.destination === '/dev')?.data, `mode=755,${ctx}`);
+  t.equal(enabled.mounts.find((m) => m.destination === '/proc')?.data, '', 'proc keeps its data');
+  t.equal(enabled.maskedPathData, ctx);
+
+  t.throws(() => buildPlan(labelled, OPTS), { message: 'config.json: /process/selinuxLabel: selinux label is specified in config, but selinux is disabled or not supported' },
+    'a process label without SELinux: refused before anything exists, as runc\'s validator does');
+  delete labelled.process!.selinuxLabel;
+  const disabled = buildPlan(labelled, OPTS);
+  t.equal(disabled.lsm?.selinuxExec, null);
+  t.equal(disabled.mounts.find((m) => m.destination === '/dev')?.data, 'mode=755');
+  t.equal(disabled.maskedPathData, '');
+  t.match(disabled.notes, [{ level: 'debug', msg: /mountLabel .* ignored/ }]);
+  t.equal(disabled.lsm?.apparmor?.attr, '/proc/self/attr/exec');
+});

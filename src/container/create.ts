@@ -19,7 +19,7 @@ import { nowRfc3339Nano, openStore, pidStartTime, validateId, type ContainerReco
 import { consoleMode, takeMaster } from './console';
 import { writeFileAtomically } from './files';
 import { forwardSeccompListener } from '../seccomp';
-import { runInitSession } from './session';
+import { logPlanNotes, runInitSession } from './session';
 
 export interface CreateRequest {
   id: string;
@@ -63,6 +63,8 @@ export async function createContainer(globals: GlobalOptions, request: CreateReq
     cgroupPaths: cgroup.paths,
   });
 
+  logPlanNotes(plan, log);
+
   const undo = new UndoList();
   store.reserve(request.id);
   undo.push(() => store.remove(request.id));
@@ -76,7 +78,9 @@ export async function createContainer(globals: GlobalOptions, request: CreateReq
     // A new cgroup namespace is rooted where the init stands when it unshares it: then the init
     // must join first. Otherwise it joins once set up, so the kernel memory of its namespaces
     // and mounts is the runtime's one-time cost and a small memory limit still starts.
-    const joinBeforeSetup = spec.linux?.namespaces?.some((n) => n.type === 'cgroup' && !n.path) ?? false;
+    // A real-time process may not join a v1 cpu cgroup after the fact either.
+    const joinBeforeSetup =
+      (spec.linux?.namespaces?.some((n) => n.type === 'cgroup' && !n.path) ?? false) || REALTIME_POLICIES.has(spec.process?.scheduler?.policy ?? '');
     if (joinBeforeSetup) cgroup.join(init.child.pid!);
     init.channel.send(plan);
     const pid = runInitSession(init.channel, {
@@ -120,6 +124,8 @@ export async function createContainer(globals: GlobalOptions, request: CreateReq
     throw err;
   }
 }
+
+const REALTIME_POLICIES = new Set(['SCHED_FIFO', 'SCHED_RR', 'SCHED_DEADLINE']);
 
 /** Steps to take back, newest first, when create fails half-way. */
 class UndoList {

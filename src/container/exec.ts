@@ -11,10 +11,11 @@ import { RuntimeError } from '../errors';
 import { startInit, stopInit } from '../initProcess';
 import type { Logger } from '../log';
 import { buildExecPlan } from '../plan';
+import { forwardSeccompListener } from '../seccomp';
 import type { Process } from '../spec/types';
 import { openStore } from '../state';
 import { writeFileAtomically } from './files';
-import { runInitSession } from './session';
+import { logPlanNotes, runInitSession } from './session';
 import { consoleMode, takeMaster } from './console';
 import { waitInForeground } from './foreground';
 
@@ -37,7 +38,8 @@ export async function execProcess(globals: GlobalOptions, request: ExecRequest, 
   if (status !== 'running' && status !== 'paused') throw new RuntimeError(`cannot exec in a ${status} container`);
   const console = consoleMode(request.process.terminal ?? false, request.consoleSocket, request.detach);
 
-  const plan = buildExecPlan(record.namespacePaths ?? {}, request.process, request.preserveFds);
+  const plan = buildExecPlan(record.config, record.namespacePaths ?? {}, request.process, request.preserveFds);
+  logPlanNotes(plan, log);
   const init = startInit(['inherit', 'inherit', 'inherit'], request.preserveFds);
   let pid = 0;
   let consoleMaster: number | undefined;
@@ -47,6 +49,8 @@ export async function execProcess(globals: GlobalOptions, request: ExecRequest, 
     pid = runInitSession(init.channel, {
       pid: (child) => (pid = child),
       console: (fd) => (consoleMaster = takeMaster(console, fd)),
+      seccompListener: (fd, child) =>
+        forwardSeccompListener(fd, record.config, { ociVersion: record.ociVersion, id: record.id, status: 'running', pid: child, bundle: record.bundle, annotations: record.annotations }),
     });
   } catch (err) {
     if (pid) process.kill(pid, 'SIGKILL');

@@ -1,6 +1,8 @@
 /** The runtime side of the init protocol, message by message, until "created". */
 import { RuntimeError } from '../errors';
 import type { InitChannel } from '../initChannel';
+import type { Logger } from '../log';
+import type { InitPlan } from '../plan';
 
 export interface SessionHandlers {
   /** Stage 2's host pid, as soon as it exists (to kill it if a later step fails). */
@@ -52,5 +54,13 @@ export function runInitSession(channel: InitChannel, handlers: SessionHandlers):
       case 'error':
         throw new RuntimeError(message.errno ? `${message.step}: ${message.message}` : message.step);
     }
+  }
+}
+
+/** What building the plan decided to tell the user (skipped capabilities, ignored labels). */
+export function logPlanNotes(plan: InitPlan, log: Logger): void {
+  for (const note of plan.notes ?? []) {
+    if (note.level === 'warning') log.warn(note.msg);
+    else log.debug(note.msg);
   }
 }

@@ -95,3 +95,16 @@ t.test('exec into an unknown, created or stopped container fails cleanly', async
   t.equal(missing.code, 1);
   t.match(missing.stderr, /executable file not found/);
 });
+
+t.test("an exec'd process gets the container's seccomp filter", async (t) => {
+  const spec = baseSpec(['sleep', '60']);
+  spec.linux!.seccomp = { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO', errnoRet: 38 }] };
+  const filtered = makeBundle(spec);
+  t.teardown(() => fs.rmSync(filtered, { recursive: true, force: true }));
+  t.equal(runts(root, ['run', '-d', '--bundle', filtered, 'filtered']).code, 0);
+  const r = runts(root, ['exec', 'filtered', 'sh', '-c', 'grep ^Seccomp: /proc/self/status; mkdir /tmp/x 2>&1; true']);
+  t.equal(r.code, 0, r.stderr);
+  t.match(r.stdout, /Seccomp:\s+2/);
+  t.match(r.stdout, /Function not implemented/, 'mkdir refused with the configured errno');
+  t.equal(runts(root, ['delete', '--force', 'filtered']).code, 0);
+});

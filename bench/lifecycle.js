@@ -1,0 +1,210 @@
+#!/usr/bin/env node
+'use strict';
+/**
+ * Container lifecycle cost, runts next to Debian's runc, in one interleaved run on one bundle
+ * (the fixture busybox rootfs, `runc spec`'s config running /bin/true, no terminal):
+ *   - `run` of /bin/true, create / start / delete each timed and their sum, `node -e 0` as baseline;
+ *   - VmRSS of the container's init while `created` (runts' init vs `runc init`).
+ * Usage (root): npx tsc -p . && node bench/lifecycle.js [--iterations N]
+ */
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const { REPO, RUNTS, CHILD_ENV, argValue, sh, which, timeArgv, stats, printTable } = require('./lib');
+
+const ITERATIONS = Number(argValue('--iterations') ?? 20);
+const WARMUP = 2;
+const FIXTURE_ROOTFS = path.join(REPO, 'fixtures', 'out', 'rootfs');
+
+function sleepMs(ms) {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/** The single-letter state of a pid from /proc/<pid>/stat, or undefined once it is gone. */
+function procState(pid) {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  } catch {
+    return undefined;
+  }
+}
+
+function vmRssKiB(pid) {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'latin1');
+  const m = /^VmRSS:\s+(\d+) kB/m.exec(status);
+  if (!m) throw new Error(`no VmRSS for pid ${pid}`);
+  return Number(m[1]);
+}
+
+function comm(pid) {
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0').filter(Boolean).join(' ') || fs.readFileSync(`/proc/${pid}/comm`, 'latin1').trim();
+  } catch {
+    return '?';
+  }
+}
+
+/** One runtime under test: how to call it on its own --root. */
+function runtime(name, argv0, root) {
+  const cli = (...args) => [...argv0, '--root', root, ...args];
+  return {
+    name,
+    root,
+    cli,
+    state(id) {
+      const r = sh(cli('state', id));
+      if (r.status !== 0) throw new Error(`${name} state ${id}: ${r.stderr.trim()}`);
+      return JSON.parse(r.stdout);
+    },
+    /** delete --force every container under the root (cleanup; never timed). */
+    deleteAll() {
+      let ids = [];
+      try {
+        ids = fs.readdirSync(root);
+      } catch {
+        return;
+      }
+      for (const id of ids) sh(cli('delete', '--force', id), { stdio: 'ignore' });
+    },
+  };
+}
+
+/** create, (RSS of the created init), start, wait for exit, delete: the three timings and the RSS. */
+function lifecycle(rt, bundle, id, work) {
+  // The init keeps create's stdio until it execs and exits: give it a file, not a pipe.
+  const logPath = path.join(work, `${rt.name}-${id}.stderr`);
+  const logFd = fs.openSync(logPath, 'w');
+  let create;
+  try {
+    create = timeArgv(`${rt.name} create`, rt.cli('create', '--bundle', bundle, id), { stderrFd: logFd });
+  } catch (e) {
+    e.message += `\n${fs.readFileSync(logPath, 'utf8').trim()}`;
+    throw e;
+  } finally {
+    fs.closeSync(logFd);
+  }
+  const { pid, status } = rt.state(id);
+  if (status !== 'created') throw new Error(`${rt.name}: ${id} is ${status} after create`);
+  const rss = vmRssKiB(pid);
+  const initName = comm(pid);
+  const start = timeArgv(`${rt.name} start`, rt.cli('start', id));
+  // /bin/true exits at once; wait for it (and for the runtime to agree) outside the timings.
+  for (let i = 0; procState(pid) !== undefined && procState(pid) !== 'Z'; i++) {
+    if (i > 5000) throw new Error(`${rt.name}: ${id} (pid ${pid}) did not exit`);
+    sleepMs(1);
+  }
+  for (let i = 0; rt.state(id).status !== 'stopped'; i++) {
+    if (i > 1000) throw new Error(`${rt.name}: ${id} never reported stopped`);
+    sleepMs(2);
+  }
+  const del = timeArgv(`${rt.name} delete`, rt.cli('delete', id));
+  return { create, start, delete: del, sum: create + start + del, rss, initName };
+}
+
+function runOnce(rt, bundle, id) {
+  const ms = timeArgv(`${rt.name} run`, rt.cli('run', '--bundle', bundle, id));
+  if (fs.existsSync(path.join(rt.root, id))) {
+    sh(rt.cli('delete', '--force', id), { stdio: 'ignore' });
+    throw new Error(`${rt.name} run left ${id} behind`);
+  }
+  return ms;
+}
+
+/** A bundle on a private copy of the fixture rootfs with runc's default config running /bin/true. */
+function makeBundle(runc, dir) {
+  if (!fs.existsSync(path.join(FIXTURE_ROOTFS, '.built'))) {
+    const r = sh(['bash', path.join(REPO, 'fixtures', 'build-rootfs.sh')], { stdio: 'inherit' });
+    if (r.status !== 0) throw new Error('fixtures/build-rootfs.sh failed');
+  }
+  fs.mkdirSync(dir, { recursive: true });
+  fs.cpSync(FIXTURE_ROOTFS, path.join(dir, 'rootfs'), { recursive: true, verbatimSymlinks: true });
+  const r = sh([runc, 'spec', '--bundle', dir]);
+  if (r.status !== 0) throw new Error(`runc spec: ${r.stderr.trim()}`);
+  const configPath = path.join(dir, 'config.json');
+  const config = JSON.parse(fs.readFileSync(configPath, 'utf8'));
+  config.process.terminal = false;
+  config.process.args = ['/bin/true'];
+  fs.writeFileSync(configPath, JSON.stringify(config, null, 2));
+  return dir;
+}
+
+function main() {
+  if (process.getuid() !== 0) throw new Error('run as root: containers are created');
+  if (!fs.existsSync(RUNTS[1])) throw new Error(`${RUNTS[1]} is missing: run npx tsc -p . first`);
+  const runc = which('runc');
+  if (!runc) throw new Error('runc is missing: apt-get install -y runc');
+
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'runts-bench-lifecycle-'));
+  const runtimes = {
+    runts: runtime('runts', RUNTS, path.join(work, 'runts-root')),
+    runc: runtime('runc', [runc], path.join(work, 'runc-root')),
+  };
+  const cleanup = () => {
+    for (const rt of Object.values(runtimes)) rt.deleteAll();
+    fs.rmSync(work, { recursive: true, force: true });
+  };
+  process.once('SIGINT', () => {
+    cleanup();
+    process.exit(130);
+  });
+
+  const samples = {};
+  const add = (key, value) => (samples[key] ??= []).push(value);
+  const initNames = {};
+  try {
+    const bundle = makeBundle(runc, path.join(work, 'bundle'));
+    for (let i = 0; i < WARMUP + ITERATIONS; i++) {
+      const record = i >= WARMUP ? add : () => {};
+      // Alternate which runtime goes first so neither always runs on a warmer cache.
+      const order = i % 2 === 0 ? ['runts', 'runc'] : ['runc', 'runts'];
+      record('node -e 0', timeArgv('node -e 0', [process.execPath, '-e', '0']));
+      for (const name of order) record(`${name} run`, runOnce(runtimes[name], bundle, `run-${i}`));
+      for (const name of order) {
+        const r = lifecycle(runtimes[name], bundle, `cycle-${i}`, work);
+        for (const step of ['create', 'start', 'delete', 'sum']) record(`${name} ${step}`, r[step]);
+        record(`${name} rss`, r.rss);
+        initNames[name] = r.initName;
+      }
+    }
+  } finally {
+    cleanup();
+  }
+
+  const node = stats(samples['node -e 0']).median;
+  const rows = [['case', 'median ms', 'p90 ms', 'runts/runc', 'x node -e 0', '+ms vs node']];
+  const row = (label, key, runcKey) => {
+    const s = stats(samples[key]);
+    const ratio = runcKey ? (s.median / stats(samples[runcKey]).median).toFixed(2) : '';
+    rows.push([label, s.median.toFixed(2), s.p90.toFixed(2), ratio, (s.median / node).toFixed(2), (s.median - node).toFixed(2)]);
+  };
+  row('node -e 0', 'node -e 0');
+  row('runts run /bin/true', 'runts run', 'runc run');
+  row('runc  run /bin/true', 'runc run');
+  for (const step of ['create', 'start', 'delete']) {
+    row(`runts ${step}`, `runts ${step}`, `runc ${step}`);
+    row(`runc  ${step}`, `runc ${step}`);
+  }
+  row('runts create+start+delete', 'runts sum', 'runc sum');
+  row('runc  create+start+delete', 'runc sum');
+
+  const kernel = fs.readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim();
+  const runcVersion = sh([runc, '--version']).stdout.split('\n')[0];
+  console.log(`${ITERATIONS} iterations (+${WARMUP} warm-up), interleaved; node ${process.version}; ${runcVersion}; kernel ${kernel}`);
+  console.log(`NODE_EXTRA_CA_CERTS ${CHILD_ENV.NODE_EXTRA_CA_CERTS === undefined ? 'unset' : 'SET'} in children; bundle: runc spec + fixture rootfs, args /bin/true`);
+  if (!fs.existsSync(path.join(REPO, 'src', 'cgroups', 'index.ts'))) {
+    console.log('NOTE: src/cgroups is not in yet: runts does no cgroup work here, runc does (its default config)');
+  }
+  console.log('');
+  printTable(rows);
+
+  console.log('');
+  const rssRows = [['init while created', 'process', 'median KiB', 'min KiB', 'max KiB', 'median MiB']];
+  for (const name of ['runts', 'runc']) {
+    const s = stats(samples[`${name} rss`]);
+    rssRows.push([name, initNames[name] ?? '?', String(s.median), String(s.min), String(s.max), (s.median / 1024).toFixed(2)]);
+  }
+  printTable(rssRows);
+}
+
+main();

@@ -6,6 +6,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { planCapabilitySets, skippedCapabilitiesMessage } from './capabilities';
 import { RuntimeError } from './errors';
+import { RLIMITS } from './spec/semantic';
 import { decideLsm, lsmProblems, probeLsmHost, takesMountContext, withMountContext, type LsmHost, type PlanLsm, type PlanNote } from './lsm';
 import { MS, PROPAGATION_OPTIONS, parseMountOptions, type RecursiveAttributes } from './mountOptions';
 import { planCpuAffinity, planIoPriority, planPersonality, planScheduler, type PlanCpuAffinity, type PlanScheduler } from './processSettings';
@@ -135,11 +136,6 @@ const DEFAULT_DEVICES: PlanDevice[] = [
   ['/dev/tty', 5, 0], ['/dev/urandom', 1, 9], ['/dev/random', 1, 8],
 ].map(([p, major, minor]) => ({ path: p as string, type: 'c', major: major as number, minor: minor as number, fileMode: 0o666, uid: 0, gid: 0 }));
 
-const RLIMITS = [
-  'RLIMIT_CPU', 'RLIMIT_FSIZE', 'RLIMIT_DATA', 'RLIMIT_STACK', 'RLIMIT_CORE', 'RLIMIT_RSS', 'RLIMIT_NPROC',
-  'RLIMIT_NOFILE', 'RLIMIT_MEMLOCK', 'RLIMIT_AS', 'RLIMIT_LOCKS', 'RLIMIT_SIGPENDING', 'RLIMIT_MSGQUEUE',
-  'RLIMIT_NICE', 'RLIMIT_RTPRIO', 'RLIMIT_RTTIME',
-];
 
 export function buildPlan(spec: Spec, opts: PlanOptions): InitPlan {
   const linux = spec.linux ?? {};

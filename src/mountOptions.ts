@@ -136,6 +136,12 @@ export interface ParsedMountOptions {
   copyUp: boolean;
 }
 
+/** Every option name runts gives a meaning to (features.md's mountOptions), sorted. */
+export function knownMountOptions(): string[] {
+  const extensions = ['idmap', 'ridmap', 'tmpcopyup'];
+  return [...Object.keys(FLAG_OPTIONS), ...Object.keys(PROPAGATION_OPTIONS), ...Object.keys(RECURSIVE_OPTIONS), ...extensions].sort();
+}
+
 export function isRecursiveOption(option: string): boolean {
   return option in RECURSIVE_OPTIONS;
 }

@@ -80,6 +80,11 @@ int main(int argc, char** argv) {
     write(STDERR_FILENO, usage, sizeof usage - 1);
     return 1;
   }
+  // `runts features` asks which libseccomp this binary was linked with.
+  if (std::string(argv[1]) == "--libseccomp-version") {
+    std::string version = seccomp::linkedVersion() + "\n";
+    return write(STDOUT_FILENO, version.data(), version.size()) == static_cast<ssize_t>(version.size()) ? 0 : 1;
+  }
   channel::attach(atoi(argv[1]));
   json::Value plan;
   std::string error;

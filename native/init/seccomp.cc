@@ -310,4 +310,9 @@ void passListener(int fd) {
   close(fd);
 }
 
+std::string linkedVersion() {
+  const struct scmp_version* v = seccomp_version();
+  return std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->micro);
+}
+
 }  // namespace seccomp

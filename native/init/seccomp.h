@@ -2,6 +2,8 @@
 // (src/seccomp.ts decides everything), exported as BPF, prefixed with runc's -ENOSYS stub and
 // loaded with seccomp(2).
 #pragma once
+#include <string>
+
 #include "json.h"
 
 namespace seccomp {
@@ -15,5 +17,8 @@ int load(const json::Value& plan);
 // SCM_RIGHTS), waits until the runtime has passed it on to listenerPath, and closes it.
 // Does nothing for -1.
 void passListener(int fd);
+
+// "major.minor.micro" of the libseccomp linked into this binary.
+std::string linkedVersion();
 
 }  // namespace seccomp

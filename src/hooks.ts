@@ -1,5 +1,4 @@
 /** OCI hooks run by the runtime itself (prestart, createRuntime, poststart, poststop). */
-import { spawnSync } from 'child_process';
 import { RuntimeError } from './errors';
 import type { Hook, Hooks, State } from './spec/types';
 
@@ -11,6 +10,9 @@ export type RuntimeHookKind = 'prestart' | 'createRuntime' | 'poststart' | 'post
  */
 export function runHooks(kind: RuntimeHookKind, hooks: Hooks | undefined, state: State): void {
   const list: Hook[] = hooks?.[kind] ?? [];
+  if (list.length === 0) return;
+  // Required only when there are hooks: start and delete stay off child_process otherwise.
+  const { spawnSync } = require('child_process') as typeof import('child_process');
   const input = JSON.stringify(state);
   list.forEach((hook, index) => {
     const [argv0, ...args] = hook.args && hook.args.length > 0 ? hook.args : [hook.path];

@@ -111,8 +111,8 @@ function runOnce(rt, bundle, id) {
   return ms;
 }
 
-/** A bundle on a private copy of the fixture rootfs with runc's default config running /bin/true. */
-function makeBundle(runc, dir) {
+/** A bundle on a private copy of the fixture rootfs with runc's default config running `args`. */
+function makeBundle(runc, dir, args = ['/bin/true']) {
   if (!fs.existsSync(path.join(FIXTURE_ROOTFS, '.built'))) {
     const r = sh(['bash', path.join(REPO, 'fixtures', 'build-rootfs.sh')], { stdio: 'inherit' });
     if (r.status !== 0) throw new Error('fixtures/build-rootfs.sh failed');
@@ -124,7 +124,7 @@ function makeBundle(runc, dir) {
   const configPath = path.join(dir, 'config.json');
   const config = JSON.parse(fs.readFileSync(configPath, 'utf8'));
   config.process.terminal = false;
-  config.process.args = ['/bin/true'];
+  config.process.args = args;
   fs.writeFileSync(configPath, JSON.stringify(config, null, 2));
   return dir;
 }
@@ -154,12 +154,21 @@ function main() {
   const initNames = {};
   try {
     const bundle = makeBundle(runc, path.join(work, 'bundle'));
+    // One long-running container per runtime to exec into; it keeps run's stdio: give it a file.
+    const execBundle = makeBundle(runc, path.join(work, 'exec-bundle'), ['sleep', '3600']);
+    const execOut = fs.openSync(path.join(work, 'exec-box.out'), 'w');
+    for (const rt of Object.values(runtimes)) {
+      const r = sh(rt.cli('run', '--detach', '--bundle', execBundle, 'exec-box'), { stdio: ['ignore', execOut, execOut] });
+      if (r.status !== 0) throw new Error(`${rt.name} run --detach exec-box failed`);
+    }
+    fs.closeSync(execOut);
     for (let i = 0; i < WARMUP + ITERATIONS; i++) {
       const record = i >= WARMUP ? add : () => {};
       // Alternate which runtime goes first so neither always runs on a warmer cache.
       const order = i % 2 === 0 ? ['runts', 'runc'] : ['runc', 'runts'];
       record('node -e 0', timeArgv('node -e 0', [process.execPath, '-e', '0']));
       for (const name of order) record(`${name} run`, runOnce(runtimes[name], bundle, `run-${i}`));
+      for (const name of order) record(`${name} exec`, timeArgv(`${name} exec`, runtimes[name].cli('exec', 'exec-box', '/bin/true')));
       for (const name of order) {
         const r = lifecycle(runtimes[name], bundle, `cycle-${i}`, work);
         for (const step of ['create', 'start', 'delete', 'sum']) record(`${name} ${step}`, r[step]);
@@ -181,6 +190,8 @@ function main() {
   row('node -e 0', 'node -e 0');
   row('runts run /bin/true', 'runts run', 'runc run');
   row('runc  run /bin/true', 'runc run');
+  row('runts exec /bin/true', 'runts exec', 'runc exec');
+  row('runc  exec /bin/true', 'runc exec');
   for (const step of ['create', 'start', 'delete']) {
     row(`runts ${step}`, `runts ${step}`, `runc ${step}`);
     row(`runc  ${step}`, `runc ${step}`);
@@ -192,9 +203,6 @@ function main() {
   const runcVersion = sh([runc, '--version']).stdout.split('\n')[0];
   console.log(`${ITERATIONS} iterations (+${WARMUP} warm-up), interleaved; node ${process.version}; ${runcVersion}; kernel ${kernel}`);
   console.log(`NODE_EXTRA_CA_CERTS ${CHILD_ENV.NODE_EXTRA_CA_CERTS === undefined ? 'unset' : 'SET'} in children; bundle: runc spec + fixture rootfs, args /bin/true`);
-  if (!fs.existsSync(path.join(REPO, 'src', 'cgroups', 'index.ts'))) {
-    console.log('NOTE: src/cgroups is not in yet: runts does no cgroup work here, runc does (its default config)');
-  }
   console.log('');
   printTable(rows);
 

@@ -180,7 +180,8 @@ if (skip) {
     const outside = path.join(work, 'outside');
     fs.mkdirSync(outside);
     const spec = usernsSpec(['sh', '-c', [
-      'ls /proc/$$/fd | tr "\\n" " "; echo',
+      // No pipe: a pipeline's shell holds a pipe fd of its own while ls looks.
+      'ls -C /proc/$$/fd',
       'awk \'$5 ~ /\\/outside\\/sub$/ { print $5, $9 }\' /proc/self/mountinfo',
       'wc -c < /proc/timer_list',
       '(echo 1 > /proc/sys/kernel/ns_last_pid) 2>&1 | grep -c "Read-only"',
@@ -194,7 +195,7 @@ if (skip) {
     fs.lchownSync(path.join(bundle, 'rootfs', 'escape'), HOST_BASE, HOST_BASE);
     const r = runts(root, ['run', '--bundle', bundle, `userns-escape${process.pid}`]);
     const lines = ok(t, r).trim().split('\n');
-    t.equal(lines[0].trim(), '0 1 2', 'no runtime fd leaks into the container (CVE-2024-21626)');
+    t.equal(lines[0].trim().split(/\s+/).join(' '), '0 1 2', 'no runtime fd leaks into the container (CVE-2024-21626)');
     t.equal(lines[1], `${work}/outside/sub tmpfs`, 'the mount is there, under the symlink\'s target resolved in the rootfs');
     t.same(fs.readdirSync(outside), [], 'and nothing was created or mounted on the host (CVE-2021-30465)');
     t.ok(fs.existsSync(path.join(bundle, 'rootfs', work.slice(1), 'outside', 'sub')), 'it resolved inside the rootfs');

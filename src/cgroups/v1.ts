@@ -148,7 +148,7 @@ export class V1Cgroup implements Cgroup {
   private removeDirs(): string[] {
     const dirs = this.tracked ? [...this.created] : [...new Set(Object.values(this.paths))];
     // Children before parents.
-    dirs.sort((a, b) => b.split('/').length - a.split('/').length || b.localeCompare(a));
+    dirs.sort((a, b) => b.split('/').length - a.split('/').length || (a < b ? 1 : a > b ? -1 : 0));
     const failures: string[] = [];
     for (const dir of new Set(dirs)) {
       const failed = rmdirRetry(dir);

@@ -209,7 +209,7 @@ export class V2Cgroup implements Cgroup {
 
   private removeDirs(): string[] {
     const dirs = this.tracked ? [...this.created] : [this.dir];
-    dirs.sort((a, b) => b.split('/').length - a.split('/').length || b.localeCompare(a));
+    dirs.sort((a, b) => b.split('/').length - a.split('/').length || (a < b ? 1 : a > b ? -1 : 0));
     const failures: string[] = [];
     for (const d of new Set(dirs)) {
       const failed = rmdirRetry(d);

@@ -1,28 +1,28 @@
 #!/usr/bin/env node
 /**
  * runts entry point: parse → logger → require only the selected command → exit status.
- * The hot path (state, kill, start, delete, list) loads nothing but the table, argv, log,
- * state and the command module: every other module is required lazily.
+ * The hot path (state, list, kill, start, help, version) loads nothing but the table, argv,
+ * log, state and the command module; every other command is handed, parsed, to
+ * commandRunner.ts. scripts/bundle.js makes each of the two files one bundle, so the hot path
+ * never parses the code of the others.
  */
 import { defaultGlobals, parseCommand, parseGlobals } from './argv';
 import type { Invocation } from './argv';
 import type { CommandMain } from './context';
-import { RuntimeError } from './errors';
-import { createLogger, oneLine, printOut } from './log';
+import { report } from './errors';
+import { createLogger, printOut } from './log';
 import type { Logger } from './log';
 
-function describe(err: unknown): string {
-  if (err instanceof Error) return oneLine(err.message || String(err));
-  return oneLine(String(err));
-}
-
-/** Reports a failed command the way runc's fatal() does; returns the exit status. */
-function report(err: unknown, log: Logger): number {
-  // An unexpected error's stack is logged at debug level, so only with --debug.
-  if (!(err instanceof RuntimeError) && err instanceof Error && err.stack) log.debug(err.stack);
-  log.fatal(describe(err));
-  return err instanceof RuntimeError ? err.exitCode : 1;
-}
+/**
+ * The commands run by this file itself, by their table `module`. Literal require() calls, so
+ * the bundler puts them in this file's bundle, each evaluated only when selected.
+ */
+const HOT_COMMANDS: Record<string, () => { run: CommandMain }> = {
+  './commands/kill': () => require('./commands/kill'),
+  './commands/list': () => require('./commands/list'),
+  './commands/start': () => require('./commands/start'),
+  './commands/state': () => require('./commands/state'),
+};
 
 function loadHelp(): typeof import('./help') {
   return require('./help') as typeof import('./help');
@@ -37,8 +37,11 @@ async function dispatch(invocation: Invocation, log: Logger): Promise<number> {
     printOut(loadHelp().versionText());
     return 0;
   }
-  const command = (require(invocation.command.module) as { run: CommandMain }).run;
-  return command({ globals: invocation.globals, flags: invocation.flags, positionals: invocation.positionals, log });
+  // kill --all needs the cgroup drivers, which stay out of this file's bundle.
+  const allProcesses = invocation.command.name === 'kill' && invocation.flags.all === true;
+  const hot = allProcesses ? undefined : HOT_COMMANDS[invocation.command.module];
+  if (!hot) return (require('./commandRunner') as typeof import('./commandRunner')).runCommand(invocation, log);
+  return hot().run({ globals: invocation.globals, flags: invocation.flags, positionals: invocation.positionals, log });
 }
 
 export async function main(argv: string[]): Promise<number> {

@@ -3,12 +3,12 @@
  * generated from commandTable.ts. Loaded only for those actions.
  */
 import { readFileSync } from 'fs';
-import { join, resolve } from 'path';
+import { join } from 'path';
 import { COMMANDS, GLOBAL_FLAGS, HELP_COMMAND } from './commandTable';
 import type { CommandSpec, FlagSpec } from './commandTable';
+import { PACKAGE_ROOT } from './paths';
 import { SPEC_VERSION } from './spec/default';
 
-const PACKAGE_ROOT = resolve(__dirname, '..', '..');
 const INDENT = '   ';
 
 function readText(file: string): string | undefined {

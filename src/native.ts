@@ -2,7 +2,8 @@
  * The one typed boundary to the C++ addon (native/addon). Nothing else loads the addon.
  * It is loaded lazily: `state` and `list` never pay for dlopen.
  */
-import * as path from 'path';
+import { join } from 'path';
+import { PACKAGE_ROOT } from './paths';
 
 export type NamespaceType = 'mount' | 'pid' | 'network' | 'ipc' | 'uts' | 'user' | 'cgroup' | 'time';
 
@@ -75,18 +76,18 @@ let loaded: NativeAddon | undefined;
 
 /** Directory holding runts.node and runts-init (build/Release at the package root). */
 export function nativeBuildDir(): string {
-  return path.resolve(__dirname, '..', '..', 'build', 'Release');
+  return join(PACKAGE_ROOT, 'build', 'Release');
 }
 
 export function native(): NativeAddon {
   if (!loaded) {
     const mod = { exports: {} as NativeAddon };
-    process.dlopen(mod, path.join(nativeBuildDir(), 'runts.node'));
+    process.dlopen(mod, join(nativeBuildDir(), 'runts.node'));
     loaded = mod.exports;
   }
   return loaded;
 }
 
 export function initBinaryPath(): string {
-  return path.join(nativeBuildDir(), 'runts-init');
+  return join(nativeBuildDir(), 'runts-init');
 }

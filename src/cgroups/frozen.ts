@@ -2,7 +2,7 @@
  * "Is this container's cgroup frozen?" — the state store's paused probe. Kept apart from the
  * drivers so `runts state` / `list` pay for two small reads, not for loading the drivers.
  */
-import * as fs from 'fs';
+import { readFileSync } from 'fs';
 import type { ContainerRecord } from '../state';
 import type { CgroupIO } from './fs';
 
@@ -10,7 +10,7 @@ import type { CgroupIO } from './fs';
 const plainIO: Pick<CgroupIO, 'read'> = {
   read(dir, file) {
     try {
-      return fs.readFileSync(`${dir}/${file}`, 'utf8');
+      return readFileSync(`${dir}/${file}`, 'utf8');
     } catch {
       return undefined;
     }

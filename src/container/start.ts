@@ -1,4 +1,4 @@
-import * as fs from 'fs';
+import { rmSync } from 'fs';
 import { RuntimeError } from '../errors';
 import { runHooks } from '../hooks';
 import type { Logger } from '../log';
@@ -12,7 +12,7 @@ export function startContainer(store: StateStore, record: ContainerRecord, log: 
   if (status !== 'created') throw new RuntimeError(`cannot start an already ${status} container`);
   const fifo = store.execFifoPath(record.id);
   native().releaseExecFifo(fifo, record.pid, record.pidStartTime);
-  fs.rmSync(fifo, { force: true });
+  rmSync(fifo, { force: true });
   try {
     runHooks('poststart', record.config.hooks, { ociVersion: record.ociVersion, id: record.id, status: 'running', pid: record.pid, bundle: record.bundle, annotations: record.annotations });
   } catch (err) {

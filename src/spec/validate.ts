@@ -9,6 +9,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { RuntimeError } from '../errors';
+import { PACKAGE_ROOT } from '../paths';
 import { CONFIG_FILE, readConfig } from './load';
 
 /** Reads and parses config.json without validating it (for `runts validate`, which lists every problem). */
@@ -32,8 +33,8 @@ interface Validators {
   resources: ValidateFunction;
 }
 
-/** From dist/src/spec/ to the generated dist/spec/validators.js. */
-const VALIDATORS_MODULE = path.resolve(__dirname, '../../spec/validators.js');
+/** Generated at build time by spec/build-validator.ts. */
+const VALIDATORS_MODULE = path.join(PACKAGE_ROOT, 'dist', 'spec', 'validators.js');
 
 let validators: Validators | undefined;
 

@@ -1,11 +1,12 @@
 import t from 'tap';
 import { spawnSync } from 'child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join, resolve } from 'path';
 import { parseArgv } from '../../src/argv';
 import type { Invocation } from '../../src/argv';
 import { COMMANDS, GLOBAL_FLAGS, findCommand } from '../../src/commandTable';
+import { COMMAND_MODULES } from '../../src/commandRunner';
 
 const REPO = resolve(__dirname, '..', '..', '..');
 const CLI = join(REPO, 'dist', 'src', 'cli.js');
@@ -166,9 +167,41 @@ t.test('bad container ids are refused before any file is touched', async (t) => 
   }
 });
 
-t.test('every command module exists and exports run', async (t) => {
-  for (const command of COMMANDS) {
-    const file = join(REPO, 'dist', 'src', `${command.module}.js`);
-    t.ok(existsSync(file), file);
+t.test('every command module is in commandRunner and exports run', async (t) => {
+  t.same(Object.keys(COMMAND_MODULES).sort(), COMMANDS.map((c) => c.module).sort());
+  for (const command of COMMANDS) t.type(COMMAND_MODULES[command.module]().run, 'function', command.name);
+});
+
+t.test('the bundles: the hot path compiles dist/src/cli.js only, other commands add commandRunner.js', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'runts-cli-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const hook = join(dir, 'hook.js');
+  writeFileSync(hook, [
+    "const Module = require('module');",
+    'const compile = Module.prototype._compile;',
+    "Module.prototype._compile = function (source, file) { require('fs').writeSync(2, 'compiled ' + file + '\\n'); return compile.call(this, source, file); };",
+  ].join('\n'));
+  const compiled = (...args: string[]) => {
+    const env = { ...process.env };
+    delete env.NODE_EXTRA_CA_CERTS;
+    const r = spawnSync(process.execPath, ['-r', hook, CLI, '--root', dir, ...args], { env, encoding: 'utf8' });
+    // Only our files: tap's NODE_OPTIONS loads its own hooks in every child.
+    const ours = `compiled ${REPO}/dist/`;
+    return r.stderr.split('\n').filter((l) => l.startsWith(ours)).map((l) => `dist/${l.slice(ours.length)}`);
+  };
+  const runner = 'dist/src/commandRunner.js';
+  for (const args of [['state', 'c1'], ['list'], ['kill', 'c1'], ['start', 'c1'], ['--version'], ['--help']]) {
+    t.same(compiled(...args), ['dist/src/cli.js'], args.join(' '));
   }
+  for (const args of [['delete', 'c1'], ['kill', '--all', 'c1'], ['exec', 'c1', 'true'], ['ps', 'c1']]) {
+    t.same(compiled(...args), ['dist/src/cli.js', runner], args.join(' '));
+  }
+  t.same(compiled('create', '--bundle', dir, 'c1'), ['dist/src/cli.js', runner], 'create (no config.json)');
+});
+
+t.test('only src/paths.ts uses __dirname: the bundles move every other module', async (t) => {
+  const walk = (d: string): string[] => readdirSync(d, { withFileTypes: true })
+    .flatMap((e) => (e.isDirectory() ? walk(join(d, e.name)) : e.name.endsWith('.ts') ? [join(d, e.name)] : []));
+  const users = walk(join(REPO, 'src')).filter((f) => readFileSync(f, 'utf8').includes('__dirname'));
+  t.same(users.map((f) => f.slice(REPO.length + 1)), ['src/paths.ts']);
 });

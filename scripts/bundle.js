@@ -1,0 +1,30 @@
+#!/usr/bin/env node
+/**
+ * Bundles the tsc output in place (`npm run build` ends with it), so that a command parses one
+ * file instead of compiling a module per require:
+ *  - dist/src/cli.js: the entry and the hot path (state, list, kill, start, help, version);
+ *  - dist/src/commandRunner.js: every command, for all that cli.js hands over (create, run,
+ *    exec, delete, kill --all ...).
+ * Two files, because V8 pre-parses all of a file it loads: the cold commands (~200 KB with the
+ * cgroup drivers) would cost the hot path more than one file saves. Same paths as before, so
+ * every __dirname-relative path (src/paths.ts) holds. Node built-ins and node_modules stay
+ * external, and so do dist/spec/validators.js and the addon, loaded by computed paths.
+ */
+'use strict';
+const path = require('path');
+const { buildSync } = require('esbuild');
+
+const common = {
+  absWorkingDir: path.resolve(__dirname, '..', 'dist', 'src'),
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  packages: 'external',
+  allowOverwrite: true,
+  logLevel: 'warning',
+};
+
+buildSync({ ...common, entryPoints: ['commandRunner.js'], outfile: 'commandRunner.js' });
+// cli.js never runs the cgroup drivers (kill --all goes to commandRunner): keep them out.
+buildSync({ ...common, entryPoints: ['cli.js'], outfile: 'cli.js', external: ['./commandRunner.js', './cgroups/index.js'] });

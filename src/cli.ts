@@ -3,7 +3,7 @@
  * runts entry point: parse → logger → require only the selected command → exit status.
  * The hot path (state, list, kill, start, help, version) loads nothing but the table, argv,
  * log, state and the command module; every other command is handed, parsed, to
- * commandRunner.ts. scripts/bundle.js makes each of the two files one bundle, so the hot path
+ * commandRunner.ts. src/build/bundle.ts makes each of the two files one bundle, so the hot path
  * never parses the code of the others.
  */
 import { defaultGlobals, parseCommand, parseGlobals } from './argv';

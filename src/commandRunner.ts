@@ -1,6 +1,6 @@
 /**
  * Runs any command of the table, by its `module`: cli.ts hands it every command but the hot
- * ones. Bundled apart from cli.js (scripts/bundle.js), so it reports its own errors: only
+ * ones. Bundled apart from cli.js (src/build/bundle.ts), so it reports its own errors: only
  * its own copy of RuntimeError matches errors thrown by the code it loaded.
  */
 import type { Invocation } from './argv';

@@ -1,6 +1,5 @@
-#!/usr/bin/env node
 /**
- * Bundles the tsc output in place (`npm run build` ends with it), so that a command parses one
+ * Bundles the tsc output in place (`npm run build` ends with `npm run bundle`), so that a command parses one
  * file instead of compiling a module per require:
  *  - dist/src/cli.js: the entry and the hot path (state, list, kill, start, help, version);
  *  - dist/src/commandRunner.js: every command, for all that cli.js hands over (create, run,
@@ -10,12 +9,12 @@
  * every __dirname-relative path (src/paths.ts) holds. Node built-ins and node_modules stay
  * external, and so do dist/spec/validators.js and the addon, loaded by computed paths.
  */
-'use strict';
-const path = require('path');
-const { buildSync } = require('esbuild');
+import * as path from 'path';
+import { buildSync, type BuildOptions } from 'esbuild';
 
-const common = {
-  absWorkingDir: path.resolve(__dirname, '..', 'dist', 'src'),
+const common: BuildOptions = {
+  // Compiled to dist/src/build/bundle.js: dist/src is one level up.
+  absWorkingDir: path.resolve(__dirname, '..'),
   bundle: true,
   platform: 'node',
   format: 'cjs',

@@ -11,10 +11,10 @@
  */
 import * as path from 'path';
 import { buildSync, type BuildOptions } from 'esbuild';
+import { PACKAGE_ROOT } from '../paths';
 
 const common: BuildOptions = {
-  // Compiled to dist/src/build/bundle.js: dist/src is one level up.
-  absWorkingDir: path.resolve(__dirname, '..'),
+  absWorkingDir: path.join(PACKAGE_ROOT, 'dist', 'src'),
   bundle: true,
   platform: 'node',
   format: 'cjs',

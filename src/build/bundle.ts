@@ -6,7 +6,7 @@
  *    exec, delete, kill --all ...).
  * Two files, because V8 pre-parses all of a file it loads: the cold commands (~200 KB with the
  * cgroup drivers) would cost the hot path more than one file saves. Same paths as before, so
- * every __dirname-relative path (src/paths.ts) holds. Node built-ins and node_modules stay
+ * every path relative to the compiled files (src/paths.ts) holds. Node built-ins and node_modules stay
  * external, and so do dist/spec/validators.js and the addon, loaded by computed paths.
  */
 import * as path from 'path';

@@ -21,19 +21,13 @@
 #include <string>
 #include <vector>
 
+#include "errors.h"
 #include "procfs.h"
 
 // native/addon/bpf_devices.cc: the cgroup v2 device filter.
 void InitBpfDevices(Napi::Env env, Napi::Object exports);
 
 namespace {
-
-Napi::Value throwErrno(Napi::Env env, const std::string& what, int err) {
-  Napi::Error error = Napi::Error::New(env, what + ": " + strerror(err));
-  error.Set("errno", Napi::Number::New(env, err));
-  error.ThrowAsJavaScriptException();
-  return env.Undefined();
-}
 
 Napi::Value Socketpair(const Napi::CallbackInfo& info) {
   int fds[2];

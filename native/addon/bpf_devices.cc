@@ -21,14 +21,9 @@
 #include <string>
 #include <vector>
 
-namespace {
+#include "errors.h"
 
-Napi::Value fail(Napi::Env env, const std::string& what, int err) {
-  Napi::Error error = Napi::Error::New(env, what + ": " + strerror(err));
-  error.Set("errno", Napi::Number::New(env, err));
-  error.ThrowAsJavaScriptException();
-  return env.Undefined();
-}
+namespace {
 
 long bpf(int cmd, union bpf_attr* attr) {
   long rc;
@@ -124,16 +119,16 @@ Napi::Value AttachDeviceFilter(const Napi::CallbackInfo& info) {
   }
 
   Fd cgroup(open(dir.c_str(), O_DIRECTORY | O_RDONLY | O_CLOEXEC));
-  if (cgroup.get() < 0) return fail(env, "open " + dir, errno);
+  if (cgroup.get() < 0) return throwErrno(env, "open " + dir, errno);
 
   std::vector<uint32_t> oldIds;
   int err = 0;
-  if (!queryIds(cgroup.get(), &oldIds, &err)) return fail(env, "BPF_PROG_QUERY " + dir, err);
+  if (!queryIds(cgroup.get(), &oldIds, &err)) return throwErrno(env, "BPF_PROG_QUERY " + dir, err);
   std::vector<Fd> oldProgs;
   for (uint32_t id : oldIds) {
     int fd = progFdById(id);
     // A program detached meanwhile is simply gone.
-    if (fd < 0 && errno != ENOENT) return fail(env, "BPF_PROG_GET_FD_BY_ID " + std::to_string(id), errno);
+    if (fd < 0 && errno != ENOENT) return throwErrno(env, "BPF_PROG_GET_FD_BY_ID " + std::to_string(id), errno);
     if (fd >= 0) oldProgs.emplace_back(fd);
   }
 
@@ -141,7 +136,7 @@ Napi::Value AttachDeviceFilter(const Napi::CallbackInfo& info) {
   Fd prog(loadProgram(insns.Data(), insns.ByteLength(), license, &log));
   if (prog.get() < 0) {
     err = errno;
-    return fail(env, "BPF_PROG_LOAD (cgroup device)" + (log.empty() ? std::string() : " [verifier: " + log + "]"), err);
+    return throwErrno(env, "BPF_PROG_LOAD (cgroup device)" + (log.empty() ? std::string() : " [verifier: " + log + "]"), err);
   }
 
   union bpf_attr attr;
@@ -162,7 +157,7 @@ Napi::Value AttachDeviceFilter(const Napi::CallbackInfo& info) {
     }
   }
   if (!replaced && bpf(BPF_PROG_ATTACH, &attr) < 0) {
-    return fail(env, "BPF_PROG_ATTACH (BPF_CGROUP_DEVICE, BPF_F_ALLOW_MULTI) " + dir, errno);
+    return throwErrno(env, "BPF_PROG_ATTACH (BPF_CGROUP_DEVICE, BPF_F_ALLOW_MULTI) " + dir, errno);
   }
   if (!replaced) {
     for (const Fd& old : oldProgs) {
@@ -172,7 +167,7 @@ Napi::Value AttachDeviceFilter(const Napi::CallbackInfo& info) {
       detach.attach_bpf_fd = static_cast<uint32_t>(old.get());
       detach.attach_type = BPF_CGROUP_DEVICE;
       if (bpf(BPF_PROG_DETACH, &detach) < 0 && errno != ENOENT) {
-        return fail(env, "BPF_PROG_DETACH (BPF_CGROUP_DEVICE) of an old filter on " + dir, errno);
+        return throwErrno(env, "BPF_PROG_DETACH (BPF_CGROUP_DEVICE) of an old filter on " + dir, errno);
       }
     }
   }
@@ -195,10 +190,10 @@ Napi::Value DeviceFilterIds(const Napi::CallbackInfo& info) {
   }
   std::string dir = info[0].As<Napi::String>();
   Fd cgroup(open(dir.c_str(), O_DIRECTORY | O_RDONLY | O_CLOEXEC));
-  if (cgroup.get() < 0) return fail(env, "open " + dir, errno);
+  if (cgroup.get() < 0) return throwErrno(env, "open " + dir, errno);
   std::vector<uint32_t> ids;
   int err = 0;
-  if (!queryIds(cgroup.get(), &ids, &err)) return fail(env, "BPF_PROG_QUERY " + dir, err);
+  if (!queryIds(cgroup.get(), &ids, &err)) return throwErrno(env, "BPF_PROG_QUERY " + dir, err);
   Napi::Array out = Napi::Array::New(env, ids.size());
   for (size_t i = 0; i < ids.size(); i++) out.Set(static_cast<uint32_t>(i), Napi::Number::New(env, ids[i]));
   return out;

@@ -241,3 +241,43 @@ export function writePid(io: CgroupIO, dir: string, pid: number): void {
     }
   }
 }
+
+/**
+ * Writes `value`; when the kernel refuses it with EINVAL and `canRetry`, returns true instead
+ * of throwing, for the caller to write it again once the value it depends on is in.
+ */
+export function writeOrRetryLater(io: CgroupIO, dir: string, file: string, value: string, canRetry: boolean): boolean {
+  try {
+    io.write(dir, file, value);
+    return false;
+  } catch (err) {
+    if (!(err instanceof CgroupWriteError) || err.code !== 'EINVAL' || !canRetry) throw err;
+    return true;
+  }
+}
+
+/**
+ * Runs `set` with writes recorded; when it throws, the files in `restorable` it changed get
+ * their previous values back, and a failed restore is added to the error.
+ */
+export function setWithRollback(io: CgroupIO, restorable: ReadonlySet<string>, set: (io: CgroupIO) => void): void {
+  const undo = new UndoingIO(io, (f) => restorable.has(f));
+  try {
+    set(undo);
+  } catch (err) {
+    const failed = undo.rollback();
+    if (failed.length > 0) (err as Error).message += ` (and restoring the previous values failed: ${failed.join('; ')})`;
+    throw err;
+  }
+}
+
+/** Removes cgroup directories, children before parents; returns the messages of those left. */
+export function removeCgroupDirs(dirs: readonly string[]): string[] {
+  const sorted = [...dirs].sort((a, b) => b.split('/').length - a.split('/').length || (a < b ? 1 : a > b ? -1 : 0));
+  const failures: string[] = [];
+  for (const dir of new Set(sorted)) {
+    const failed = rmdirRetry(dir);
+    if (failed) failures.push(failed);
+  }
+  return failures;
+}

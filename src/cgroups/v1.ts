@@ -9,8 +9,8 @@ import { RuntimeError } from '../errors';
 import type { LinuxDevice, LinuxResources } from '../spec/types';
 import { DeviceState, containerDeviceRules, formatRule, v1Transition, type DeviceRule } from './devices';
 import {
-  CgroupWriteError, UndoingIO, allPids, mkdirTracked, parseKeyValues, parseUint, realIO, rmdirRetry, sleepMs, writePid,
-  type CgroupIO,
+  CgroupWriteError, allPids, mkdirTracked, parseKeyValues, parseUint, realIO, removeCgroupDirs, setWithRollback, sleepMs,
+  writeOrRetryLater, writePid, type CgroupIO,
 } from './fs';
 import { v1FreezerFrozen } from './frozen';
 import type { Cgroup, MemoryEvents } from './index';
@@ -77,15 +77,8 @@ export class V1Cgroup implements Cgroup {
   }
 
   apply(resources: LinuxResources): void {
-    const undo = new UndoingIO(this.io, (f) => RESTORABLE.has(f));
     const rules = resources.devices !== undefined ? containerDeviceRules(resources.devices) : undefined;
-    try {
-      this.set(resources, undo, rules);
-    } catch (err) {
-      const failed = undo.rollback();
-      if (failed.length > 0) (err as Error).message += ` (and restoring the previous values failed: ${failed.join('; ')})`;
-      throw err;
-    }
+    setWithRollback(this.io, RESTORABLE, (io) => this.set(resources, io, rules));
   }
 
   freeze(): void {
@@ -146,14 +139,7 @@ export class V1Cgroup implements Cgroup {
   }
 
   private removeDirs(): string[] {
-    const dirs = this.tracked ? [...this.created] : [...new Set(Object.values(this.paths))];
-    // Children before parents.
-    dirs.sort((a, b) => b.split('/').length - a.split('/').length || (a < b ? 1 : a > b ? -1 : 0));
-    const failures: string[] = [];
-    for (const dir of new Set(dirs)) {
-      const failed = rmdirRetry(dir);
-      if (failed) failures.push(failed);
-    }
+    const failures = removeCgroupDirs(this.tracked ? this.created : Object.values(this.paths));
     this.created.length = 0;
     return failures;
   }
@@ -429,24 +415,8 @@ function setCpu(dir: string, cpu: NonNullable<LinuxResources['cpu']>, io: Cgroup
     if (want < got) throw new RuntimeError(`the minimum allowed cpu-shares is ${got}`);
   }
   // A smaller period can be refused (EINVAL) until the new quota is in: retry it after.
-  let retryPeriod = false;
-  if (cpu.period) {
-    try {
-      io.write(dir, 'cpu.cfs_period_us', String(cpu.period));
-    } catch (err) {
-      if (!(err instanceof CgroupWriteError) || err.code !== 'EINVAL' || !cpu.quota) throw err;
-      retryPeriod = true;
-    }
-  }
-  let retryBurst = false;
-  if (cpu.burst !== undefined) {
-    try {
-      io.write(dir, 'cpu.cfs_burst_us', String(cpu.burst));
-    } catch (err) {
-      if (!(err instanceof CgroupWriteError) || err.code !== 'EINVAL' || !cpu.quota) throw err;
-      retryBurst = true;
-    }
-  }
+  const retryPeriod = !!cpu.period && writeOrRetryLater(io, dir, 'cpu.cfs_period_us', String(cpu.period), !!cpu.quota);
+  const retryBurst = cpu.burst !== undefined && writeOrRetryLater(io, dir, 'cpu.cfs_burst_us', String(cpu.burst), !!cpu.quota);
   if (cpu.quota) {
     io.write(dir, 'cpu.cfs_quota_us', String(cpu.quota));
     if (retryPeriod) io.write(dir, 'cpu.cfs_period_us', String(cpu.period));

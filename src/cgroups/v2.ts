@@ -11,8 +11,8 @@ import type { LinuxDevice, LinuxResources } from '../spec/types';
 import { attachDeviceRules } from './bpf';
 import { containerDeviceRules, type DeviceRule } from './devices';
 import {
-  CgroupWriteError, UndoingIO, allPids, errnoCode, mkdirTracked, parseKeyValues, parseUint, realIO, rmdirRetry, sleepMs,
-  writePid, MAX_UINT64, type CgroupIO,
+  CgroupWriteError, allPids, errnoCode, mkdirTracked, parseKeyValues, parseUint, realIO, removeCgroupDirs, setWithRollback,
+  sleepMs, writeOrRetryLater, writePid, MAX_UINT64, type CgroupIO,
 } from './fs';
 import { v2Frozen } from './frozen';
 import type { Cgroup, MemoryEvents } from './index';
@@ -146,15 +146,8 @@ export class V2Cgroup implements Cgroup {
   }
 
   apply(resources: LinuxResources): void {
-    const undo = new UndoingIO(this.io, (f) => RESTORABLE.has(f));
     const rules = resources.devices !== undefined ? containerDeviceRules(resources.devices) : undefined;
-    try {
-      this.set(resources, undo, rules);
-    } catch (err) {
-      const failed = undo.rollback();
-      if (failed.length > 0) (err as Error).message += ` (and restoring the previous values failed: ${failed.join('; ')})`;
-      throw err;
-    }
+    setWithRollback(this.io, RESTORABLE, (io) => this.set(resources, io, rules));
   }
 
   freeze(): void {
@@ -208,13 +201,7 @@ export class V2Cgroup implements Cgroup {
   }
 
   private removeDirs(): string[] {
-    const dirs = this.tracked ? [...this.created] : [this.dir];
-    dirs.sort((a, b) => b.split('/').length - a.split('/').length || (a < b ? 1 : a > b ? -1 : 0));
-    const failures: string[] = [];
-    for (const d of new Set(dirs)) {
-      const failed = rmdirRetry(d);
-      if (failed) failures.push(failed);
-    }
+    const failures = removeCgroupDirs(this.tracked ? this.created : [this.dir]);
     this.created.length = 0;
     return failures;
   }
@@ -293,15 +280,7 @@ export class V2Cgroup implements Cgroup {
     if (cpu.shares || cpu.quota || cpu.period || cpu.idle !== undefined || cpu.burst !== undefined) {
       if (cpu.shares) io.write(dir, 'cpu.weight', String(sharesToWeight(cpu.shares)));
       if (cpu.idle !== undefined) io.write(dir, 'cpu.idle', String(cpu.idle));
-      let retryBurst = false;
-      if (cpu.burst !== undefined) {
-        try {
-          io.write(dir, 'cpu.max.burst', String(cpu.burst));
-        } catch (err) {
-          if (!(err instanceof CgroupWriteError) || err.code !== 'EINVAL' || !cpu.quota) throw err;
-          retryBurst = true;
-        }
-      }
+      const retryBurst = cpu.burst !== undefined && writeOrRetryLater(io, dir, 'cpu.max.burst', String(cpu.burst), !!cpu.quota);
       if (cpu.quota || cpu.period) {
         let quota: string;
         if (cpu.quota) quota = cpu.quota > 0 ? String(cpu.quota) : 'max';

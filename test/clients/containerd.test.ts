@@ -205,13 +205,7 @@ function main() {
     const r = await daemon.stop(15_000);
     t.ok(r.clean, `containerd exited on SIGTERM in ${r.ms} ms`);
     t.equal(r.code, 0, `exit code ${r.code} signal ${r.signal}`);
-    await lib.waitFor(() => lib.processesMentioning(s.dir).length === 0, 5_000);
-    t.same(
-      lib.processesMentioning(s.dir).map((p) => `${p.pid} ${p.cmdline.slice(0, 100)}`),
-      [],
-      'no shim or helper left',
-    );
-    t.same(lib.mountsUnder(s.dir), [], 'no mount left under the temp dir');
+    await lib.assertNothingLeft(t, s, 'no shim or helper left');
   });
 
   t.test('runtime errors seen', async (t) => {

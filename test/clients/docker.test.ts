@@ -46,11 +46,7 @@ function main() {
   t.teardown(() => lib.teardown(s, daemons));
 
   const docker = (args: string[], opts: { timeoutMs?: number } = {}) => lib.run(DOCKER, ['-H', `unix://${sock}`, ...args], { env: cliEnv, ...opts });
-  const inspect = async (id: string, fmt: string) => (await docker(['inspect', '-f', fmt, id])).stdout.trim();
   let imageName = '';
-  const runFlags = ['--network', 'none', '--pull', 'never'];
-  const cidFile = (name: string) => path.join(s.dir, `${name}.cid`);
-  const cid = (name: string) => lib.safeRead(cidFile(name));
 
   t.test('daemon starts with private dirs and loads the image offline', s.opts('daemon'), async (t) => {
     const img = lib.image();
@@ -89,120 +85,15 @@ function main() {
     t.match(load.stdout, img.name, 'docker load names the image');
   });
 
-  t.test('run: the container output is captured', s.opts('run'), async (t) => {
-    const r = await docker(['run', '--rm', '--cidfile', cidFile('run'), ...runFlags, imageName, 'sh', '-c', 'echo hello from $(cat /proc/1/comm)']);
-    t.equal(r.code, 0, lib.describe(r));
-    t.equal(r.stdout.trim(), 'hello from sh');
-    lib.assertThroughWrapper(t, s.wrapper, cid('run'), ['create', 'start', 'delete']);
-  });
-
-  t.test('exit code propagates', s.opts('exit-code'), async (t) => {
-    const r = await docker(['run', '--rm', '--cidfile', cidFile('exit'), ...runFlags, imageName, 'sh', '-c', 'exit 7']);
-    t.equal(r.code, 7, lib.describe(r));
-    lib.assertThroughWrapper(t, s.wrapper, cid('exit'));
-  });
-
-  t.test('tty run', s.opts('tty'), async (t) => {
-    const r = await docker(['run', '--rm', '-t', '--cidfile', cidFile('tty'), ...runFlags, imageName, 'sh', '-c', 'tty; sleep 0.3']);
-    t.equal(r.code, 0, lib.describe(r));
-    t.match(r.stdout, /\/dev\/pts\/\d+/, 'the container sees a terminal');
-    const create = s.wrapper.callsFor(cid('tty')).find((c) => lib.RuntimeWrapper.command(c.argv) === 'create');
-    t.ok(create?.argv.includes('--console-socket'), 'create got a --console-socket');
-    lib.assertThroughWrapper(t, s.wrapper, cid('tty'));
-  });
-
-  // One detached container serves exec, top, update, pause, stop and rm.
-  let id = '';
-  let pid = 0;
-  let fp: lib.Footprint | undefined;
-
-  t.test('detached run', s.opts('detached'), async (t) => {
-    const r = await docker(['run', '-d', ...runFlags, imageName, 'sleep', '1000']);
-    t.equal(r.code, 0, lib.describe(r));
-    id = r.stdout.trim();
-    t.match(id, /^[0-9a-f]{64}$/, 'docker printed the container id');
-    t.equal(await inspect(id, '{{.State.Status}}'), 'running');
-    pid = Number(await inspect(id, '{{.State.Pid}}'));
-    t.ok(pid > 0 && lib.alive(pid), `init pid ${pid} is alive on the host`);
-    fp = lib.footprint(s.wrapper, id, pid);
-    t.ok(fp.cgroups.some((d) => d.includes(s.cgroupParent)), `the container runs in its cgroup (${fp.cgroups[0]})`);
-    lib.assertThroughWrapper(t, s.wrapper, id);
-  });
-
-  t.test('exec', s.opts('exec'), async (t) => {
-    const r = await docker(['exec', id, 'sh', '-c', 'echo exec sees $(cat /proc/1/comm); exit 3']);
-    t.equal(r.code, 3, `the exec's exit code comes back: ${lib.describe(r)}`);
-    t.equal(r.stdout.trim(), 'exec sees sleep', "the exec runs in the container's pid namespace");
-    lib.assertThroughWrapper(t, s.wrapper, id, ['exec']);
-  });
-
-  t.test('exec with a tty', s.opts('exec-tty'), async (t) => {
-    const r = await docker(['exec', '-t', id, 'sh', '-c', 'tty; sleep 0.3']);
-    t.equal(r.code, 0, lib.describe(r));
-    t.match(r.stdout, /\/dev\/pts\/\d+/, 'the exec sees a terminal');
-    const exec = s.wrapper.callsFor(id).filter((c) => lib.RuntimeWrapper.command(c.argv) === 'exec');
-    t.ok(exec.some((c) => c.argv.includes('--console-socket')), 'exec got a --console-socket');
-  });
-
-  t.test('exec with a tty keeps the output of a process that exits at once', s.opts('exec-tty-short'), async (t) => {
-    const lost: string[] = [];
-    for (let i = 0; i < lib.SHORT_TTY_RUNS; i++) {
-      const r = await docker(['exec', '-t', id, 'tty']);
-      if (!/\/dev\/pts\/\d+/.test(r.stdout)) lost.push(`run ${i}: ${lib.describe(r)} stdout ${JSON.stringify(r.stdout.slice(0, 80))}`);
-    }
-    t.same(lost, [], `\`exec -t ID tty\` printed its tty in all ${lib.SHORT_TTY_RUNS} runs`);
-  });
-
-  t.test('top', s.opts('ps'), async (t) => {
-    const r = await docker(['top', id]);
-    t.equal(r.code, 0, lib.describe(r));
-    t.match(r.stdout, /sleep 1000/, 'lists the container process');
-    t.match(r.stdout, new RegExp(`\\b${pid}\\b`), 'with its host pid');
-    lib.assertThroughWrapper(t, s.wrapper, id, ['ps']);
-  });
-
-  t.test('update cpu shares, seen in the cgroup', s.opts('update'), async (t) => {
-    const before = lib.readCpuShares(lib.cgroupDirs(pid));
-    const r = await docker(['update', '--cpu-shares', '512', id]);
-    t.equal(r.code, 0, lib.describe(r));
-    const after = lib.readCpuShares(lib.cgroupDirs(pid));
-    t.equal(after.value, after.expect(512), `${after.file} (was ${before.value})`);
-    lib.assertThroughWrapper(t, s.wrapper, id, ['update']);
-  });
-
-  t.test('pause and unpause', s.opts('pause'), async (t) => {
-    const p = await docker(['pause', id]);
-    t.equal(p.code, 0, lib.describe(p));
-    t.equal(await inspect(id, '{{.State.Status}}'), 'paused');
-    t.equal(lib.readFreezer(lib.cgroupDirs(pid)), 'FROZEN', 'the freezer cgroup is FROZEN');
-    const u = await docker(['unpause', id]);
-    t.equal(u.code, 0, lib.describe(u));
-    t.equal(await inspect(id, '{{.State.Status}}'), 'running');
-    t.equal(lib.readFreezer(lib.cgroupDirs(pid)), 'THAWED', 'the freezer cgroup is THAWED');
-    lib.assertThroughWrapper(t, s.wrapper, id, ['pause', 'resume']);
-  });
-
-  t.test('stop: SIGTERM, then SIGKILL after the grace time', s.opts('stop'), async (t) => {
-    // sleep as pid 1 has no TERM handler: it outlives the SIGTERM and the 1 s grace.
-    const r = await docker(['stop', '-t', '1', id]);
-    t.equal(r.code, 0, lib.describe(r));
-    t.ok(r.ms >= 900 && r.ms < 15_000, `stop waited for the grace time, then killed (${r.ms} ms)`);
-    t.equal(await inspect(id, '{{.State.Status}} {{.State.ExitCode}}'), 'exited 137');
-    const kills = s.wrapper.callsFor(id).filter((c) => lib.RuntimeWrapper.command(c.argv) === 'kill');
-    t.same(
-      kills.map((c) => c.argv[c.argv.length - 1]),
-      ['15', '9'],
-      'the runtime got kill 15 then kill 9',
-    );
-  });
-
-  t.test('rm leaves no state, mount, cgroup or process', s.opts('rm'), async (t) => {
-    if (!fp) return t.fail('no detached container was recorded');
-    const r = await docker(['rm', '-f', id]);
-    t.equal(r.code, 0, lib.describe(r));
-    await lib.assertNoFootprint(t, fp);
-    const ps = await docker(['ps', '-aq']);
-    t.equal(ps.stdout.trim(), '', 'docker lists no container');
+  lib.dockerLikeContainerTests(t, s, {
+    name: 'docker',
+    cli: docker,
+    runFlags: ['--network', 'none', '--pull', 'never'],
+    imageName: () => imageName,
+    parseId: (stdout) => stdout.trim(),
+    execTty: { flags: ['--console-socket'], message: 'exec got a --console-socket' },
+    topCallsRuntime: true,
+    rm: ['rm', '-f'],
   });
 
   t.test('daemon stops cleanly', s.opts('daemon-stop'), async (t) => {
@@ -214,13 +105,7 @@ function main() {
     if (supervisedContainerdPid) {
       t.ok(await lib.waitFor(() => !lib.alive(supervisedContainerdPid), 10_000), 'its containerd stopped with it');
     }
-    await lib.waitFor(() => lib.processesMentioning(s.dir).length === 0, 5_000);
-    t.same(
-      lib.processesMentioning(s.dir).map((p) => `${p.pid} ${p.cmdline.slice(0, 100)}`),
-      [],
-      'no containerd, shim or helper left',
-    );
-    t.same(lib.mountsUnder(s.dir), [], 'no mount left under the temp dir');
+    await lib.assertNothingLeft(t, s, 'no containerd, shim or helper left');
   });
 
   t.test('runtime errors seen', async (t) => {

@@ -872,3 +872,166 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
  * never lost that output in 82 tries here, runts lost it in 4 of 101.
  */
 export const SHORT_TTY_RUNS = 10;
+
+/** Waits briefly for the test's processes to go, then asserts none and no mount is left. */
+export async function assertNothingLeft(t: Test, s: Scaffold, processMessage: string): Promise<void> {
+  await waitFor(() => processesMentioning(s.dir).length === 0, 5_000);
+  t.same(
+    processesMentioning(s.dir).map((p) => `${p.pid} ${p.cmdline.slice(0, 100)}`),
+    [],
+    processMessage,
+  );
+  t.same(mountsUnder(s.dir), [], 'no mount left under the temp dir');
+}
+
+// ---------------------------------------------------------------------------------------------
+// The container checks Docker and Podman share: the same CLI verbs, the same expectations
+
+export interface DockerLikeCli {
+  /** 'docker' or 'podman', as the assertion messages name it */
+  name: string;
+  /** runs the CLI with its private globals and environment */
+  cli: (args: string[], opts?: { timeoutMs?: number }) => Promise<Result>;
+  /** flags for every `run` */
+  runFlags: string[];
+  /** the loaded image's name, known once the client's first test has run */
+  imageName: () => string;
+  /** the container id from `run -d`'s stdout */
+  parseId: (stdout: string) => string;
+  /** the flags the runtime's exec call must carry for `exec -t`, and that assertion's message */
+  execTty: { flags: string[]; message: string };
+  /** whether `top` asks the runtime (ps), so the host pid and the ps call are checked too */
+  topCallsRuntime: boolean;
+  /** the CLI arguments that remove the detached container (before its id) */
+  rm: string[];
+}
+
+/**
+ * Registers, in this order: run, exit code, tty run, detached run, exec, exec -t, exec -t of a
+ * short process, top, update, pause/unpause, stop, rm. One detached container serves the checks
+ * from exec to rm.
+ */
+export function dockerLikeContainerTests(t: Test, s: Scaffold, c: DockerLikeCli): void {
+  const { cli, runFlags } = c;
+  const inspect = async (id: string, fmt: string) => (await cli(['inspect', '-f', fmt, id])).stdout.trim();
+  const cidFile = (name: string) => path.join(s.dir, `${name}.cid`);
+  const cid = (name: string) => safeRead(cidFile(name));
+
+  t.test('run: the container output is captured', s.opts('run'), async (t) => {
+    const r = await cli(['run', '--rm', '--cidfile', cidFile('run'), ...runFlags, c.imageName(), 'sh', '-c', 'echo hello from $(cat /proc/1/comm)']);
+    t.equal(r.code, 0, describe(r));
+    t.equal(r.stdout.trim(), 'hello from sh');
+    assertThroughWrapper(t, s.wrapper, cid('run'), ['create', 'start', 'delete']);
+  });
+
+  t.test('exit code propagates', s.opts('exit-code'), async (t) => {
+    const r = await cli(['run', '--rm', '--cidfile', cidFile('exit'), ...runFlags, c.imageName(), 'sh', '-c', 'exit 7']);
+    t.equal(r.code, 7, describe(r));
+    assertThroughWrapper(t, s.wrapper, cid('exit'));
+  });
+
+  t.test('tty run', s.opts('tty'), async (t) => {
+    const r = await cli(['run', '--rm', '-t', '--cidfile', cidFile('tty'), ...runFlags, c.imageName(), 'sh', '-c', 'tty; sleep 0.3']);
+    t.equal(r.code, 0, describe(r));
+    t.match(r.stdout, /\/dev\/pts\/\d+/, 'the container sees a terminal');
+    const create = s.wrapper.callsFor(cid('tty')).find((x) => RuntimeWrapper.command(x.argv) === 'create');
+    t.ok(create?.argv.includes('--console-socket'), 'create got a --console-socket');
+    assertThroughWrapper(t, s.wrapper, cid('tty'));
+  });
+
+  // One detached container serves exec, top, update, pause, stop and rm.
+  let id = '';
+  let pid = 0;
+  let fp: Footprint | undefined;
+
+  t.test('detached run', s.opts('detached'), async (t) => {
+    const r = await cli(['run', '-d', ...runFlags, c.imageName(), 'sleep', '1000']);
+    t.equal(r.code, 0, describe(r));
+    id = c.parseId(r.stdout);
+    t.match(id, /^[0-9a-f]{64}$/, `${c.name} printed the container id`);
+    t.equal(await inspect(id, '{{.State.Status}}'), 'running');
+    pid = Number(await inspect(id, '{{.State.Pid}}'));
+    t.ok(pid > 0 && alive(pid), `init pid ${pid} is alive on the host`);
+    fp = footprint(s.wrapper, id, pid);
+    t.ok(fp.cgroups.some((d) => d.includes(s.cgroupParent)), `the container runs in its cgroup (${fp.cgroups[0]})`);
+    assertThroughWrapper(t, s.wrapper, id);
+  });
+
+  t.test('exec', s.opts('exec'), async (t) => {
+    const r = await cli(['exec', id, 'sh', '-c', 'echo exec sees $(cat /proc/1/comm); exit 3']);
+    t.equal(r.code, 3, `the exec's exit code comes back: ${describe(r)}`);
+    t.equal(r.stdout.trim(), 'exec sees sleep', "the exec runs in the container's pid namespace");
+    assertThroughWrapper(t, s.wrapper, id, ['exec']);
+  });
+
+  t.test('exec with a tty', s.opts('exec-tty'), async (t) => {
+    const r = await cli(['exec', '-t', id, 'sh', '-c', 'tty; sleep 0.3']);
+    t.equal(r.code, 0, describe(r));
+    t.match(r.stdout, /\/dev\/pts\/\d+/, 'the exec sees a terminal');
+    const exec = s.wrapper.callsFor(id).filter((x) => RuntimeWrapper.command(x.argv) === 'exec');
+    t.ok(exec.some((x) => c.execTty.flags.every((f) => x.argv.includes(f))), c.execTty.message);
+  });
+
+  t.test('exec with a tty keeps the output of a process that exits at once', s.opts('exec-tty-short'), async (t) => {
+    const lost: string[] = [];
+    for (let i = 0; i < SHORT_TTY_RUNS; i++) {
+      const r = await cli(['exec', '-t', id, 'tty']);
+      if (!/\/dev\/pts\/\d+/.test(r.stdout)) lost.push(`run ${i}: ${describe(r)} stdout ${JSON.stringify(r.stdout.slice(0, 80))}`);
+    }
+    t.same(lost, [], `\`exec -t ID tty\` printed its tty in all ${SHORT_TTY_RUNS} runs`);
+  });
+
+  t.test('top', s.opts('ps'), async (t) => {
+    const r = await cli(['top', id]);
+    t.equal(r.code, 0, describe(r));
+    t.match(r.stdout, /sleep 1000/, 'lists the container process');
+    if (c.topCallsRuntime) {
+      t.match(r.stdout, new RegExp(`\\b${pid}\\b`), 'with its host pid');
+      assertThroughWrapper(t, s.wrapper, id, ['ps']);
+    }
+  });
+
+  t.test('update cpu shares, seen in the cgroup', s.opts('update'), async (t) => {
+    const before = readCpuShares(cgroupDirs(pid));
+    const r = await cli(['update', '--cpu-shares', '512', id]);
+    t.equal(r.code, 0, describe(r));
+    const after = readCpuShares(cgroupDirs(pid));
+    t.equal(after.value, after.expect(512), `${after.file} (was ${before.value})`);
+    assertThroughWrapper(t, s.wrapper, id, ['update']);
+  });
+
+  t.test('pause and unpause', s.opts('pause'), async (t) => {
+    const p = await cli(['pause', id]);
+    t.equal(p.code, 0, describe(p));
+    t.equal(await inspect(id, '{{.State.Status}}'), 'paused');
+    t.equal(readFreezer(cgroupDirs(pid)), 'FROZEN', 'the freezer cgroup is FROZEN');
+    const u = await cli(['unpause', id]);
+    t.equal(u.code, 0, describe(u));
+    t.equal(await inspect(id, '{{.State.Status}}'), 'running');
+    t.equal(readFreezer(cgroupDirs(pid)), 'THAWED', 'the freezer cgroup is THAWED');
+    assertThroughWrapper(t, s.wrapper, id, ['pause', 'resume']);
+  });
+
+  t.test('stop: SIGTERM, then SIGKILL after the grace time', s.opts('stop'), async (t) => {
+    // sleep as pid 1 has no TERM handler: it outlives the SIGTERM and the 1 s grace.
+    const r = await cli(['stop', '-t', '1', id]);
+    t.equal(r.code, 0, describe(r));
+    t.ok(r.ms >= 900 && r.ms < 15_000, `stop waited for the grace time, then killed (${r.ms} ms)`);
+    t.equal(await inspect(id, '{{.State.Status}} {{.State.ExitCode}}'), 'exited 137');
+    const kills = s.wrapper.callsFor(id).filter((x) => RuntimeWrapper.command(x.argv) === 'kill');
+    t.same(
+      kills.map((x) => x.argv[x.argv.length - 1]),
+      ['15', '9'],
+      'the runtime got kill 15 then kill 9',
+    );
+  });
+
+  t.test('rm leaves no state, mount, cgroup or process', s.opts('rm'), async (t) => {
+    if (!fp) return t.fail('no detached container was recorded');
+    const r = await cli([...c.rm, id]);
+    t.equal(r.code, 0, describe(r));
+    await assertNoFootprint(t, fp);
+    const ps = await cli(['ps', '-aq']);
+    t.equal(ps.stdout.trim(), '', `${c.name} lists no container`);
+  });
+}

@@ -12,6 +12,7 @@ import { openCgroup, signalAll, waitEmpty, type Cgroup } from '../../src/cgroups
 import { probeHierarchy } from '../../src/cgroups/path';
 import { encodeJson, statsJson } from '../../src/cgroups/stats';
 import type { LinuxResources } from '../../src/spec/types';
+import { exited, killAndDestroy } from '../helpers/cgroups';
 
 const h = probeHierarchy();
 const skip = process.getuid?.() !== 0 ? 'needs root' : h.mode === 'v2' ? 'host is pure cgroup v2' : false;
@@ -25,13 +26,6 @@ function procState(pid: number): string {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
-}
-
-function exited(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) resolve({ code: child.exitCode, signal: child.signalCode });
-    else child.once('exit', (code, signal) => resolve({ code, signal }));
-  });
 }
 
 /** Leftover directories named after this test run, in every hierarchy. */
@@ -56,26 +50,7 @@ function leftovers(): string[] {
 /** A created cgroup with a cleanup that kills its processes and removes every directory. */
 function makeCgroup(t: Tap, resources: LinuxResources = {}, extra: { devices?: { path: string; type: string; major: number; minor: number }[]; cgroupsPath?: string } = {}): Cgroup {
   const cg = openCgroup({ id: 'unused', cgroupsPath: extra.cgroupsPath ?? `/${BASE}/c${seq++}`, systemd: false, resources, devices: extra.devices });
-  t.teardown(() => {
-    try {
-      if (cg.isFrozen()) cg.thaw();
-    } catch {
-      // ignore
-    }
-    for (const pid of cg.pids()) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // gone
-      }
-    }
-    waitEmpty(cg, 5000);
-    try {
-      cg.destroy();
-    } catch {
-      // reported by the leftover check below
-    }
-  });
+  t.teardown(() => killAndDestroy(cg));
   cg.create();
   return cg;
 }

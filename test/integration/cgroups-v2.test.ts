@@ -14,19 +14,13 @@ import { probeHierarchy } from '../../src/cgroups/path';
 import { encodeJson, statsJson } from '../../src/cgroups/stats';
 import { V2Cgroup } from '../../src/cgroups/v2';
 import type { LinuxDevice, LinuxResources } from '../../src/spec/types';
+import { exited, killAndDestroy } from '../helpers/cgroups';
 
 const h = probeHierarchy();
 const mount = h.unified?.mountpoint;
 const skip = process.getuid?.() !== 0 ? 'needs root' : !mount ? 'no cgroup2 mount' : false;
 const BASE = `runts-test2-${process.pid}`;
 let seq = 0;
-
-function exited(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) resolve({ code: child.exitCode, signal: child.signalCode });
-    else child.once('exit', (code, signal) => resolve({ code, signal }));
-  });
-}
 
 async function run(dir: string, script: string): Promise<string> {
   const child = spawn('/bin/sh', ['-c', `echo $$ > ${dir}/cgroup.procs || exit 99\n${script}`], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -47,26 +41,7 @@ function makeCgroup(t: Tap, resources: LinuxResources = {}, devices?: LinuxDevic
     // Without the addon's eBPF function (not yet built in), skip the device program.
     attachDevices: bpfAvailable() ? undefined : () => undefined,
   });
-  t.teardown(() => {
-    try {
-      if (cg.isFrozen()) cg.thaw();
-    } catch {
-      // ignore
-    }
-    for (const pid of cg.pids()) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // gone
-      }
-    }
-    waitEmpty(cg, 5000);
-    try {
-      cg.destroy();
-    } catch {
-      // the final check reports it
-    }
-  });
+  t.teardown(() => killAndDestroy(cg));
   cg.create();
   return cg;
 }

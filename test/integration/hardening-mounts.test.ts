@@ -9,23 +9,18 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import type { Spec } from '../../src/spec/types';
-import { FIXTURE_ROOTFS, baseSpec, cleanupRoot, makeBundle, runInContainer, runts, scratchDir, type Result } from '../helpers/runts';
+import { FIXTURE_ROOTFS, baseSpec, makeBundle, runInContainer, runts, scratchDir } from '../helpers/runts';
+import { cleanExit, withRuntsRoot } from '../helpers/container-tests';
 
 const skip = process.getuid?.() !== 0 ? 'needs root' : !fs.existsSync(path.join(FIXTURE_ROOTFS, '.built')) ? 'fixture rootfs missing: npm run fixtures' : false;
 
 /** `mountpoint options` of every mountinfo line under `prefix`, for readable assertions. */
 const MOUNTS = (prefix: string) => `awk '$5 ~ "^${prefix}" { print $5, $6 }' /proc/self/mountinfo`;
 
-function ok(t: Test, r: Result): string {
-  t.equal(r.code, 0, 'container exits 0', { stderr: r.stderr });
-  t.equal(r.stderr, '', 'nothing on stderr');
-  return r.stdout;
-}
-
 function sh(t: Test, root: string, script: string, edit: (s: Spec) => void): string {
   const spec = baseSpec(['sh', '-c', script]);
   edit(spec);
-  return ok(t, runInContainer(root, spec));
+  return cleanExit(t, runInContainer(root, spec));
 }
 
 /** A host directory with a tmpfs mounted on `sub`, unmounted and removed at the end. */
@@ -46,11 +41,7 @@ function treeWithSubmount(t: Test): string {
 /** Per-mount options of `line` ("mountpoint opt,opt,…") as a set. */
 const options = (line: string | undefined) => new Set((line ?? '').split(' ')[1]?.split(',') ?? []);
 
-if (skip) {
-  t.plan(0, skip);
-} else {
-  const root = scratchDir('hardening-mounts');
-  t.teardown(() => cleanupRoot(root));
+withRuntsRoot(skip, 'hardening-mounts', (root) => {
 
   t.test('rro makes every submount read-only; plain ro only the top one', async (t) => {
     const src = treeWithSubmount(t);
@@ -144,7 +135,7 @@ if (skip) {
     t.teardown(() => fs.rmSync(bundle, { recursive: true, force: true }));
     fs.chmodSync(bundle, 0o755);
     execFileSync('chown', ['-R', '100000:100000', path.join(bundle, 'rootfs')]);
-    const out = ok(t, runts(root, ['run', '--bundle', bundle, `idmap-userns${process.pid}`]));
+    const out = cleanExit(t, runts(root, ['run', '--bundle', bundle, `idmap-userns${process.pid}`]));
     t.same(out.trim().split('\n'), ['65534:65534', '0:0'], 'host root files: nobody through a plain bind, root through the idmapped one');
     const written = fs.statSync(path.join(src, 'written'));
     t.same([written.uid, written.gid], [0, 0], 'a file the container\'s root creates is the host\'s uid 0 on disk');
@@ -173,7 +164,7 @@ if (skip) {
     fs.writeFileSync(path.join(data, 'dir', 'nested'), 'nested\n');
     fs.chmodSync(path.join(data, 'dir'), 0o700);
     fs.symlinkSync('file', path.join(data, 'link'));
-    const out = ok(t, runts(root, ['run', '--bundle', bundle, `copyup${process.pid}`]));
+    const out = cleanExit(t, runts(root, ['run', '--bundle', bundle, `copyup${process.pid}`]));
     t.same(out.trim().split('\n').map((l) => l.trimEnd()), [
       'drwx------ 0 0 dir',
       '-rw----r-- 12 34 file',
@@ -236,4 +227,4 @@ if (skip) {
       t.notOk(fs.existsSync(path.join(root, id)), `${c.name}: no state left`);
     }
   });
-}
+});

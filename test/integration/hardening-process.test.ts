@@ -10,7 +10,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import type { Spec } from '../../src/spec/types';
-import { CLI, FIXTURE_ROOTFS, baseSpec, cleanupRoot, makeBundle, runInContainer, runts, scratchDir } from '../helpers/runts';
+import { CLI, FIXTURE_ROOTFS, baseSpec, makeBundle, runInContainer, runts } from '../helpers/runts';
+import { cleanExit, withRuntsRoot } from '../helpers/container-tests';
 
 const skip = process.getuid?.() !== 0 ? 'needs root' : !fs.existsSync(path.join(FIXTURE_ROOTFS, '.built')) ? 'fixture rootfs missing: npm run fixtures' : false;
 
@@ -18,10 +19,7 @@ const skip = process.getuid?.() !== 0 ? 'needs root' : !fs.existsSync(path.join(
 function sh(t: Test, root: string, script: string, edit: (s: Spec) => void = () => {}): string {
   const spec = baseSpec(['sh', '-c', script]);
   edit(spec);
-  const r = runInContainer(root, spec);
-  t.equal(r.code, 0, 'container exits 0', { stderr: r.stderr });
-  t.equal(r.stderr, '', 'nothing on stderr');
-  return r.stdout;
+  return cleanExit(t, runInContainer(root, spec));
 }
 
 /** `Key:\tvalue` lines of /proc/self/status as printed by grep. */
@@ -40,11 +38,7 @@ function mask(...caps: number[]): string {
 const CAP = { CHOWN: 0, KILL: 5, SETPCAP: 8, NET_BIND_SERVICE: 10, NET_RAW: 13, SYS_ADMIN: 21, SYS_TIME: 25, AUDIT_WRITE: 29 };
 const STATUS = 'grep -E "^(CapInh|CapPrm|CapEff|CapBnd|CapAmb|NoNewPrivs):" /proc/$$/status';
 
-if (skip) {
-  t.plan(0, skip);
-} else {
-  const root = scratchDir('hardening-process');
-  t.teardown(() => cleanupRoot(root));
+withRuntsRoot(skip, 'hardening-process', (root) => {
 
   t.test('capabilities: every set exactly as configured, as root', async (t) => {
     const out = sh(t, root, STATUS, (s) => {
@@ -255,4 +249,4 @@ if (skip) {
     const own = sh(t, root, 'ls /sys/class/net; ip -o link | cut -d" " -f2,3');
     t.same(own.trim().split('\n'), ['lo', 'lo: <LOOPBACK,UP,LOWER_UP>'], 'only lo, and up, as runc leaves it');
   });
-}
+});

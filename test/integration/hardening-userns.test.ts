@@ -12,7 +12,8 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import type { LinuxIDMapping, Spec } from '../../src/spec/types';
-import { CLI, FIXTURE_ROOTFS, baseSpec, cleanupRoot, makeBundle, runts, scratchDir, type Result } from '../helpers/runts';
+import { CLI, FIXTURE_ROOTFS, baseSpec, makeBundle, runts, scratchDir, type Result } from '../helpers/runts';
+import { cleanExit, withRuntsRoot } from '../helpers/container-tests';
 
 const skip = process.getuid?.() !== 0 ? 'needs root' : !fs.existsSync(path.join(FIXTURE_ROOTFS, '.built')) ? 'fixture rootfs missing: npm run fixtures' : false;
 
@@ -53,20 +54,10 @@ function run(t: Test, root: string, spec: Spec, shift = HOST_BASE): Result {
   return runts(root, ['run', '--bundle', bundle, `userns${process.pid}-${counter++}`]);
 }
 
-function ok(t: Test, r: Result): string {
-  t.equal(r.code, 0, 'container exits 0', { stderr: r.stderr });
-  t.equal(r.stderr, '', 'nothing on stderr');
-  return r.stdout;
-}
-
-if (skip) {
-  t.plan(0, skip);
-} else {
-  const root = scratchDir('hardening-userns');
-  t.teardown(() => cleanupRoot(root));
+withRuntsRoot(skip, 'hardening-userns', (root) => {
 
   t.test('mappings, ids and setgroups as configured; the rootfs belongs to the mapped root', async (t) => {
-    const out = ok(t, run(t, root, usernsSpec(['sh', '-c', 'cat /proc/self/uid_map /proc/self/gid_map; id; cat /proc/self/setgroups; stat -c "%u:%g" / /bin/busybox'])));
+    const out = cleanExit(t, run(t, root, usernsSpec(['sh', '-c', 'cat /proc/self/uid_map /proc/self/gid_map; id; cat /proc/self/setgroups; stat -c "%u:%g" / /bin/busybox'])));
     const lines = out.trim().split('\n');
     t.same(lines.slice(0, 2).map((l) => l.trim().split(/\s+/)), [['0', `${HOST_BASE}`, `${RANGE}`], ['0', `${HOST_BASE}`, `${RANGE}`]]);
     t.equal(lines[2], 'uid=0(root) gid=0(root)');
@@ -80,7 +71,7 @@ if (skip) {
     const spec = usernsSpec(['sh', '-c', 'cat /proc/self/uid_map /proc/self/gid_map; id; grep -E "^(Uid|Gid|Groups):" /proc/self/status'], uid, gid);
     spec.process!.user = { uid: 1500, gid: 1500, additionalGids: [5, 150] };
     spec.process!.cwd = '/';
-    const out = ok(t, run(t, root, spec, 200000));
+    const out = cleanExit(t, run(t, root, spec, 200000));
     const lines = out.trim().split('\n');
     t.same(lines.slice(0, 4).map((l) => l.trim().split(/\s+/)), [['0', '200000', '1000'], ['1000', '300000', '1000'], ['0', '200000', '100'], ['100', '400000', '2000']]);
     t.match(lines[4], /^uid=1500 gid=1500 groups=5(\(\w+\))?,150/);
@@ -95,7 +86,7 @@ if (skip) {
     fs.writeFileSync(path.join(work, 'host-root-file'), 'secret\n', { mode: 0o600 });
     const spec = usernsSpec(['sh', '-c', 'stat -c "%u:%g %a" /host/host-root-file; cat /host/host-root-file 2>&1; (echo x > /host/new) 2>&1; true']);
     spec.mounts!.push({ destination: '/host', type: 'bind', source: work, options: ['bind'] });
-    const out = ok(t, run(t, root, spec));
+    const out = cleanExit(t, run(t, root, spec));
     const lines = out.trim().split('\n');
     t.equal(lines[0], '65534:65534 600', 'host root is nobody inside');
     t.match(lines[1], /Permission denied/, 'root inside cannot read a host root file');
@@ -114,7 +105,7 @@ if (skip) {
       'grep " /dev/mqueue " /proc/self/mountinfo | cut -d" " -f9',
     ].join('; ')]);
     spec.linux!.namespaces = spec.linux!.namespaces!.filter((n) => n.type !== 'network');
-    const lines = ok(t, run(t, root, spec)).trim().split('\n');
+    const lines = cleanExit(t, run(t, root, spec)).trim().split('\n');
     t.same(lines.slice(0, 6), ['/dev/full', '/dev/null', '/dev/random', '/dev/tty', '/dev/urandom', '/dev/zero'], 'the default devices are bind mounts');
     t.equal(lines[6], 'c', '/dev/null is the host\'s character device');
     t.equal(lines[7], 'null-writable');
@@ -124,7 +115,7 @@ if (skip) {
     t.equal(lines[11], 'mqueue', 'a new IPC namespace: a real mqueue');
 
     // With its own network namespace the container gets its own sysfs, as without a user namespace.
-    const own = ok(t, run(t, root, usernsSpec(['sh', '-c', 'awk \'$5 == "/sys" { print $5, $9 }\' /proc/self/mountinfo; ls /sys/class/net'])));
+    const own = cleanExit(t, run(t, root, usernsSpec(['sh', '-c', 'awk \'$5 == "/sys" { print $5, $9 }\' /proc/self/mountinfo; ls /sys/class/net'])));
     t.match(own, /^\/sys sysfs\n/);
     t.match(own, /\blo\b/);
   });
@@ -150,7 +141,7 @@ if (skip) {
       { type: 'user', path: `/proc/${state.pid}/ns/user` },
       { type: 'network', path: `/proc/${state.pid}/ns/net` },
     ];
-    const lines = ok(t, run(t, root, b, 500000)).trim().split('\n');
+    const lines = cleanExit(t, run(t, root, b, 500000)).trim().split('\n');
     t.same(lines.slice(0, 2).map((l) => l.trim().split(/\s+/)), [['0', '500000', `${RANGE}`], ['0', '500000', `${RANGE}`]], 'A\'s mappings');
     t.equal(lines[2], 'uid=0(root) gid=0(root)');
     t.equal(lines[3], userA, 'the same user namespace as A');
@@ -168,7 +159,7 @@ if (skip) {
     spec.process!.ioPriority = { class: 'IOPRIO_CLASS_RT', priority: 1 };
     spec.process!.rlimits = [{ type: 'RLIMIT_NOFILE', soft: 1000, hard: 1500 }];
     spec.process!.oomScoreAdj = 999;
-    const lines = ok(t, run(t, root, spec)).trim().split('\n');
+    const lines = cleanExit(t, run(t, root, spec)).trim().split('\n');
     t.same(lines.slice(0, 2).map((l) => l.trim().split(/\s+/)), [['monotonic', '0', '0'], ['boottime', '1000', '0']]);
     t.same(lines.slice(2), ['realtime: prio 1', '00000008', '1500', '999']);
   });
@@ -194,7 +185,7 @@ if (skip) {
     fs.symlinkSync(`../../../../../../../..${outside}`, path.join(bundle, 'rootfs', 'escape'));
     fs.lchownSync(path.join(bundle, 'rootfs', 'escape'), HOST_BASE, HOST_BASE);
     const r = runts(root, ['run', '--bundle', bundle, `userns-escape${process.pid}`]);
-    const lines = ok(t, r).trim().split('\n');
+    const lines = cleanExit(t, r).trim().split('\n');
     t.equal(lines[0].trim().split(/\s+/).join(' '), '0 1 2', 'no runtime fd leaks into the container (CVE-2024-21626)');
     t.equal(lines[1], `${work}/outside/sub tmpfs`, 'the mount is there, under the symlink\'s target resolved in the rootfs');
     t.same(fs.readdirSync(outside), [], 'and nothing was created or mounted on the host (CVE-2021-30465)');
@@ -204,4 +195,4 @@ if (skip) {
     t.match(lines[4], /CapEff:\s+0000000020000420/, 'the configured capabilities, in the user namespace');
     t.match(lines[5], /NoNewPrivs:\s+1/);
   });
-}
+});

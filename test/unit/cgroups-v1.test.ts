@@ -7,33 +7,20 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import t from 'tap';
-import { CgroupWriteError, type CgroupIO } from '../../src/cgroups/fs';
+import type { CgroupIO } from '../../src/cgroups/fs';
 import { V1Cgroup } from '../../src/cgroups/v1';
+import { FakeIOBase } from '../helpers/fake-cgroupfs';
 
-class FakeIO implements CgroupIO {
-  readonly files = new Map<string, string>();
-  readonly writes: string[] = [];
+class FakeIO extends FakeIOBase implements CgroupIO {
   /** file → errno, or a function deciding per value. */
   readonly refuse = new Map<string, string | ((value: string) => string | undefined)>();
   /** freezer.state reads answer FREEZING this many times before FROZEN. */
   freezing = 0;
 
-  constructor(private readonly root: string) {}
-
-  set(rel: string, content: string): void {
-    this.files.set(path.join(this.root, rel), content);
-  }
-
-  get(rel: string): string | undefined {
-    return this.files.get(path.join(this.root, rel));
-  }
-
   write(dir: string, file: string, value: string): void {
-    const full = path.join(dir, file);
-    this.writes.push(`${path.relative(this.root, full)}=${value}`);
+    const full = this.record(dir, file, value);
     const rule = this.refuse.get(file);
-    const code = typeof rule === 'function' ? rule(value) : rule;
-    if (code) throw new CgroupWriteError(full, value, code, code.toLowerCase());
+    this.refuseWith(full, value, typeof rule === 'function' ? rule(value) : rule);
     if (file === 'devices.allow' || file === 'devices.deny') {
       // Good enough a model for the verification read: "a" resets, else append/remove.
       const list = this.files.get(path.join(dir, 'devices.list')) ?? 'a *:* rwm\n';
@@ -55,10 +42,6 @@ class FakeIO implements CgroupIO {
     // A new v1 devices cgroup starts as its parent: allow-all here.
     if (file === 'devices.list') return this.files.get(path.join(dir, file)) ?? 'a *:* rwm\n';
     return this.files.get(path.join(dir, file));
-  }
-
-  exists(dir: string, file: string): boolean {
-    return this.files.has(path.join(dir, file));
   }
 }
 

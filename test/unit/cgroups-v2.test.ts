@@ -7,42 +7,25 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import t from 'tap';
-import { CgroupWriteError, type CgroupIO } from '../../src/cgroups/fs';
+import type { CgroupIO } from '../../src/cgroups/fs';
 import { encodeJson, statsJson } from '../../src/cgroups/stats';
 import { V2Cgroup, blkioToIoWeight, sharesToWeight, swapToV2 } from '../../src/cgroups/v2';
 import type { DeviceRule } from '../../src/cgroups/devices';
+import { FakeIOBase } from '../helpers/fake-cgroupfs';
 import type { LinuxResources } from '../../src/spec/types';
 
-class FakeIO implements CgroupIO {
-  readonly files = new Map<string, string>();
-  readonly writes: string[] = [];
+class FakeIO extends FakeIOBase implements CgroupIO {
   readonly refuse = new Map<string, string>();
 
-  constructor(private readonly root: string) {}
-
-  set(rel: string, content: string): void {
-    this.files.set(path.join(this.root, rel), content);
-  }
-
-  get(rel: string): string | undefined {
-    return this.files.get(path.join(this.root, rel));
-  }
-
   write(dir: string, file: string, value: string): void {
-    const full = path.join(dir, file);
-    this.writes.push(`${path.relative(this.root, full)}=${value}`);
-    const code = this.refuse.get(file);
-    if (code) throw new CgroupWriteError(full, value, code, code.toLowerCase());
+    const full = this.record(dir, file, value);
+    this.refuseWith(full, value, this.refuse.get(file));
     this.files.set(full, value);
     if (file === 'cgroup.freeze') this.files.set(path.join(dir, 'cgroup.events'), `populated 1\nfrozen ${value}\n`);
   }
 
   read(dir: string, file: string): string | undefined {
     return this.files.get(path.join(dir, file));
-  }
-
-  exists(dir: string, file: string): boolean {
-    return this.files.has(path.join(dir, file));
   }
 }
 

@@ -3,6 +3,7 @@
  * drivers so `runts state` / `list` pay for two small reads, not for loading the drivers.
  */
 import { readFileSync } from 'fs';
+import { sleepMs } from '../sleep';
 import type { ContainerRecord } from '../state';
 import type { CgroupIO } from './fs';
 
@@ -17,9 +18,6 @@ const plainIO: Pick<CgroupIO, 'read'> = {
   },
 };
 
-function sleepMs(ms: number): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-}
 
 /** v1 freezer: FROZEN by itself (not only through an ancestor); FREEZING waited out. */
 export function v1FreezerFrozen(io: Pick<CgroupIO, 'read'>, dir: string): boolean {

@@ -8,6 +8,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { getSystemErrorMap } from 'util';
 import { RuntimeError } from '../errors';
+import { sleepMs } from '../sleep';
 
 /** Linux O_CLOEXEC (Node leaves it out of fs.constants; libuv adds it to every open anyway). */
 const O_CLOEXEC = 0o2000000;
@@ -159,10 +160,6 @@ export function parseKeyValues(text: string | undefined): Map<string, bigint> {
   return out;
 }
 
-/** Synchronous sleep: the cgroup API is synchronous, and waits are short. */
-export function sleepMs(ms: number): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-}
 
 /**
  * mkdir -p that reports which directories it made (deepest last), so destroy removes those

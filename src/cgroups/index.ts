@@ -7,7 +7,7 @@
  */
 import { RuntimeError } from '../errors';
 import type { LinuxDevice, LinuxResources } from '../spec/types';
-import { sleepMs } from './fs';
+import { sleepMs } from '../sleep';
 import { V1_CONTROLLERS, hybridUnifiedDir, probeHierarchy, resolveInner, v1Dir, v2Dir, type Hierarchy } from './path';
 import type { Stats } from './stats';
 import { V1Cgroup } from './v1';

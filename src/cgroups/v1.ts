@@ -9,12 +9,13 @@ import { RuntimeError } from '../errors';
 import type { LinuxDevice, LinuxResources } from '../spec/types';
 import { DeviceState, containerDeviceRules, formatRule, v1Transition, type DeviceRule } from './devices';
 import {
-  CgroupWriteError, allPids, mkdirTracked, parseKeyValues, parseUint, realIO, removeCgroupDirs, setWithRollback, sleepMs,
+  CgroupWriteError, allPids, mkdirTracked, parseKeyValues, parseUint, realIO, removeCgroupDirs, setWithRollback,
   writeOrRetryLater, writePid, type CgroupIO,
 } from './fs';
 import { v1FreezerFrozen } from './frozen';
 import type { Cgroup, MemoryEvents } from './index';
 import { emptyStats, memoryEntry, parseCpuList, type BlkioEntry, type MemoryEntry, type Stats } from './stats';
+import { sleepMs } from '../sleep';
 
 export interface V1Options {
   resources?: LinuxResources;

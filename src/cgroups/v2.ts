@@ -12,12 +12,13 @@ import { attachDeviceRules } from './bpf';
 import { containerDeviceRules, type DeviceRule } from './devices';
 import {
   CgroupWriteError, allPids, errnoCode, mkdirTracked, parseKeyValues, parseUint, realIO, removeCgroupDirs, setWithRollback,
-  sleepMs, writeOrRetryLater, writePid, MAX_UINT64, type CgroupIO,
+  writeOrRetryLater, writePid, MAX_UINT64, type CgroupIO,
 } from './fs';
 import { v2Frozen } from './frozen';
 import type { Cgroup, MemoryEvents } from './index';
 import { emptyStats, type MemoryEntry, type Stats } from './stats';
 import { checkPageSize, hugePageSizes, setHugetlb, setRdma } from './v1';
+import { sleepMs } from '../sleep';
 
 export interface V2Options {
   resources?: LinuxResources;

@@ -1,28 +1,26 @@
-import { cgroupFromPaths } from '../cgroups';
+import { cgroupFromPaths, signalAll } from '../cgroups';
 import { runHooks } from '../hooks';
 import type { Logger } from '../log';
+import { sleepMs } from '../sleep';
 import { isAlive, type ContainerRecord, type StateStore } from '../state';
 
 const GONE_POLL_MS = 5;
 const GONE_TIMEOUT_MS = 10_000;
 
-function sleep(ms: number): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-}
-
 /** SIGKILLs every process of the container and waits until the init is gone. */
 export function killAll(record: ContainerRecord): void {
-  const cgroup = record.cgroupPaths ? cgroupFromPaths(record.cgroupPaths) : undefined;
-  const pids = new Set([record.pid, ...(cgroup?.pids() ?? [])]);
-  if (cgroup?.isFrozen()) cgroup.thaw();
-  for (const pid of pids) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
+  if (record.cgroupPaths) {
+    const cgroup = cgroupFromPaths(record.cgroupPaths, record.cgroupCreated);
+    signalAll(cgroup, 'SIGKILL');
+    // A paused container's processes die only once thawed.
+    if (cgroup.isFrozen()) cgroup.thaw();
   }
-  for (let waited = 0; isAlive(record) && waited < GONE_TIMEOUT_MS; waited += GONE_POLL_MS) sleep(GONE_POLL_MS);
+  try {
+    process.kill(record.pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+  for (let waited = 0; isAlive(record) && waited < GONE_TIMEOUT_MS; waited += GONE_POLL_MS) sleepMs(GONE_POLL_MS);
 }
 
 /** delete's work once the container is stopped (or being forced): processes, cgroups, state. */

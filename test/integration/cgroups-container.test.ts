@@ -79,6 +79,17 @@ t.test('pause freezes, state says paused, resume thaws; update changes live valu
   t.notOk(fs.readdirSync(root).includes('pz'));
 });
 
+t.test('delete --force of a paused container kills every process and leaves nothing', async (t) => {
+  const bundle = makeBundle(baseSpec(['sh', '-c', 'sleep 300 & sleep 300']));
+  t.teardown(() => fs.rmSync(bundle, { recursive: true, force: true }));
+  t.equal(runts(root, ['run', '-d', '--bundle', bundle, 'pzd']).code, 0);
+  const pids = JSON.parse(runts(root, ['ps', '--format', 'json', 'pzd']).stdout) as number[];
+  t.equal(runts(root, ['pause', 'pzd']).code, 0);
+  t.equal(runts(root, ['delete', '--force', 'pzd']).code, 0);
+  for (const p of pids) t.notOk(fs.existsSync(`/proc/${p}/stat`) && !/\) Z /.test(fs.readFileSync(`/proc/${p}/stat`, 'utf8')), `pid ${p} gone`);
+  t.notOk(fs.readdirSync(root).includes('pzd'));
+});
+
 t.test('bad cgroup input fails before anything is created', async (t) => {
   const spec = baseSpec(['true']);
   spec.linux!.cgroupsPath = '../../escape';

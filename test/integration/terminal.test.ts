@@ -45,8 +45,10 @@ t.test('create --console-socket sends the pty master, which carries the output',
   t.equal(message.fds.length, 1, 'one fd: the master');
   t.equal(message.data, '/dev/ptmx', 'with its name, as runc sends it');
   const pid = JSON.parse(runts(root, ['state', 'tty1']).stdout).pid;
-  const runtsFds = fs.readdirSync(`/proc/${pid}/fd`).map((fd) => fs.readlinkSync(`/proc/${pid}/fd/${fd}`));
-  t.notOk(runtsFds.includes('/dev/ptmx'), 'the init holds no master');
+  // A master shows as <devpts>/ptmx, a slave as <devpts>/N.
+  const initFds = fs.readdirSync(`/proc/${pid}/fd`).map((fd) => fs.readlinkSync(`/proc/${pid}/fd/${fd}`));
+  t.ok(initFds.some((link) => /\/0$/.test(link)), `the init's stdio is the slave: ${initFds.join(' ')}`);
+  t.notOk(initFds.some((link) => /ptmx$/.test(link)), 'the init holds no master');
 
   const output = readAll(message.fds[0]);
   t.equal(runts(root, ['start', 'tty1']).code, 0);

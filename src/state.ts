@@ -3,12 +3,13 @@
  * atomically (temp file + rename) so a reader sees the old or the new record, never a torn one.
  * Liveness is pid + start time, so a recycled pid never makes a dead container look alive.
  */
-import { closeSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'fs';
+import { closeSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync } from 'fs';
 import type { Dirent } from 'fs';
 import { join } from 'path';
 import type { GlobalOptions } from './context';
 import { RuntimeError, describeSystemError } from './errors';
 import { frozenProbe } from './cgroups/frozen';
+import { writeFileAtomically } from './files';
 import type { ContainerStatus, Spec } from './spec/types';
 
 export type { ContainerStatus };
@@ -150,8 +151,6 @@ function isErrno(err: unknown, code: string): boolean {
   return (err as NodeJS.ErrnoException | undefined)?.code === code;
 }
 
-let tempCounter = 0;
-
 export class StateStore {
   /** @param frozen reports a paused container; the default reads the cgroup freezer files. */
   constructor(readonly root: string, private readonly frozen: FrozenProbe = frozenProbe) {}
@@ -198,12 +197,9 @@ export class StateStore {
   /** Replaces state.json atomically: write a temp file in the same directory, rename it. */
   write(record: ContainerRecord): void {
     const target = this.statePath(record.id);
-    const temp = `${target}.${process.pid}.${tempCounter++}.tmp`;
     try {
-      writeFileSync(temp, JSON.stringify(record), { mode: 0o600 });
-      renameSync(temp, target);
+      writeFileAtomically(target, JSON.stringify(record), 0o600);
     } catch (err) {
-      rmSync(temp, { force: true });
       if (isErrno(err, 'ENOENT')) throw new RuntimeError(CONTAINER_NOT_FOUND);
       throw describeSystemError(`write ${target}`, err);
     }

@@ -17,7 +17,7 @@ import { loadBundle } from '../spec/validate';
 import type { LinuxIDMapping, Spec, State } from '../spec/types';
 import { nowRfc3339Nano, openStore, pidStartTime, validateId, type ContainerRecord, type StateStore } from '../state';
 import { consoleMode, takeMaster } from './console';
-import { writeFileAtomically } from './files';
+import { writeFileAtomically } from '../files';
 import { forwardSeccompListener } from '../seccomp';
 import { logPlanNotes, runInitSession } from './session';
 

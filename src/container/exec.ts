@@ -14,7 +14,7 @@ import { buildExecPlan } from '../plan';
 import { forwardSeccompListener } from '../seccomp';
 import type { Process } from '../spec/types';
 import { openStore } from '../state';
-import { writeFileAtomically } from './files';
+import { writeFileAtomically } from '../files';
 import { logPlanNotes, runInitSession } from './session';
 import { consoleMode, takeMaster } from './console';
 import { waitInForeground } from './foreground';

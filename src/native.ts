@@ -42,8 +42,6 @@ export interface NativeAddon {
   releaseExecFifo(path: string, pid: number, pidStartTime: number): void;
   /** Blocks (off the JS thread) until child `pid` exits; reaps it. */
   waitExit(pid: number): Promise<ExitStatus>;
-  /** prctl(PR_SET_CHILD_SUBREAPER, 1). */
-  setChildSubreaper(): void;
   /** Sends `signal` through a pidfd so a recycled pid is never signalled. */
   signalProcess(pid: number, pidStartTime: number, signal: number): void;
   /** Loads a BPF_PROG_TYPE_CGROUP_DEVICE program and attaches it to `cgroupDir` (replacing runts' previous one); returns its id. */

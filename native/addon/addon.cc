@@ -9,7 +9,6 @@
 #include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -169,11 +168,6 @@ Napi::Value WaitExit(const Napi::CallbackInfo& info) {
   Napi::Promise promise = worker->Promise();
   worker->Queue();
   return promise;
-}
-
-Napi::Value SetChildSubreaper(const Napi::CallbackInfo& info) {
-  if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0) return throwErrno(info.Env(), "prctl PR_SET_CHILD_SUBREAPER", errno);
-  return info.Env().Undefined();
 }
 
 // pidfd first, then the start-time check: once the pidfd is held, the pid cannot be recycled
@@ -443,7 +437,6 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("mkfifo", Napi::Function::New(env, Mkfifo));
   exports.Set("releaseExecFifo", Napi::Function::New(env, ReleaseExecFifo));
   exports.Set("waitExit", Napi::Function::New(env, WaitExit));
-  exports.Set("setChildSubreaper", Napi::Function::New(env, SetChildSubreaper));
   exports.Set("signalProcess", Napi::Function::New(env, SignalProcess));
   exports.Set("receiveFd", Napi::Function::New(env, ReceiveFd));
   exports.Set("sendFdsToUnixSocket", Napi::Function::New(env, SendFdsToUnixSocket));

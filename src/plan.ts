@@ -47,7 +47,15 @@ export interface PlanDevice {
 export interface PlanSymlink {
   target: string;
   path: string;
-  replace?: boolean;
+  replace: boolean;
+}
+
+export interface PlanHook {
+  path: string;
+  args: string[];
+  env: string[];
+  /** Seconds; 0: no timeout. */
+  timeout: number;
 }
 
 export interface PlanProcess {
@@ -69,10 +77,16 @@ export interface PlanProcess {
   execCPUAffinity: PlanCpuAffinity | null;
 }
 
-/** What the init receives over its channel (native/init reads these keys). */
+/**
+ * What the init receives over its channel. native/init reads every key and fails on a missing
+ * or mistyped one (test/unit/plan-keys.test.ts keeps both sides the same set).
+ */
 export interface InitPlan {
-  namespaces: { type: NamespaceType; path?: string }[];
-  timeOffsets: Record<string, LinuxTimeOffset> | null;
+  /** path "": a new namespace of that type (exec: the container init's, through nsPidfd). */
+  namespaces: { type: NamespaceType; path: string }[];
+  /** exec: the init's fd of a pidfd of the container's init, whose namespaces it joins. */
+  nsPidfd: number | null;
+  timeOffsets: { monotonic: LinuxTimeOffset | null; boottime: LinuxTimeOffset | null } | null;
   rootfs: string;
   rootPropagation: number;
   propagationAfterPivot: number | null;
@@ -92,25 +106,37 @@ export interface InitPlan {
   execFifo: string;
   preserveFds: number;
   setgroups: boolean;
+  /** The host's /proc/sys/kernel/cap_last_cap: the init never reads it through the container. */
+  lastCap: number;
   /** Write "deny" to the new user namespace's setgroups (an unprivileged runtime must). */
-  denySetgroups?: boolean;
+  denySetgroups: boolean;
   /** A new network namespace gets lo up, as runc's "loopback" network does. */
-  loopbackUp?: boolean;
+  loopbackUp: boolean;
   /** personality(2) domain, set right before execve. */
-  personality?: number | null;
+  personality: number | null;
   /** AppArmor / SELinux attr writes (src/lsm.ts decides them). */
-  lsm?: PlanLsm;
+  lsm: PlanLsm;
   /** Data of the tmpfs that masks a directory (the SELinux mount context, when there is one). */
-  maskedPathData?: string;
-  /** For the runtime's log, not read by the init: skipped capabilities, ignored labels. */
-  notes?: PlanNote[];
+  maskedPathData: string;
   process: PlanProcess;
   /** linux.seccomp as src/seccomp.ts plans it; null: no filter. */
   seccomp: PlanSeccomp | null;
   /** Join a running container instead of setting one up. */
   exec: boolean;
   /** Hooks the init runs inside the container's namespaces. */
-  hooks: { createContainer: Hook[]; startContainer: Hook[] };
+  hooks: { createContainer: PlanHook[]; startContainer: PlanHook[] };
+}
+
+/** The plan and what only the runtime reads of it (its log lines). */
+export interface Plan extends InitPlan {
+  /** Skipped capabilities, ignored labels: logged by the runtime, never sent to the init. */
+  notes: PlanNote[];
+}
+
+/** The part of a plan that goes to the init. */
+export function initPart(plan: Plan): InitPlan {
+  const { notes: _notes, ...init } = plan;
+  return init;
 }
 
 export interface PlanOptions {
@@ -137,11 +163,11 @@ const DEFAULT_DEVICES: PlanDevice[] = [
 ].map(([p, major, minor]) => ({ path: p as string, type: 'c', major: major as number, minor: minor as number, fileMode: 0o666, uid: 0, gid: 0 }));
 
 
-export function buildPlan(spec: Spec, opts: PlanOptions): InitPlan {
+export function buildPlan(spec: Spec, opts: PlanOptions): Plan {
   const linux = spec.linux ?? {};
   const proc = spec.process;
   if (!proc) throw new RuntimeError('config.json: /process: a container needs a process to run');
-  const namespaces = (linux.namespaces ?? []).map((n) => ({ type: NAMESPACE_TYPES[n.type], ...(n.path ? { path: n.path } : {}) }));
+  const namespaces = (linux.namespaces ?? []).map((n) => ({ type: NAMESPACE_TYPES[n.type], path: n.path ?? '' }));
   const hasNamespace = (type: NamespaceType) => namespaces.some((n) => n.type === type);
   if (!hasNamespace('mount')) throw new RuntimeError('config.json: /linux/namespaces: runts needs a mount namespace');
   const newUserNamespace = namespaces.some((n) => n.type === 'user' && !n.path);
@@ -162,7 +188,8 @@ export function buildPlan(spec: Spec, opts: PlanOptions): InitPlan {
   const propagation = linux.rootfsPropagation ? PROPAGATION_OPTIONS[linux.rootfsPropagation] : null;
   return {
     namespaces,
-    timeOffsets: linux.timeOffsets ?? null,
+    nsPidfd: null,
+    timeOffsets: linux.timeOffsets ? { monotonic: linux.timeOffsets.monotonic ?? null, boottime: linux.timeOffsets.boottime ?? null } : null,
     rootfs: opts.rootfs,
     rootPropagation: propagation ?? MS.SLAVE | MS.REC,
     propagationAfterPivot: propagation,
@@ -183,6 +210,7 @@ export function buildPlan(spec: Spec, opts: PlanOptions): InitPlan {
     execFifo: opts.execFifo,
     preserveFds: opts.preserveFds,
     setgroups: true,
+    lastCap: lastCapability(),
     denySetgroups: newUserNamespace && process.geteuid?.() !== 0,
     loopbackUp: newNetwork,
     personality: planPersonality(linux.personality),
@@ -192,18 +220,33 @@ export function buildPlan(spec: Spec, opts: PlanOptions): InitPlan {
     process: { ...planProcess(proc), execCPUAffinity: null },
     seccomp: planSeccomp(spec),
     exec: false,
-    hooks: { createContainer: spec.hooks?.createContainer ?? [], startContainer: spec.hooks?.startContainer ?? [] },
+    hooks: { createContainer: planHooks(spec.hooks?.createContainer), startContainer: planHooks(spec.hooks?.startContainer) },
   };
 }
 
+function planHooks(hooks: Hook[] | undefined): PlanHook[] {
+  return (hooks ?? []).map((h) => ({ path: h.path, args: h.args ?? [], env: h.env ?? [], timeout: h.timeout ?? 0 }));
+}
+
+export interface ExecPlanOptions {
+  /** The init's fd number of the pidfd of the container's init (checked by the runtime). */
+  nsPidfd: number;
+  preserveFds: number;
+  /** The host's LSMs; probed when absent (tests pass their own). */
+  lsmHost?: LsmHost;
+}
+
 /**
- * The plan for `exec`: join every namespace of the running container (its init's
- * /proc/<pid>/ns links), no rootfs work, no hooks, the process as given, under the
- * container's seccomp filter.
+ * The plan for `exec`: join every namespace of the running container through a pidfd of its
+ * init (never by /proc/<pid> path: a recycled pid must not be joined), no rootfs work, no
+ * hooks, the process as given, under the container's seccomp filter.
  */
-export function buildExecPlan(container: Spec, namespacePaths: Record<string, string>, proc: Process, preserveFds: number): InitPlan {
+export function buildExecPlan(container: Spec, proc: Process, opts: ExecPlanOptions): Plan {
+  const types = (container.linux?.namespaces ?? []).map((n) => NAMESPACE_TYPES[n.type]);
+  const lsm = decideLsm(proc, opts.lsmHost ?? probeLsmHost());
   return {
-    namespaces: Object.entries(namespacePaths).map(([type, nsPath]) => ({ type: NAMESPACE_TYPES[type], path: nsPath })),
+    namespaces: [...new Set(types)].map((type) => ({ type, path: '' })),
+    nsPidfd: opts.nsPidfd,
     timeOffsets: null,
     rootfs: '',
     rootPropagation: 0,
@@ -222,9 +265,15 @@ export function buildExecPlan(container: Spec, namespacePaths: Record<string, st
     oomScoreAdj: proc.oomScoreAdj ?? null,
     sessionKeyring: null,
     execFifo: '',
-    preserveFds,
+    preserveFds: opts.preserveFds,
     setgroups: true,
-    lsm: decideLsm(proc, probeLsmHost()).lsm,
+    lastCap: lastCapability(),
+    denySetgroups: false,
+    loopbackUp: false,
+    personality: null,
+    lsm: lsm.lsm,
+    maskedPathData: '',
+    notes: [],
     process: planProcess(proc),
     // runc gives an exec'd process the container's filter.
     seccomp: planSeccomp(container),
@@ -341,10 +390,10 @@ function planDevice(d: LinuxDevice): PlanDevice {
 
 function devSymlinks(mounts: PlanMount[]): PlanSymlink[] {
   const links: PlanSymlink[] = [
-    { target: '/proc/self/fd', path: '/dev/fd' },
-    { target: '/proc/self/fd/0', path: '/dev/stdin' },
-    { target: '/proc/self/fd/1', path: '/dev/stdout' },
-    { target: '/proc/self/fd/2', path: '/dev/stderr' },
+    { target: '/proc/self/fd', path: '/dev/fd', replace: false },
+    { target: '/proc/self/fd/0', path: '/dev/stdin', replace: false },
+    { target: '/proc/self/fd/1', path: '/dev/stdout', replace: false },
+    { target: '/proc/self/fd/2', path: '/dev/stderr', replace: false },
   ];
   if (mounts.some((m) => m.destination === '/dev/pts')) links.push({ target: 'pts/ptmx', path: '/dev/ptmx', replace: true });
   return links;
@@ -352,14 +401,15 @@ function devSymlinks(mounts: PlanMount[]): PlanSymlink[] {
 
 let cachedLastCap: number | undefined;
 
-/** The highest capability this kernel has; runc skips the others. */
+/**
+ * The highest capability this kernel has (runc skips the others), read here on the host: the
+ * init drops the bounding set up to it and must not learn it from a /proc the container shapes.
+ */
 function lastCapability(): number {
   if (cachedLastCap === undefined) {
-    try {
-      cachedLastCap = Number(fs.readFileSync('/proc/sys/kernel/cap_last_cap', 'utf8'));
-    } catch {
-      cachedLastCap = 40;
-    }
+    const text = fs.readFileSync('/proc/sys/kernel/cap_last_cap', 'utf8').trim();
+    if (!/^\d+$/.test(text) || Number(text) > 63) throw new RuntimeError(`unexpected /proc/sys/kernel/cap_last_cap: ${JSON.stringify(text)}`);
+    cachedLastCap = Number(text);
   }
   return cachedLastCap;
 }

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "channel.h"
+#include "procfs.h"
 #include "steps.h"
 
 #ifndef CLONE_NEWTIME
@@ -34,6 +35,15 @@ namespace {
 // only in a new user namespace cannot traverse the runtime's 0700 state directory).
 std::string fifoPath;
 int fifoFd = -1;
+
+// Whether the user namespace we end up in has setgroups(2) denied: read from the host's /proc
+// once the user namespace is settled, before any other namespace (the mount one) is joined.
+bool setgroupsDeny = false;
+
+void readSetgroups() {
+  std::string text = procfs::read(procfs::host(), "self/setgroups", "/proc/self/setgroups", 16);
+  setgroupsDeny = text.compare(0, 4, "deny") == 0;
+}
 
 // Detached idmapped mount trees, by index in plan.mounts (-1: not an idmapped mount).
 std::vector<int> idmappedTrees;
@@ -74,20 +84,21 @@ bool writeAll(const std::string& path, const std::string& text) {
   return ok;
 }
 
+std::string offsetLine(const char* clock, const json::Value& o) {
+  if (o.isNull()) return "";
+  return std::string(clock) + " " + std::to_string(o["secs"].i64()) + " " + std::to_string(o["nanosecs"].i64()) + "\n";
+}
+
 void writeTimeOffsets(const json::Value& offsets) {
-  std::string text;
-  for (const char* clock : {"monotonic", "boottime"}) {
-    const json::Value& o = offsets[clock];
-    if (o.isNull()) continue;
-    text += std::string(clock) + " " + std::to_string(o["secs"].i64()) + " " + std::to_string(o["nanosecs"].i64()) + "\n";
-  }
+  if (offsets.isNull()) return;
+  std::string text = offsetLine("monotonic", offsets["monotonic"]) + offsetLine("boottime", offsets["boottime"]);
   if (text.empty()) return;
   // The offsets apply to the children's time namespace; no process may have entered it yet.
   // After the uid change into a new user namespace /proc/self belongs to the host's root unless
   // the process is dumpable: be so only for this write, as runc's nsexec does.
   int dumpable = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
   if (dumpable != 1 && prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0) channel::fail("prctl PR_SET_DUMPABLE", errno);
-  bool written = writeAll("/proc/self/timens_offsets", text);
+  bool written = procfs::write(procfs::host(), "self/timens_offsets", text, "/proc/self/timens_offsets");
   int err = errno;
   if (dumpable >= 0 && dumpable != 1) prctl(PR_SET_DUMPABLE, dumpable, 0, 0, 0);
   if (!written) channel::fail("write /proc/self/timens_offsets", err);
@@ -209,6 +220,25 @@ void bringLoopbackUp() {
   close(sock);
 }
 
+// exec: every namespace of the container's init, joined through the pidfd the runtime opened
+// and checked (its start time) before it started us. The pid cannot be recycled under a pidfd,
+// so a process that died meanwhile makes setns fail instead of joining whoever has its pid now.
+void joinThroughPidfd(int pidfd, const json::Value& namespaces) {
+  int flags = 0;
+  for (size_t i = 0; i < namespaces.size(); i++) {
+    const json::Value& n = namespaces.at(i);
+    if (!n["path"].str().empty()) channel::fail("exec: namespace " + n["type"].str() + " given by path", 0);
+    flags |= cloneFlag(n["type"].str());
+  }
+  if (flags && setns(pidfd, flags) < 0) {
+    if (errno == ESRCH) channel::fail("the container's init exited: not joining its namespaces", 0);
+    channel::fail("join the container's namespaces (setns through its pidfd)", errno);
+  }
+  close(pidfd);
+  if (flags & CLONE_NEWUSER) becomeNamespaceRoot();
+  readSetgroups();
+}
+
 }  // namespace
 
 int preopened(const char* path) {
@@ -220,15 +250,18 @@ int preopened(const char* path) {
   return -1;
 }
 
+bool setgroupsDenied() { return setgroupsDeny; }
+
 int idmappedMount(size_t index) { return index < idmappedTrees.size() ? idmappedTrees[index] : -1; }
 
 void enter(const json::Value& plan) {
   const json::Value& process = plan["process"];
   // With the runtime's privileges, inherited by everything below (runc does these from its
   // own process or before its user namespace too).
-  setAffinity(process["execCPUAffinity"]["initial"], "initial");
+  const json::Value& affinity = process["execCPUAffinity"];
+  if (!affinity.isNull()) setAffinity(affinity["initial"], "initial");
   if (!plan["oomScoreAdj"].isNull() &&
-      !writeAll("/proc/self/oom_score_adj", std::to_string(plan["oomScoreAdj"].i64())))
+      !procfs::write(procfs::host(), "self/oom_score_adj", std::to_string(plan["oomScoreAdj"].i64()), "/proc/self/oom_score_adj"))
     channel::fail("write /proc/self/oom_score_adj", errno);
   if (!process["ioPriority"].isNull() && syscall(SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, 0, process["ioPriority"].i64()) < 0)
     channel::fail("set the I/O priority", errno);
@@ -239,6 +272,7 @@ void enter(const json::Value& plan) {
   prepareIdmappedMounts(plan["mounts"]);
 
   const json::Value& namespaces = plan["namespaces"];
+  if (!plan["nsPidfd"].isNull()) return joinThroughPidfd(static_cast<int>(plan["nsPidfd"].i64()), namespaces);
   std::vector<Joined> joins;
   int newFlags = 0;
   // Open every path first: joining a mount namespace changes what later paths would mean.
@@ -262,13 +296,14 @@ void enter(const json::Value& plan) {
   if (newFlags & CLONE_NEWUSER) {
     if (unshare(CLONE_NEWUSER) < 0) channel::fail("unshare user namespace", errno);
     // Only an unprivileged runtime needs this to write gid_map (user_namespaces(7)).
-    if (plan["denySetgroups"].flag() && !writeAll("/proc/self/setgroups", "deny"))
+    if (plan["denySetgroups"].flag() && !procfs::write(procfs::host(), "self/setgroups", "deny", "/proc/self/setgroups"))
       channel::fail("write deny to /proc/self/setgroups", errno);
     channel::send("usermap", "\"pid\":" + std::to_string(getpid()));
     channel::expect("usermap-done");
     becomeNamespaceRoot();
     newFlags &= ~CLONE_NEWUSER;
   }
+  readSetgroups();
   for (const Joined& j : joins)
     if (j.type != "user") join(j);
   if (newFlags && unshare(newFlags) < 0) channel::fail("unshare namespaces", errno);

@@ -5,7 +5,9 @@
 #include <linux/openat2.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/statvfs.h>
+#include <linux/magic.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -19,6 +21,7 @@
 
 #include "channel.h"
 #include "lsm.h"
+#include "procfs.h"
 #include "steps.h"
 
 namespace rootfs {
@@ -382,8 +385,41 @@ void bindMount(const json::Value& m, size_t index) {
   close(fd);
 }
 
+// runc's /proc and /sys rules (libcontainer/rootfs_linux.go). proc and sysfs go on an ordinary
+// directory only, never through a symlink an image put there. No other mount may land inside
+// /proc (where the image's symlinks resolve it) except the files lxcfs emulates; only a fresh
+// proc, or a bind of a procfs, may cover /proc itself.
+const char* const kLxcfsProcFiles[] = {
+    "/proc/cpuinfo", "/proc/diskstats", "/proc/meminfo", "/proc/stat", "/proc/swaps",
+    "/proc/uptime",  "/proc/loadavg",   "/proc/slabinfo", "/proc/net/dev", "/proc/sys/kernel/ns_last_pid",
+};
+
+void checkProcAndSys(const json::Value& m) {
+  std::string dest = m["destination"].str(), type = m["type"].str();
+  bool bind = m["bind"].flag();
+  if (!bind && (type == "proc" || type == "sysfs")) {
+    struct stat st;
+    if (lstat((rootPath + dest).c_str(), &st) == 0 && !S_ISDIR(st.st_mode))
+      channel::fail(describe(m) + ": filesystem \"" + type + "\" must be mounted on ordinary directory", 0);
+  }
+  std::string resolved = resolveInRootFallback(dest).substr(rootPath.size());
+  if (resolved.empty()) resolved = "/";
+  if (resolved == "/proc") {
+    if (!bind && type == "proc") return;
+    struct statfs fs;
+    if (bind && statfs(m["source"].str().c_str(), &fs) == 0 && fs.f_type == PROC_SUPER_MAGIC) return;
+    channel::fail(describe(m) + ": \"" + dest + "\" cannot be mounted because it is not of type proc", 0);
+  }
+  if (resolved.compare(0, 6, "/proc/") != 0) return;
+  for (const char* allowed : kLxcfsProcFiles)
+    if (resolved == allowed) return;
+  std::string where = resolved == dest ? "" : " (it resolves to " + resolved + ")";
+  channel::fail(describe(m) + ": \"" + dest + "\" cannot be mounted because it is inside /proc" + where, 0);
+}
+
 void mountOne(const json::Value& m, size_t index) {
   std::string dest = m["destination"].str();
+  checkProcAndSys(m);
   if (m["bind"].flag())
     bindMount(m, index);
   else
@@ -404,7 +440,7 @@ void makeDevice(const json::Value& d, bool bindFromHost) {
   }
   std::string type = d["type"].str();
   mode_t kind = type == "b" ? S_IFBLK : type == "p" ? S_IFIFO : S_IFCHR;
-  mode_t mode = static_cast<mode_t>(d["fileMode"].u64(0666)) & 07777;
+  mode_t mode = static_cast<mode_t>(d["fileMode"].u64()) & 07777;
   dev_t dev = makedev(static_cast<unsigned>(d["major"].u64()), static_cast<unsigned>(d["minor"].u64()));
   int parent = makeDirectories(parentOf(path));
   std::string base = baseOf(path);
@@ -428,7 +464,7 @@ void makeSymlink(const json::Value& link) {
 // The mount holding the rootfs must not be shared, or pivot_root refuses and the rootfs bind
 // would propagate back to the host.
 void makeParentMountPrivate() {
-  FILE* f = fopen("/proc/self/mountinfo", "re");
+  FILE* f = fdopen(procfs::open(procfs::host(), "self/mountinfo", O_RDONLY, "/proc/self/mountinfo"), "re");
   if (!f) channel::fail("open /proc/self/mountinfo", errno);
   char line[4096];
   std::string best;
@@ -528,7 +564,7 @@ int openPath(const char* path) {
 void prepare(const json::Value& plan) {
   lsm::open(plan);
   rootPath = plan["rootfs"].str();
-  unsigned long propagation = plan["rootPropagation"].u64(MS_SLAVE | MS_REC);
+  unsigned long propagation = plan["rootPropagation"].u64();
   if (mount(nullptr, "/", nullptr, propagation, nullptr) < 0) channel::fail("set propagation of /", errno);
   makeParentMountPrivate();
   if (mount(rootPath.c_str(), rootPath.c_str(), nullptr, MS_BIND | MS_REC, nullptr) < 0)
@@ -555,7 +591,7 @@ void enter(const json::Value& plan) {
   const json::Value& afterPivot = plan["propagationAfterPivot"];
   if (!afterPivot.isNull() && mount(nullptr, "/", nullptr, afterPivot.u64(), nullptr) < 0)
     channel::fail("set rootfs propagation", errno);
-  makeCwd(plan["process"]["cwd"].str("/"));
+  makeCwd(plan["process"]["cwd"].str());
   if (plan["readonlyRoot"].flag()) makeRootReadonly();
   // runc's order from here: hostname, AppArmor, sysctl (through /proc/sys while it is still
   // writable), then the read-only and masked paths.

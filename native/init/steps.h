@@ -12,6 +12,8 @@ namespace ns {
 void enter(const json::Value& plan);
 // The fd stage 1 opened for `path` (the exec fifo), handed over once; -1 if none.
 int preopened(const char* path);
+// Whether setgroups(2) is denied in the container's user namespace (read on the host's /proc).
+bool setgroupsDenied();
 // The detached idmapped tree stage 1 made for plan.mounts[index]; -1 if none.
 int idmappedMount(size_t index);
 }  // namespace ns

@@ -8,9 +8,10 @@ import { frozenProbe } from '../cgroups/container';
 import { cgroupFromPaths } from '../cgroups';
 import type { GlobalOptions } from '../context';
 import { RuntimeError } from '../errors';
-import { startInit, stopInit } from '../initProcess';
+import { guardInheritedFds, initFds, startInit, stopInit } from '../initProcess';
 import type { Logger } from '../log';
-import { buildExecPlan } from '../plan';
+import { native } from '../native';
+import { buildExecPlan, initPart } from '../plan';
 import { forwardSeccompListener } from '../seccomp';
 import type { Process } from '../spec/types';
 import { openStore } from '../state';
@@ -38,14 +39,29 @@ export async function execProcess(globals: GlobalOptions, request: ExecRequest, 
   if (status !== 'running' && status !== 'paused') throw new RuntimeError(`cannot exec in a ${status} container`);
   const console = consoleMode(request.process.terminal ?? false, request.consoleSocket, request.detach);
 
-  const plan = buildExecPlan(record.config, record.namespacePaths ?? {}, request.process, request.preserveFds);
+  guardInheritedFds(request.preserveFds);
+
+  // The namespaces are joined through a pidfd held from before the start-time check: if the
+  // init dies and its pid is reused meanwhile, the join fails rather than land elsewhere.
+  let pidfd: number;
+  try {
+    pidfd = native().pidfdOpen(record.pid, record.pidStartTime);
+  } catch {
+    throw new RuntimeError('cannot exec in a stopped container');
+  }
+  const plan = buildExecPlan(record.config, request.process, { nsPidfd: initFds(request.preserveFds).extra, preserveFds: request.preserveFds });
   logPlanNotes(plan, log);
-  const init = startInit(['inherit', 'inherit', 'inherit'], request.preserveFds);
+  let init: ReturnType<typeof startInit>;
+  try {
+    init = startInit(['inherit', 'inherit', 'inherit'], request.preserveFds, pidfd);
+  } finally {
+    fs.closeSync(pidfd);
+  }
   let pid = 0;
   let consoleMaster: number | undefined;
   try {
     if (record.cgroupPaths) cgroupFromPaths(record.cgroupPaths).join(init.child.pid!);
-    init.channel.send(plan);
+    init.channel.send(initPart(plan));
     pid = runInitSession(init.channel, {
       pid: (child) => (pid = child),
       console: (fd) => (consoleMaster = takeMaster(console, fd)),

@@ -10,7 +10,7 @@ import { buildExecPlan, buildPlan, type PlanOptions } from '../../src/plan';
 import { parseCpuList, planCpuAffinity } from '../../src/processSettings';
 import type { Spec } from '../../src/spec/types';
 
-const NO_LSM: LsmHost = { apparmor: false, selinux: false, attrRoot: '/proc/self/attr', apparmorAttrDir: false };
+const NO_LSM: LsmHost = { apparmor: false, selinux: false, apparmorAttrDir: false };
 
 const OPTS: PlanOptions = {
   id: 'plan-test', rootfs: '/bundle/rootfs', execFifo: '/run/runts/plan-test/exec.fifo', noPivot: false,
@@ -82,7 +82,7 @@ t.test('execCPUAffinity: parsed for exec, never applied to the container init (c
   t.same(planCpuAffinity({ initial: '', final: '' }), null, 'empty means not set');
   const withAffinity = spec((s) => { s.process!.execCPUAffinity = { initial: '0', final: '1' }; });
   t.equal(buildPlan(withAffinity, OPTS).process.execCPUAffinity, null, 'the init runs where the runtime runs');
-  const exec = buildExecPlan(withAffinity, { pid: '/proc/1/ns/pid' }, withAffinity.process!, 0);
+  const exec = buildExecPlan(withAffinity, withAffinity.process!, { nsPidfd: 5, preserveFds: 0, lsmHost: NO_LSM });
   t.same(exec.process.execCPUAffinity, { initial: [0], final: [1] });
 });
 
@@ -171,11 +171,11 @@ t.test('LSM: what the plan asks the init to write', async (t) => {
     s.linux!.maskedPaths = ['/proc/kcore'];
     s.mounts!.push({ destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['mode=755'] });
   });
-  const enabled = buildPlan(labelled, { ...OPTS, lsmHost: { apparmor: true, selinux: true, attrRoot: '/attr', apparmorAttrDir: true } });
+  const enabled = buildPlan(labelled, { ...OPTS, lsmHost: { apparmor: true, selinux: true, apparmorAttrDir: true } });
   t.same(enabled.lsm, {
-    apparmor: { attr: '/attr/apparmor/exec', value: 'exec prof', context: '' },
-    selinuxExec: { attr: '/attr/exec', value: 'system_u:system_r:container_t:s0', context: '' },
-    selinuxKey: { attr: '/attr/keycreate', value: 'system_u:system_r:container_t:s0', context: '' },
+    apparmor: { attr: '/proc/self/attr/apparmor/exec', value: 'exec prof', context: '' },
+    selinuxExec: { attr: '/proc/self/attr/exec', value: 'system_u:system_r:container_t:s0', context: '' },
+    selinuxKey: { attr: '/proc/self/attr/keycreate', value: 'system_u:system_r:container_t:s0', context: '' },
   });
   const ctx = 'context="system_u:object_r:container_file_t:s0"';
   t.equal(enabled.mounts.find((m) => m.destination === '/dev')?.data, `mode=755,${ctx}`);

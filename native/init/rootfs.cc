@@ -498,7 +498,39 @@ void pivotRoot() {
   close(oldRoot);
 }
 
+// --no-pivot leaves the host's mounts reachable behind the chroot, and the kernel allows a fresh
+// proc or sysfs mount wherever a full one is visible: detach every full proc and sysfs mount
+// outside the rootfs first, or cover it with a tmpfs where detaching is refused (runc's msMoveRoot).
+void hideHostProcAndSys() {
+  std::vector<std::string> targets;
+  FILE* f = fdopen(procfs::open(procfs::host(), "self/mountinfo", O_RDONLY, "/proc/self/mountinfo"), "re");
+  if (!f) channel::fail("open /proc/self/mountinfo", errno);
+  char line[4096];
+  while (fgets(line, sizeof line, f)) {
+    char root[4096], mountPoint[4096];
+    if (sscanf(line, "%*s %*s %*s %4095s %4095s", root, mountPoint) != 2) continue;
+    const char* sep = strstr(line, " - ");
+    char type[64];
+    if (!sep || sscanf(sep, " - %63s", type) != 1) continue;
+    std::string mp = mountPoint, fstype = type;
+    if (std::string(root) != "/" || (fstype != "proc" && fstype != "sysfs")) continue;
+    if (mp == rootPath || mp.compare(0, rootPath.size() + 1, rootPath + "/") == 0) continue;
+    targets.push_back(mp);
+  }
+  fclose(f);
+  for (const std::string& mp : targets) {
+    if (mount(nullptr, mp.c_str(), nullptr, MS_SLAVE | MS_REC, nullptr) < 0) {
+      if (errno == ENOENT) continue;  // a parent went already
+      channel::fail("make " + mp + " a slave before hiding it", errno);
+    }
+    if (umount2(mp.c_str(), MNT_DETACH) == 0) continue;
+    if (errno != EINVAL && errno != EPERM) channel::fail("unmount " + mp + " (hiding the host's " + mp + ")", errno);
+    if (mount("tmpfs", mp.c_str(), "tmpfs", 0, nullptr) < 0) channel::fail("cover " + mp + " with a tmpfs", errno);
+  }
+}
+
 void moveRoot() {
+  hideHostProcAndSys();
   if (fchdir(rootFd) < 0) channel::fail("chdir to the rootfs", errno);
   if (mount(rootPath.c_str(), "/", nullptr, MS_MOVE, nullptr) < 0) channel::fail("move the rootfs to /", errno);
   if (chroot(".") < 0) channel::fail("chroot", errno);

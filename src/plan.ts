@@ -74,6 +74,8 @@ export interface InitPlan {
   namespaces: { type: NamespaceType; path?: string }[];
   timeOffsets: Record<string, LinuxTimeOffset> | null;
   rootfs: string;
+  /** false: no mount namespace of its own; the init only chroots into the rootfs. */
+  mountNamespace?: boolean;
   rootPropagation: number;
   propagationAfterPivot: number | null;
   readonlyRoot: boolean;
@@ -116,6 +118,8 @@ export interface InitPlan {
 export interface PlanOptions {
   id: string;
   rootfs: string;
+  /** Relative bind sources are the bundle's (runc resolves them there). */
+  bundle?: string;
   execFifo: string;
   noPivot: boolean;
   noNewKeyring: boolean;
@@ -143,7 +147,8 @@ export function buildPlan(spec: Spec, opts: PlanOptions): InitPlan {
   if (!proc) throw new RuntimeError('config.json: /process: a container needs a process to run');
   const namespaces = (linux.namespaces ?? []).map((n) => ({ type: NAMESPACE_TYPES[n.type], ...(n.path ? { path: n.path } : {}) }));
   const hasNamespace = (type: NamespaceType) => namespaces.some((n) => n.type === type);
-  if (!hasNamespace('mount')) throw new RuntimeError('config.json: /linux/namespaces: runts needs a mount namespace');
+  const mountNamespace = hasNamespace('mount');
+  if (!mountNamespace) refuseHostMountWork(spec);
   const newUserNamespace = namespaces.some((n) => n.type === 'user' && !n.path);
   const lsmHost = opts.lsmHost ?? probeLsmHost();
   // Host-dependent, so not in spec/semantic.ts (a config is valid or not whatever the host);
@@ -154,7 +159,7 @@ export function buildPlan(spec: Spec, opts: PlanOptions): InitPlan {
   const newNetwork = namespaces.some((n) => n.type === 'network' && !n.path);
   const newIpc = namespaces.some((n) => n.type === 'ipc' && !n.path);
   const mounts = (spec.mounts ?? [])
-    .flatMap((m) => planMounts(m, opts.cgroupPaths, spec))
+    .flatMap((m) => planMounts(m, opts.cgroupPaths, spec, opts.bundle))
     .map((m) => userNamespaceFallback(m, hasNamespace('user'), newNetwork, newIpc))
     .map((m) => (takesMountContext(m.type, m.bind) ? { ...m, data: withMountContext(m.data, lsmDecision.mountContext) } : m));
   const notes = [...capabilityNotes(proc), ...lsmDecision.notes];
@@ -164,15 +169,18 @@ export function buildPlan(spec: Spec, opts: PlanOptions): InitPlan {
     namespaces,
     timeOffsets: linux.timeOffsets ?? null,
     rootfs: opts.rootfs,
+    mountNamespace,
     rootPropagation: propagation ?? MS.SLAVE | MS.REC,
     propagationAfterPivot: propagation,
-    readonlyRoot: spec.root?.readonly ?? false,
+    // runc makes the root read-only only in a mount namespace of the container's own.
+    readonlyRoot: mountNamespace && (spec.root?.readonly ?? false),
     noPivot: opts.noPivot,
     mounts,
-    devices: devBoundFromHost ? [] : [...DEFAULT_DEVICES, ...(linux.devices ?? []).map(planDevice)],
+    // Without a mount namespace /dev is the rootfs directory itself: nothing is made in it.
+    devices: devBoundFromHost || !mountNamespace ? [] : [...DEFAULT_DEVICES, ...(linux.devices ?? []).map(planDevice)],
     // mknod is refused in any user namespace but the host's, joined or new (runc binds too).
     bindDevices: hasNamespace('user'),
-    symlinks: devBoundFromHost ? [] : devSymlinks(mounts),
+    symlinks: devBoundFromHost || !mountNamespace ? [] : devSymlinks(mounts),
     maskedPaths: linux.maskedPaths ?? [],
     readonlyPaths: linux.readonlyPaths ?? [],
     hostname: spec.hostname ?? null,
@@ -256,6 +264,22 @@ function planProcess(proc: Process): PlanProcess {
   };
 }
 
+/**
+ * A container without a mount namespace of its own runs chrooted into its rootfs in the
+ * runtime's mount namespace (as runc runs it). runc still mounts the config's mounts there,
+ * after making the runtime's "/" rslave: both would outlive the container on the host, so
+ * runts refuses mounts in that case (a deliberate difference, README).
+ */
+function refuseHostMountWork(spec: Spec): void {
+  const linux = spec.linux ?? {};
+  // runc's validator wording.
+  if ((linux.maskedPaths?.length ?? 0) > 0 || (linux.readonlyPaths?.length ?? 0) > 0)
+    throw new RuntimeError('config.json: /linux: unable to restrict sys entries without a private MNT namespace');
+  if ((spec.mounts?.length ?? 0) > 0)
+    throw new RuntimeError("config.json: /mounts: mounts need a mount namespace of the container's own (none in /linux/namespaces): runts does not mount into the runtime's");
+  if (linux.rootfsPropagation) throw new RuntimeError('config.json: /linux/rootfsPropagation: needs a mount namespace of the container\'s own');
+}
+
 /** runc warns about capabilities it leaves out; the plan carries the line for the log. */
 function capabilityNotes(proc: Process): PlanNote[] {
   const { skipped } = planCapabilitySets(proc.capabilities, lastCapability());
@@ -278,7 +302,7 @@ function mappingText(mappings: LinuxIDMapping[] | undefined): string {
   return (mappings ?? []).map((m) => `${m.containerID} ${m.hostID} ${m.size}\n`).join('');
 }
 
-function planMounts(m: Mount, cgroupPaths: Record<string, string>, spec: Spec): PlanMount[] {
+function planMounts(m: Mount, cgroupPaths: Record<string, string>, spec: Spec, bundle: string | undefined): PlanMount[] {
   const { flags, propagation, data, recursive, idmapRecursive, copyUp } = parseMountOptions(m.options);
   const destination = path.posix.resolve('/', m.destination);
   const type = m.type ?? '';
@@ -291,8 +315,9 @@ function planMounts(m: Mount, cgroupPaths: Record<string, string>, spec: Spec): 
       recursive: idmapRecursive ?? false,
     }
     : null;
+  const source = bind && m.source && bundle ? path.resolve(bundle, m.source) : m.source ?? '';
   const base: PlanMount = {
-    destination, type, source: m.source ?? '', flags, propagation, data: data.join(','), bind,
+    destination, type, source, flags, propagation, data: data.join(','), bind,
     options: (m.options ?? []).join(','), recursive, idmap, copyUp: copyUp && type === 'tmpfs', bindFallback: '',
   };
   if (base.bind) base.flags |= MS.BIND;

@@ -52,7 +52,10 @@ void runStage2(const json::Value& plan, int releasePipe) {
     rootfs::prepare(plan);
     channel::send("hook", "\"name\":\"createRuntime\"");
     state = channel::expect("continue")["state"].str();
-    hooks::run("createContainer", plan["hooks"]["createContainer"], state);
+    // runc runs them from the rootfs directory (still the host's path, before the pivot).
+    std::string rootfsDir = plan["rootfs"].str();
+    if (chdir(rootfsDir.c_str()) < 0) channel::fail("chdir to the rootfs " + rootfsDir, errno);
+    hooks::run("createContainer", plan["hooks"]["createContainer"], state, plan["process"]["env"]);
     rootfs::enter(plan);
   }
   proc::configure(plan);
@@ -68,7 +71,7 @@ void runStage2(const json::Value& plan, int releasePipe) {
   channel::send("created");
   channel::close();
   if (fifoPathFd >= 0) waitForStart(fifoPathFd);
-  hooks::run("startContainer", plan["hooks"]["startContainer"], state);
+  hooks::run("startContainer", plan["hooks"]["startContainer"], state, plan["process"]["env"]);
   proc::execute(plan, executable);
 }
 

@@ -170,7 +170,9 @@ export function buildPlan(spec: Spec, opts: PlanOptions): InitPlan {
     timeOffsets: linux.timeOffsets ?? null,
     rootfs: opts.rootfs,
     mountNamespace,
-    rootPropagation: propagation ?? MS.SLAVE | MS.REC,
+    // An unbindable "/" would refuse the bind of the rootfs onto itself (runc 1.1.5 fails so):
+    // unbindable is applied once the rootfs is "/", after the pivot, like every value.
+    rootPropagation: propagation !== null && (propagation & MS.UNBINDABLE) === 0 ? propagation : MS.SLAVE | MS.REC,
     propagationAfterPivot: propagation,
     // runc makes the root read-only only in a mount namespace of the container's own.
     readonlyRoot: mountNamespace && (spec.root?.readonly ?? false),

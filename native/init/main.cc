@@ -26,13 +26,15 @@ pid_t forkSibling() {
 }
 
 // Blocks until `start` opens the fifo for reading, then lets it know we are going ahead.
-void waitForStart(int fifoPathFd) {
-  std::string path = "/proc/self/fd/" + std::to_string(fifoPathFd);
-  int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
+// `procDir` is the host's /proc when the container has none of its own (no mount namespace).
+void waitForStart(int fifoPathFd, int procDir) {
+  std::string path = "self/fd/" + std::to_string(fifoPathFd);
+  int fd = procDir >= 0 ? openat(procDir, path.c_str(), O_WRONLY | O_CLOEXEC) : open(("/proc/" + path).c_str(), O_WRONLY | O_CLOEXEC);
   if (fd < 0) channel::fail("open exec fifo", errno);
   if (write(fd, "0", 1) != 1) channel::fail("write exec fifo", errno);
   close(fd);
   close(fifoPathFd);
+  if (procDir >= 0) close(procDir);
 }
 
 void runStage2(const json::Value& plan, int releasePipe) {
@@ -48,6 +50,10 @@ void runStage2(const json::Value& plan, int releasePipe) {
 
   // exec joins a container that is set up already: no rootfs, no create-time hooks.
   std::string state;
+  // Chrooted without a mount namespace, the rootfs has no /proc of its own to reopen the fifo.
+  int procDir = -1;
+  if (!plan["mountNamespace"].flag(true) && (procDir = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+    channel::fail("open /proc", errno);
   if (!plan["exec"].flag()) {
     rootfs::prepare(plan);
     channel::send("hook", "\"name\":\"createRuntime\"");
@@ -70,7 +76,7 @@ void runStage2(const json::Value& plan, int releasePipe) {
 
   channel::send("created");
   channel::close();
-  if (fifoPathFd >= 0) waitForStart(fifoPathFd);
+  if (fifoPathFd >= 0) waitForStart(fifoPathFd, procDir);
   hooks::run("startContainer", plan["hooks"]["startContainer"], state, plan["process"]["env"]);
   proc::execute(plan, executable);
 }

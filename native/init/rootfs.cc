@@ -581,9 +581,6 @@ void enter(const json::Value& plan) {
   else
     pivotRoot();
   close(rootFd);
-  const json::Value& afterPivot = plan["propagationAfterPivot"];
-  if (!afterPivot.isNull() && mount(nullptr, "/", nullptr, afterPivot.u64(), nullptr) < 0)
-    channel::fail("set rootfs propagation", errno);
   makeCwd(plan["process"]["cwd"].str("/"));
   for (const DelayedReadonly& m : delayedReadonly)
     if (mount(nullptr, m.destination.c_str(), nullptr, m.flags | MS_BIND | MS_REMOUNT | MS_RDONLY, nullptr) < 0)
@@ -597,6 +594,10 @@ void enter(const json::Value& plan) {
   const json::Value& masked = plan["maskedPaths"];
   std::string maskData = plan["maskedPathData"].str();
   for (size_t i = 0; i < masked.size(); i++) maskPath(masked.at(i).str(), maskData);
+  // Last: an unbindable root would refuse the binds of the read-only and masked paths.
+  const json::Value& afterPivot = plan["propagationAfterPivot"];
+  if (!afterPivot.isNull() && mount(nullptr, "/", nullptr, afterPivot.u64(), nullptr) < 0)
+    channel::fail("set rootfs propagation", errno);
 }
 
 }  // namespace rootfs

@@ -209,52 +209,9 @@ void prepareIdmappedMounts(const json::Value& mounts) {
     if (!mounts.at(i)["idmap"].isNull()) idmappedTrees[i] = idmappedTree(mounts.at(i));
 }
 
-bool sendRecord(int sock, SourceRecord record, int fd) {
-  struct iovec iov = {&record, sizeof record};
-  union {
-    char buf[CMSG_SPACE(sizeof(int))];
-    struct cmsghdr align;
-  } control;
-  memset(&control, 0, sizeof control);
-  struct msghdr msg = {};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  if (fd >= 0) {
-    msg.msg_control = control.buf;
-    msg.msg_controllen = sizeof control.buf;
-    struct cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
-    cmsg->cmsg_level = SOL_SOCKET;
-    cmsg->cmsg_type = SCM_RIGHTS;
-    cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
-  }
-  ssize_t n;
-  while ((n = sendmsg(sock, &msg, MSG_NOSIGNAL)) < 0 && errno == EINTR) {
-  }
-  return n == static_cast<ssize_t>(sizeof record);
-}
+bool sendRecord(int sock, SourceRecord record, int fd) { return channel::sendWithFd(sock, &record, sizeof record, fd); }
 
-// Returns false on EOF or a short read; *fd is the passed fd or -1.
-bool receiveRecord(int sock, SourceRecord& record, int* fd) {
-  struct iovec iov = {&record, sizeof record};
-  union {
-    char buf[CMSG_SPACE(sizeof(int))];
-    struct cmsghdr align;
-  } control;
-  struct msghdr msg = {};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control.buf;
-  msg.msg_controllen = sizeof control.buf;
-  ssize_t n;
-  while ((n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR) {
-  }
-  *fd = -1;
-  if (n != static_cast<ssize_t>(sizeof record)) return false;
-  for (struct cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
-    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) memcpy(fd, CMSG_DATA(c), sizeof(int));
-  return true;
-}
+bool receiveRecord(int sock, SourceRecord& record, int* fd) { return channel::receiveWithFd(sock, &record, sizeof record, fd); }
 
 bool opensSourceByFd(const json::Value& m) { return m["bind"].flag() && m["idmap"].isNull() && !m["source"].str().empty(); }
 

@@ -88,7 +88,7 @@ export function subCgroupPaths(paths: Record<string, string>, sub: Record<string
   for (const [controller, relative] of entries) {
     const base = paths[controller];
     if (base === undefined) throw new RuntimeError(`unknown controller ${controller} in SubCgroupPaths`);
-    const joined = path.posix.join(base, relative);
+    const joined = path.posix.join(base, relative).replace(/(.)\/+$/, '$1');
     if (joined !== base && !joined.startsWith(`${base}/`)) throw new RuntimeError(`${relative} is not a sub cgroup path`);
     out[controller] = joined;
   }

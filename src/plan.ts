@@ -88,6 +88,9 @@ export interface InitPlan {
   nsPidfd: number | null;
   timeOffsets: { monotonic: LinuxTimeOffset | null; boottime: LinuxTimeOffset | null } | null;
   rootfs: string;
+  /** false: no mount namespace of its own; the init only chroots into the rootfs. */
+  /** False: the container shares the runtime's mount namespace (chroot, no mounts). */
+  mountNamespace: boolean;
   rootPropagation: number;
   propagationAfterPivot: number | null;
   readonlyRoot: boolean;
@@ -142,6 +145,8 @@ export function initPart(plan: Plan): InitPlan {
 export interface PlanOptions {
   id: string;
   rootfs: string;
+  /** Relative bind sources are the bundle's (runc resolves them there). */
+  bundle?: string;
   execFifo: string;
   noPivot: boolean;
   noNewKeyring: boolean;
@@ -169,7 +174,8 @@ export function buildPlan(spec: Spec, opts: PlanOptions): Plan {
   if (!proc) throw new RuntimeError('config.json: /process: a container needs a process to run');
   const namespaces = (linux.namespaces ?? []).map((n) => ({ type: NAMESPACE_TYPES[n.type], path: n.path ?? '' }));
   const hasNamespace = (type: NamespaceType) => namespaces.some((n) => n.type === type);
-  if (!hasNamespace('mount')) throw new RuntimeError('config.json: /linux/namespaces: runts needs a mount namespace');
+  const mountNamespace = hasNamespace('mount');
+  if (!mountNamespace) refuseHostMountWork(spec);
   const newUserNamespace = namespaces.some((n) => n.type === 'user' && !n.path);
   const lsmHost = opts.lsmHost ?? probeLsmHost();
   // Host-dependent, so not in spec/semantic.ts (a config is valid or not whatever the host);
@@ -180,7 +186,7 @@ export function buildPlan(spec: Spec, opts: PlanOptions): Plan {
   const newNetwork = namespaces.some((n) => n.type === 'network' && !n.path);
   const newIpc = namespaces.some((n) => n.type === 'ipc' && !n.path);
   const mounts = (spec.mounts ?? [])
-    .flatMap((m) => planMounts(m, opts.cgroupPaths, spec))
+    .flatMap((m) => planMounts(m, opts.cgroupPaths, spec, opts.bundle))
     .map((m) => userNamespaceFallback(m, hasNamespace('user'), newNetwork, newIpc))
     .map((m) => (takesMountContext(m.type, m.bind) ? { ...m, data: withMountContext(m.data, lsmDecision.mountContext) } : m));
   const notes = [...capabilityNotes(proc), ...lsmDecision.notes];
@@ -191,15 +197,20 @@ export function buildPlan(spec: Spec, opts: PlanOptions): Plan {
     nsPidfd: null,
     timeOffsets: linux.timeOffsets ? { monotonic: linux.timeOffsets.monotonic ?? null, boottime: linux.timeOffsets.boottime ?? null } : null,
     rootfs: opts.rootfs,
-    rootPropagation: propagation ?? MS.SLAVE | MS.REC,
+    mountNamespace,
+    // An unbindable "/" would refuse the bind of the rootfs onto itself (runc 1.1.5 fails so):
+    // unbindable is applied once the rootfs is "/", after the pivot, like every value.
+    rootPropagation: propagation !== null && (propagation & MS.UNBINDABLE) === 0 ? propagation : MS.SLAVE | MS.REC,
     propagationAfterPivot: propagation,
-    readonlyRoot: spec.root?.readonly ?? false,
+    // runc makes the root read-only only in a mount namespace of the container's own.
+    readonlyRoot: mountNamespace && (spec.root?.readonly ?? false),
     noPivot: opts.noPivot,
     mounts,
-    devices: devBoundFromHost ? [] : [...DEFAULT_DEVICES, ...(linux.devices ?? []).map(planDevice)],
+    // Without a mount namespace /dev is the rootfs directory itself: nothing is made in it.
+    devices: devBoundFromHost || !mountNamespace ? [] : [...DEFAULT_DEVICES, ...(linux.devices ?? []).map(planDevice)],
     // mknod is refused in any user namespace but the host's, joined or new (runc binds too).
     bindDevices: hasNamespace('user'),
-    symlinks: devBoundFromHost ? [] : devSymlinks(mounts),
+    symlinks: devBoundFromHost || !mountNamespace ? [] : devSymlinks(mounts),
     maskedPaths: linux.maskedPaths ?? [],
     readonlyPaths: linux.readonlyPaths ?? [],
     hostname: spec.hostname ?? null,
@@ -249,6 +260,7 @@ export function buildExecPlan(container: Spec, proc: Process, opts: ExecPlanOpti
     nsPidfd: opts.nsPidfd,
     timeOffsets: null,
     rootfs: '',
+    mountNamespace: types.includes(NAMESPACE_TYPES.mount),
     rootPropagation: 0,
     propagationAfterPivot: null,
     readonlyRoot: false,
@@ -305,6 +317,22 @@ function planProcess(proc: Process): PlanProcess {
   };
 }
 
+/**
+ * A container without a mount namespace of its own runs chrooted into its rootfs in the
+ * runtime's mount namespace (as runc runs it). runc still mounts the config's mounts there,
+ * after making the runtime's "/" rslave: both would outlive the container on the host, so
+ * runts refuses mounts in that case (a deliberate difference, README).
+ */
+function refuseHostMountWork(spec: Spec): void {
+  const linux = spec.linux ?? {};
+  // runc's validator wording.
+  if ((linux.maskedPaths?.length ?? 0) > 0 || (linux.readonlyPaths?.length ?? 0) > 0)
+    throw new RuntimeError('config.json: /linux: unable to restrict sys entries without a private MNT namespace');
+  if ((spec.mounts?.length ?? 0) > 0)
+    throw new RuntimeError("config.json: /mounts: mounts need a mount namespace of the container's own (none in /linux/namespaces): runts does not mount into the runtime's");
+  if (linux.rootfsPropagation) throw new RuntimeError('config.json: /linux/rootfsPropagation: needs a mount namespace of the container\'s own');
+}
+
 /** runc warns about capabilities it leaves out; the plan carries the line for the log. */
 function capabilityNotes(proc: Process): PlanNote[] {
   const { skipped } = planCapabilitySets(proc.capabilities, lastCapability());
@@ -327,7 +355,7 @@ function mappingText(mappings: LinuxIDMapping[] | undefined): string {
   return (mappings ?? []).map((m) => `${m.containerID} ${m.hostID} ${m.size}\n`).join('');
 }
 
-function planMounts(m: Mount, cgroupPaths: Record<string, string>, spec: Spec): PlanMount[] {
+function planMounts(m: Mount, cgroupPaths: Record<string, string>, spec: Spec, bundle: string | undefined): PlanMount[] {
   const { flags, propagation, data, recursive, idmapRecursive, copyUp } = parseMountOptions(m.options);
   const destination = path.posix.resolve('/', m.destination);
   const type = m.type ?? '';
@@ -340,8 +368,9 @@ function planMounts(m: Mount, cgroupPaths: Record<string, string>, spec: Spec): 
       recursive: idmapRecursive ?? false,
     }
     : null;
+  const source = bind && m.source && bundle ? path.resolve(bundle, m.source) : m.source ?? '';
   const base: PlanMount = {
-    destination, type, source: m.source ?? '', flags, propagation, data: data.join(','), bind,
+    destination, type, source, flags, propagation, data: data.join(','), bind,
     options: (m.options ?? []).join(','), recursive, idmap, copyUp: copyUp && type === 'tmpfs', bindFallback: '',
   };
   if (base.bind) base.flags |= MS.BIND;

@@ -35,9 +35,10 @@ pid_t forkSibling() {
 }
 
 // Blocks until `start` opens the fifo for reading, then lets it know we are going ahead. The
-// O_PATH fd is reopened through the container's own procfs, checked to be one.
-void waitForStart(int fifoPathFd) {
-  int proc = procfs::openContainerProc();
+// O_PATH fd is reopened through the container's own procfs, checked to be one; without a mount
+// namespace the rootfs has none, and `hostProc` is the host's /proc opened before the chroot.
+void waitForStart(int fifoPathFd, int hostProc) {
+  int proc = hostProc >= 0 ? hostProc : procfs::openContainerProc();
   int self = procfs::open(proc, "thread-self", O_PATH | O_DIRECTORY, "/proc/thread-self");
   close(proc);
   std::string link = "fd/" + std::to_string(fifoPathFd);
@@ -62,11 +63,18 @@ void runStage2(const json::Value& plan, int releasePipe) {
 
   // exec joins a container that is set up already: no rootfs, no create-time hooks.
   std::string state;
+  // Chrooted without a mount namespace, the rootfs has no /proc of its own to reopen the fifo.
+  int procDir = -1;
+  if (!plan["mountNamespace"].flag() && (procDir = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+    channel::fail("open /proc", errno);
   if (!plan["exec"].flag()) {
     rootfs::prepare(plan);
     channel::send("hook", "\"name\":\"createRuntime\"");
     state = channel::expect("continue")["state"].str();
-    hooks::run("createContainer", plan["hooks"]["createContainer"], state);
+    // runc runs them from the rootfs directory (still the host's path, before the pivot).
+    std::string rootfsDir = plan["rootfs"].str();
+    if (chdir(rootfsDir.c_str()) < 0) channel::fail("chdir to the rootfs " + rootfsDir, errno);
+    hooks::run("createContainer", plan["hooks"]["createContainer"], state, plan["process"]["env"]);
     rootfs::enter(plan);
   }
   proc::configure(plan);
@@ -81,8 +89,8 @@ void runStage2(const json::Value& plan, int releasePipe) {
 
   channel::send("created");
   channel::close();
-  if (fifoPathFd >= 0) waitForStart(fifoPathFd);
-  hooks::run("startContainer", plan["hooks"]["startContainer"], state);
+  if (fifoPathFd >= 0) waitForStart(fifoPathFd, procDir);
+  hooks::run("startContainer", plan["hooks"]["startContainer"], state, plan["process"]["env"]);
   proc::execute(plan, executable);
 }
 

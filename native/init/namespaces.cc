@@ -48,6 +48,19 @@ void readSetgroups() {
 // Detached idmapped mount trees, by index in plan.mounts (-1: not an idmapped mount).
 std::vector<int> idmappedTrees;
 
+// O_PATH fds of bind mount sources, by index in plan.mounts (-1: mount by path), opened from the
+// container's mount namespace by a helper that is still the host's root: a source only the
+// host's root may reach can then be bound into a user-namespaced container (runc 1.1 does the
+// same in nsexec). The mount made from such an fd is the namespace's own copy, flags locked.
+std::vector<int> bindSources;
+
+// One record of the source helper: the mount index (-1 ends the list) and an errno; an fd
+// rides along (SCM_RIGHTS) when err is 0 and index >= 0.
+struct SourceRecord {
+  int32_t index;
+  int32_t err;
+};
+
 int cloneFlag(const std::string& type) {
   if (type == "mount") return CLONE_NEWNS;
   if (type == "pid") return CLONE_NEWPID;
@@ -207,6 +220,80 @@ void prepareIdmappedMounts(const json::Value& mounts) {
     if (!mounts.at(i)["idmap"].isNull()) idmappedTrees[i] = idmappedTree(mounts.at(i));
 }
 
+bool sendRecord(int sock, SourceRecord record, int fd) { return channel::sendWithFd(sock, &record, sizeof record, fd); }
+
+bool receiveRecord(int sock, SourceRecord& record, int* fd) { return channel::receiveWithFd(sock, &record, sizeof record, fd); }
+
+bool opensSourceByFd(const json::Value& m) { return m["bind"].flag() && m["idmap"].isNull() && !m["source"].str().empty(); }
+
+// The helper: waits for stage 1 to be in its namespaces, joins stage 1's mount namespace and
+// opens every bind source there. Never reports through the runtime channel; exits.
+[[noreturn]] void runSourceHelper(int sock, const json::Value& mounts) {
+  char go;
+  ssize_t n;
+  while ((n = read(sock, &go, 1)) < 0 && errno == EINTR) {
+  }
+  if (n != 1) _exit(1);
+  std::string nsPath = "/proc/" + std::to_string(getppid()) + "/ns/mnt";
+  int nsFd = open(nsPath.c_str(), O_RDONLY | O_CLOEXEC);
+  if (nsFd < 0 || setns(nsFd, CLONE_NEWNS) < 0) {
+    sendRecord(sock, {-1, errno}, -1);
+    _exit(1);
+  }
+  for (size_t i = 0; i < mounts.size(); i++) {
+    if (!opensSourceByFd(mounts.at(i))) continue;
+    int fd = open(mounts.at(i)["source"].str().c_str(), O_PATH | O_CLOEXEC);
+    if (!sendRecord(sock, {static_cast<int32_t>(i), fd < 0 ? errno : 0}, fd)) _exit(1);
+    if (fd >= 0) close(fd);
+  }
+  sendRecord(sock, {-1, 0}, -1);
+  _exit(0);
+}
+
+struct SourceHelper {
+  pid_t pid = -1;
+  int sock = -1;
+};
+
+// Forked while stage 1 is still the host's root, only when a user namespace would keep stage 2
+// from reaching a source.
+SourceHelper startSourceHelper(const json::Value& plan) {
+  const json::Value& mounts = plan["mounts"];
+  bool userNamespace = false, anySource = false;
+  for (size_t i = 0; i < plan["namespaces"].size(); i++) userNamespace |= plan["namespaces"].at(i)["type"].str() == "user";
+  for (size_t i = 0; i < mounts.size(); i++) anySource |= opensSourceByFd(mounts.at(i));
+  bindSources.assign(mounts.size(), -1);
+  if (!userNamespace || !anySource) return {};
+  int pair[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0) channel::fail("socketpair for the mount sources", errno);
+  pid_t pid = fork();
+  if (pid < 0) channel::fail("fork the mount source helper", errno);
+  if (pid == 0) {
+    close(pair[0]);
+    runSourceHelper(pair[1], mounts);
+  }
+  close(pair[1]);
+  return {pid, pair[0]};
+}
+
+void collectSources(const SourceHelper& helper) {
+  if (helper.pid < 0) return;
+  if (write(helper.sock, "g", 1) != 1) channel::fail("start the mount source helper", errno);
+  for (;;) {
+    SourceRecord record;
+    int fd;
+    if (!receiveRecord(helper.sock, record, &fd)) channel::fail("read the bind mount sources from their helper", EPROTO);
+    if (record.index < 0) {
+      if (record.err) channel::fail("join the container's mount namespace to open the bind mount sources", record.err);
+      break;
+    }
+    if (static_cast<size_t>(record.index) < bindSources.size()) bindSources[record.index] = fd;
+  }
+  close(helper.sock);
+  while (waitpid(helper.pid, nullptr, 0) < 0 && errno == EINTR) {
+  }
+}
+
 // runc's "loopback" network: a new network namespace gets lo up, nothing else.
 void bringLoopbackUp() {
   int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -254,6 +341,8 @@ bool setgroupsDenied() { return setgroupsDeny; }
 
 int idmappedMount(size_t index) { return index < idmappedTrees.size() ? idmappedTrees[index] : -1; }
 
+int bindSource(size_t index) { return index < bindSources.size() ? bindSources[index] : -1; }
+
 void enter(const json::Value& plan) {
   const json::Value& process = plan["process"];
   // With the runtime's privileges, inherited by everything below (runc does these from its
@@ -270,6 +359,7 @@ void enter(const json::Value& plan) {
   if (!fifoPath.empty() && (fifoFd = open(fifoPath.c_str(), O_PATH | O_CLOEXEC)) < 0)
     channel::fail("open exec fifo " + fifoPath, errno);
   prepareIdmappedMounts(plan["mounts"]);
+  SourceHelper sourceHelper = startSourceHelper(plan);
 
   const json::Value& namespaces = plan["namespaces"];
   if (!plan["nsPidfd"].isNull()) return joinThroughPidfd(static_cast<int>(plan["nsPidfd"].i64()), namespaces);
@@ -307,6 +397,7 @@ void enter(const json::Value& plan) {
   for (const Joined& j : joins)
     if (j.type != "user") join(j);
   if (newFlags && unshare(newFlags) < 0) channel::fail("unshare namespaces", errno);
+  collectSources(sourceHelper);
   if (newFlags & CLONE_NEWTIME) writeTimeOffsets(plan["timeOffsets"]);
   if ((newFlags & CLONE_NEWNET) && plan["loopbackUp"].flag()) bringLoopbackUp();
 }

@@ -31,6 +31,14 @@ namespace {
 std::string rootPath;
 int rootFd = -1;
 
+// Read-only tmpfs and /dev mounts are mounted writable first (devices, links, the mode copy
+// and the console still go in) and made read-only once the rootfs is entered, as runc does.
+struct DelayedReadonly {
+  std::string destination;
+  unsigned long flags;
+};
+std::vector<DelayedReadonly> delayedReadonly;
+
 std::vector<std::string> splitPath(const std::string& path) {
   std::vector<std::string> parts;
   size_t start = 0;
@@ -318,6 +326,10 @@ void mountFilesystem(const json::Value& m) {
   std::string data = m["data"].str();
   unsigned long flags = m["flags"].u64();
   bool tmpfs = type == "tmpfs";
+  if ((flags & MS_RDONLY) && (tmpfs || dest == "/dev")) {
+    flags &= ~MS_RDONLY;
+    delayedReadonly.push_back({dest, flags});
+  }
   int underlying = tmpfs ? openInRoot(dest, O_RDONLY | O_DIRECTORY) : -1;
   struct stat before;
   if (underlying >= 0 && fstat(underlying, &before) < 0) channel::fail("stat " + dest + " in the rootfs", errno);
@@ -354,18 +366,22 @@ void bindMount(const json::Value& m, size_t index) {
   std::string dest = m["destination"].str(), source = m["source"].str();
   unsigned long flags = m["flags"].u64();
   int tree = ns::idmappedMount(index);
+  int sourceFd = ns::bindSource(index);
   struct stat st;
-  if ((tree >= 0 ? fstat(tree, &st) : stat(source.c_str(), &st)) < 0)
-    channel::fail("mount source " + source + " for " + dest, errno);
+  int statted = tree >= 0 ? fstat(tree, &st) : sourceFd >= 0 ? fstat(sourceFd, &st) : stat(source.c_str(), &st);
+  if (statted < 0) channel::fail("mount source " + source + " for " + dest, errno);
+  // Bound from the fd stage 1's helper opened (the path may be out of this user's reach).
+  std::string from = sourceFd >= 0 ? fdPath(sourceFd) : source;
   int target = S_ISDIR(st.st_mode) ? makeDirectories(dest) : makeFile(dest);
   if (tree >= 0) {
     if (move_mount(tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
       channel::fail("attach the idmapped mount of " + source + " on " + dest, errno);
     close(tree);
   } else {
-    mountAt("bind mount " + source, dest, source.c_str(), nullptr, MS_BIND | (flags & MS_REC), nullptr, target);
+    mountAt("bind mount " + source, dest, from.c_str(), nullptr, MS_BIND | (flags & MS_REC), nullptr, target);
   }
   close(target);
+  if (sourceFd >= 0) close(sourceFd);
   unsigned long extra = flags & ~(MS_BIND | MS_REC);
   if (!extra) return;
   int fd = openInRoot(dest, O_PATH);
@@ -537,6 +553,13 @@ void moveRoot() {
   if (chdir("/") < 0) channel::fail("chdir /", errno);
 }
 
+// runc's jail without a mount namespace of the container's own: chroot only.
+void chrootRoot() {
+  if (fchdir(rootFd) < 0) channel::fail("chdir to the rootfs", errno);
+  if (chroot(".") < 0) channel::fail("chroot", errno);
+  if (chdir("/") < 0) channel::fail("chdir /", errno);
+}
+
 void maskPath(const std::string& path, const std::string& data) {
   struct stat st;
   if (stat(path.c_str(), &st) < 0) {
@@ -596,11 +619,15 @@ int openPath(const char* path) {
 void prepare(const json::Value& plan) {
   lsm::open(plan);
   rootPath = plan["rootfs"].str();
-  unsigned long propagation = plan["rootPropagation"].u64();
-  if (mount(nullptr, "/", nullptr, propagation, nullptr) < 0) channel::fail("set propagation of /", errno);
-  makeParentMountPrivate();
-  if (mount(rootPath.c_str(), rootPath.c_str(), nullptr, MS_BIND | MS_REC, nullptr) < 0)
-    channel::fail("bind mount the rootfs " + rootPath, errno);
+  // Without a mount namespace of its own the container's mount table is the runtime's: its
+  // propagation and the rootfs stay as they are (the plan has no mounts then).
+  if (plan["mountNamespace"].flag()) {
+    unsigned long propagation = plan["rootPropagation"].u64();
+    if (mount(nullptr, "/", nullptr, propagation, nullptr) < 0) channel::fail("set propagation of /", errno);
+    makeParentMountPrivate();
+    if (mount(rootPath.c_str(), rootPath.c_str(), nullptr, MS_BIND | MS_REC, nullptr) < 0)
+      channel::fail("bind mount the rootfs " + rootPath, errno);
+  }
   rootFd = open(rootPath.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (rootFd < 0) channel::fail("open the rootfs " + rootPath, errno);
 
@@ -615,15 +642,17 @@ void prepare(const json::Value& plan) {
 }
 
 void enter(const json::Value& plan) {
-  if (plan["noPivot"].flag())
+  if (!plan["mountNamespace"].flag())
+    chrootRoot();
+  else if (plan["noPivot"].flag())
     moveRoot();
   else
     pivotRoot();
   close(rootFd);
-  const json::Value& afterPivot = plan["propagationAfterPivot"];
-  if (!afterPivot.isNull() && mount(nullptr, "/", nullptr, afterPivot.u64(), nullptr) < 0)
-    channel::fail("set rootfs propagation", errno);
   makeCwd(plan["process"]["cwd"].str());
+  for (const DelayedReadonly& m : delayedReadonly)
+    if (mount(nullptr, m.destination.c_str(), nullptr, m.flags | MS_BIND | MS_REMOUNT | MS_RDONLY, nullptr) < 0)
+      channel::fail("remount " + m.destination + " read-only", errno);
   if (plan["readonlyRoot"].flag()) makeRootReadonly();
   // runc's order from here: hostname, AppArmor, sysctl (through /proc/sys while it is still
   // writable), then the read-only and masked paths.
@@ -633,6 +662,10 @@ void enter(const json::Value& plan) {
   const json::Value& masked = plan["maskedPaths"];
   std::string maskData = plan["maskedPathData"].str();
   for (size_t i = 0; i < masked.size(); i++) maskPath(masked.at(i).str(), maskData);
+  // Last: an unbindable root would refuse the binds of the read-only and masked paths.
+  const json::Value& afterPivot = plan["propagationAfterPivot"];
+  if (!afterPivot.isNull() && mount(nullptr, "/", nullptr, afterPivot.u64(), nullptr) < 0)
+    channel::fail("set rootfs propagation", errno);
 }
 
 }  // namespace rootfs

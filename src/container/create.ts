@@ -57,6 +57,7 @@ export async function createContainer(globals: GlobalOptions, request: CreateReq
   const plan = buildPlan(spec, {
     id: request.id,
     rootfs,
+    bundle,
     execFifo: store.execFifoPath(request.id),
     noPivot: request.noPivot,
     noNewKeyring: request.noNewKeyring,

@@ -360,7 +360,7 @@ if (skip) {
     const r = runts(root, ['create', '--bundle', bundle, id]);
     t.equal(r.code, 1);
     t.equal(r.stderr.trim().split('\n').length, 1, `one line: ${r.stderr.trim()}`);
-    t.match(r.stderr, /seccomp: send the listener fd to .*nobody\.sock: connect .*No such file or directory/);
+    t.match(r.stderr, /failed to connect with seccomp agent specified in the seccomp profile: connect .*nobody\.sock.*No such file or directory/);
     t.notOk(fs.existsSync(path.join(root, id)), 'no state directory');
   });
 

@@ -192,3 +192,39 @@ t.test('LSM: what the plan asks the init to write', async (t) => {
   t.match(disabled.notes, [{ level: 'debug', msg: /mountLabel .* ignored/ }]);
   t.equal(disabled.lsm?.apparmor?.attr, '/proc/self/attr/exec');
 });
+
+t.test('rootfsPropagation: unbindable waits for the pivot; the others are set before and after', async (t) => {
+  const plan = (value: string) => buildPlan(spec((s) => (s.linux!.rootfsPropagation = value as never)), OPTS);
+  t.equal(plan('runbindable').rootPropagation, MS.SLAVE | MS.REC, 'the rootfs can still be bound onto itself');
+  t.equal(plan('runbindable').propagationAfterPivot, MS.UNBINDABLE | MS.REC);
+  t.equal(plan('unbindable').rootPropagation, MS.SLAVE | MS.REC);
+  t.equal(plan('rshared').rootPropagation, MS.SHARED | MS.REC);
+  t.equal(plan('rshared').propagationAfterPivot, MS.SHARED | MS.REC);
+  t.equal(buildPlan(spec(), OPTS).rootPropagation, MS.SLAVE | MS.REC, 'default: rslave');
+  t.equal(buildPlan(spec(), OPTS).propagationAfterPivot, null);
+});
+
+t.test('no mount namespace: chroot only, nothing mounted or made; mounts and masks refused', async (t) => {
+  const noMount = (over: (s: Spec) => void = () => {}) =>
+    spec((s) => {
+      s.linux!.namespaces = s.linux!.namespaces!.filter((n) => n.type !== 'mount');
+      s.mounts = [];
+      over(s);
+    });
+  const plan = buildPlan(noMount((s) => (s.root!.readonly = true)), OPTS);
+  t.equal(plan.mountNamespace, false);
+  t.same([plan.mounts, plan.devices, plan.symlinks], [[], [], []]);
+  t.equal(plan.readonlyRoot, false, 'as runc: a read-only root needs a mount namespace');
+  t.throws(() => buildPlan(noMount((s) => (s.mounts = [{ destination: '/proc', type: 'proc', source: 'proc' }])), OPTS), /mounts need a mount namespace of the container's own/);
+  t.throws(() => buildPlan(noMount((s) => (s.linux!.maskedPaths = ['/proc/kcore'])), OPTS), /unable to restrict sys entries without a private MNT namespace/);
+  t.throws(() => buildPlan(noMount((s) => (s.linux!.rootfsPropagation = 'shared')), OPTS), /rootfsPropagation: needs a mount namespace/);
+  t.equal(buildPlan(spec(), OPTS).mountNamespace, true);
+});
+
+t.test('relative bind sources are the bundle\'s', async (t) => {
+  const s = spec((s) => s.mounts!.push({ destination: '/data', type: 'bind', source: 'data/dir', options: ['rbind'] }, { destination: '/abs', source: '/srv', options: ['bind'] }));
+  const mounts = buildPlan(s, { ...OPTS, bundle: '/bundle' }).mounts;
+  t.equal(mounts.find((m) => m.destination === '/data')!.source, '/bundle/data/dir');
+  t.equal(mounts.find((m) => m.destination === '/abs')!.source, '/srv');
+  t.equal(mounts.find((m) => m.destination === '/proc')!.source, 'proc', 'not a bind: left alone');
+});

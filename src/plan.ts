@@ -53,7 +53,8 @@ export interface PlanSymlink {
 export interface PlanHook {
   path: string;
   args: string[];
-  env: string[];
+  /** null: none of its own, the hook gets the process's env (as runc's init runs it). */
+  env: string[] | null;
   /** Seconds; 0: no timeout. */
   timeout: number;
 }
@@ -236,7 +237,7 @@ export function buildPlan(spec: Spec, opts: PlanOptions): Plan {
 }
 
 function planHooks(hooks: Hook[] | undefined): PlanHook[] {
-  return (hooks ?? []).map((h) => ({ path: h.path, args: h.args ?? [], env: h.env ?? [], timeout: h.timeout ?? 0 }));
+  return (hooks ?? []).map((h) => ({ path: h.path, args: h.args ?? [], env: h.env ?? null, timeout: h.timeout ?? 0 }));
 }
 
 export interface ExecPlanOptions {

@@ -3,14 +3,16 @@
 # cgroup v2 hierarchy, with the host's / shared read-only (tmpfs overlay on top), so the command
 # uses the host's node, runc, the worktree's build and fixtures as they are. Usage, from anywhere:
 #
-#   test/vm/run.sh [--repo DIR] [--timeout SECS] [--env NAME=VALUE]... -- COMMAND [ARG...]
+#   test/vm/run.sh [--repo DIR] [--timeout SECS] [--env NAME=VALUE]... [--writable DIR] -- COMMAND [ARG...]
 #
 #   e.g. /work/hosts/test/vm/run.sh --repo /work/systemd -- npx tap dist/test/vm/cgroup-v2.test.js
 #        /work/hosts/test/vm/run.sh -- bash -c 'cat /sys/fs/cgroup/cgroup.controllers'
 #
 # COMMAND runs as root under bash in DIR (default: this repository), inside the guest, with the
 # guest's /proc, /sys (the real cgroup2 tree), /dev, /run (systemd's D-Bus sockets) and a fresh
-# /tmp; writes go to the overlay and vanish with the VM. Build on the host first (npm run build):
+# /tmp (the host's /tmp is NOT visible: put scripts in the worktree or /var/tmp); writes go to the
+# overlay and vanish with the VM, except below --writable DIR (a host directory, shared read-write
+# at the same path, e.g. for logs). Build on the host first (npm run build):
 # the VM runs what the worktree holds. Its output streams to stdout; the exit status is
 # COMMAND's (124 when it ran past --timeout, 125 when the VM could not run it).
 # The root image (Debian 12 + the host's linux-image-amd64 modules, from build-image.sh) is
@@ -23,16 +25,18 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 timeout=600
 envs=()
+writable=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --repo) repo=$(cd "$2" && pwd) || exit 2; shift 2 ;;
     --timeout) timeout=$2; shift 2 ;;
     --env) envs+=("$2"); shift 2 ;;
+    --writable) writable=$(cd "$2" && pwd) || exit 2; shift 2 ;;
     --) shift; break ;;
-    *) echo "run.sh: unknown option $1 (usage: run.sh [--repo DIR] [--timeout SECS] [--env N=V]... -- COMMAND...)" >&2; exit 2 ;;
+    *) echo "run.sh: unknown option $1 (usage: run.sh [--repo DIR] [--timeout SECS] [--env N=V]... [--writable DIR] -- COMMAND...)" >&2; exit 2 ;;
   esac
 done
-[ $# -gt 0 ] || { echo "run.sh: no COMMAND (usage: run.sh [--repo DIR] [--timeout SECS] [--env N=V]... -- COMMAND...)" >&2; exit 2; }
+[ $# -gt 0 ] || { echo "run.sh: no COMMAND (usage: run.sh [--repo DIR] [--timeout SECS] [--env N=V]... [--writable DIR] -- COMMAND...)" >&2; exit 2; }
 [ "$(id -u)" -eq 0 ] || { echo "run.sh: needs root" >&2; exit 2; }
 
 image=$("$here/build-image.sh") || { echo "run.sh: could not build the VM image" >&2; exit 125; }
@@ -69,6 +73,9 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 cp "$here/guest/guest.sh" "$job/guest.sh"
 echo "$timeout" > "$job/timeout"
+echo "$writable" > "$job/writable"
+share=()
+[ -n "$writable" ] && share=(-virtfs "local,path=$writable,mount_tag=writable,security_model=passthrough")
 {
   echo 'export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8'
   echo 'export RUNTS_IN_VM=1 SYSTEMD_IGNORE_CHROOT=1'
@@ -86,7 +93,7 @@ timeout -k 10 $((timeout + 240)) qemu-system-x86_64 "${machine[@]}" -smp "${RUNT
   -append "root=/dev/vda rw console=ttyS0 panic=-1 loglevel=4 sysrq_always_enabled=1 systemd.unified_cgroup_hierarchy=1 cgroup_no_v1=all systemd.show_status=0" \
   -drive "file=$image,format=raw,if=virtio,snapshot=on" \
   -virtfs "local,path=/,mount_tag=host,security_model=passthrough,readonly=on,multidevs=remap" \
-  -virtfs "local,path=$job,mount_tag=job,security_model=passthrough" \
+  -virtfs "local,path=$job,mount_tag=job,security_model=passthrough" "${share[@]}" \
   >"$job/qemu.log" 2>&1 &
 qpid=$!
 tail -n +1 -F --pid=$qpid "$job/output" 2>/dev/null

@@ -13,6 +13,7 @@
       "sources": [
         "native/init/main.cc",
         "native/init/json.cc",
+        "native/init/procfs.cc",
         "native/init/channel.cc",
         "native/init/namespaces.cc",
         "native/init/rootfs.cc",

@@ -187,8 +187,11 @@ function checkArgCount(command: CommandSpec, count: number): void {
   if (count > max) throw new RuntimeError(`${prefix} a maximum of ${max} argument(s)`);
 }
 
+/** runc (urfave/cli) answers an unknown command, with or without -h, this way and exits 3. */
+export const UNKNOWN_COMMAND_EXIT = 3;
+
 function unknownCommand(name: string): RuntimeError {
-  return new RuntimeError(`unknown command "${name}"`);
+  return new RuntimeError(`No help topic for '${name}'`, UNKNOWN_COMMAND_EXIT);
 }
 
 function helpTopic(globals: GlobalOptions, args: string[]): Invocation {

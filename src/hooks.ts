@@ -1,4 +1,5 @@
 /** OCI hooks run by the runtime itself (prestart, createRuntime, poststart, poststop). */
+import { statSync } from 'fs';
 import { RuntimeError } from './errors';
 import type { Hook, Hooks, State } from './spec/types';
 
@@ -19,20 +20,32 @@ export function runHooks(kind: RuntimeHookKind, hooks: Hooks | undefined, state:
     const result = spawnSync(hook.path, args, {
       argv0,
       input,
-      env: Object.fromEntries((hook.env ?? []).map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)])),
+      // As runc: no env of its own → the runtime's; the cwd is the bundle (runc chdirs there).
+      env: hook.env ? Object.fromEntries(hook.env.map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)])) : process.env,
+      cwd: bundleDirectory(state.bundle),
       timeout: hook.timeout ? hook.timeout * 1000 : undefined,
       killSignal: 'SIGKILL',
       stdio: ['pipe', 'pipe', 'pipe'],
     });
+    // runc 1.1's wording ("error running hook #N"), with the kind of hook added.
+    const what = `error running hook #${index} (${kind})`;
     const output = `stdout: ${result.stdout?.toString().trim() ?? ''}, stderr: ${result.stderr?.toString().trim() ?? ''}`;
     // A hook that exits without reading its stdin makes the write fail with EPIPE: its exit
     // status is what counts.
     if (result.error && (result.error as NodeJS.ErrnoException).code !== 'EPIPE') {
       const e = result.error as NodeJS.ErrnoException;
       const reason = e.code === 'ETIMEDOUT' ? `timed out after ${hook.timeout}s` : e.code === 'ENOENT' ? `${hook.path}: no such file or directory` : e.message;
-      throw new RuntimeError(`${kind} hook #${index}: ${reason}`);
+      throw new RuntimeError(`${what}: ${reason}`);
     }
-    if (result.signal) throw new RuntimeError(`${kind} hook #${index}: killed by ${result.signal}, ${output}`);
-    if (result.status !== 0) throw new RuntimeError(`${kind} hook #${index}: exit status ${result.status}, ${output}`);
+    if (result.signal) throw new RuntimeError(`${what}: killed by signal: ${result.signal}, ${output}`);
+    if (result.status !== 0) throw new RuntimeError(`${what}: exit status ${result.status}, ${output}`);
   });
+}
+
+function bundleDirectory(bundle: string): string | undefined {
+  try {
+    return statSync(bundle).isDirectory() ? bundle : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -19,11 +19,15 @@ import * as path from 'path';
 export interface LsmHost {
   apparmor: boolean;
   selinux: boolean;
-  /** The per-task attr directory the init writes to: /proc/self/attr on a real host. */
-  attrRoot: string;
-  /** <attrRoot>/apparmor exists (the LSM-stacking layout since Linux 5.8). */
+  /** /proc/self/attr/apparmor exists (the LSM-stacking layout since Linux 5.8). */
   apparmorAttrDir: boolean;
 }
+
+/**
+ * The per-task attr directory the init writes to. Always the kernel's: the init opens it through
+ * the host's procfs and refuses anything else (tests inject an LsmHost, never another path).
+ */
+const ATTR_ROOT = '/proc/self/attr';
 
 export interface PlanNote {
   level: 'debug' | 'warning';
@@ -50,21 +54,9 @@ export interface LsmDecision {
   notes: PlanNote[];
 }
 
-/**
- * Test seams, never set in production: RUNTS_TEST_LSM ("none", or a comma list of "apparmor",
- * "selinux") replaces the host probe, RUNTS_TEST_LSM_ATTR_ROOT replaces /proc/self/attr (the
- * integration tests point it at a directory of plain files to see what the init writes).
- */
-export function probeLsmHost(env: NodeJS.ProcessEnv = process.env): LsmHost {
-  const attrRoot = env.RUNTS_TEST_LSM_ATTR_ROOT || '/proc/self/attr';
-  const forced = env.RUNTS_TEST_LSM;
-  const enabled = forced !== undefined ? new Set(forced.split(',').map((s) => s.trim())) : null;
-  return {
-    apparmor: enabled ? enabled.has('apparmor') : appArmorEnabled(),
-    selinux: enabled ? enabled.has('selinux') : selinuxEnabled(),
-    attrRoot,
-    apparmorAttrDir: isDirectory(path.join(attrRoot, 'apparmor')),
-  };
+/** What this host has loaded. Nothing in the environment can change the answer. */
+export function probeLsmHost(): LsmHost {
+  return { apparmor: appArmorEnabled(), selinux: selinuxEnabled(), apparmorAttrDir: isDirectory(path.join(ATTR_ROOT, 'apparmor')) };
 }
 
 /** As runc's apparmor.IsEnabled: securityfs shows AppArmor and the module says "Y". */
@@ -114,13 +106,13 @@ export function decideLsm(settings: LsmSettings, host: LsmHost): LsmDecision {
   const lsm: PlanLsm = { apparmor: null, selinuxExec: null, selinuxKey: null };
   if (settings.apparmorProfile) {
     // runc writes whether or not AppArmor is loaded; the kernel's refusal is the error.
-    const attr = host.apparmorAttrDir ? path.join(host.attrRoot, 'apparmor', 'exec') : path.join(host.attrRoot, 'exec');
+    const attr = host.apparmorAttrDir ? path.join(ATTR_ROOT, 'apparmor', 'exec') : path.join(ATTR_ROOT, 'exec');
     const context = host.apparmor ? '' : ' (AppArmor is not enabled on this host)';
     lsm.apparmor = { attr, value: `exec ${settings.apparmorProfile}`, context };
   }
   if (settings.selinuxLabel && host.selinux) {
-    lsm.selinuxExec = { attr: path.join(host.attrRoot, 'exec'), value: settings.selinuxLabel, context: '' };
-    lsm.selinuxKey = { attr: path.join(host.attrRoot, 'keycreate'), value: settings.selinuxLabel, context: '' };
+    lsm.selinuxExec = { attr: path.join(ATTR_ROOT, 'exec'), value: settings.selinuxLabel, context: '' };
+    lsm.selinuxKey = { attr: path.join(ATTR_ROOT, 'keycreate'), value: settings.selinuxLabel, context: '' };
   }
   let mountContext: string | null = null;
   if (settings.mountLabel) {

@@ -44,6 +44,12 @@ export interface NativeAddon {
   waitExit(pid: number): Promise<ExitStatus>;
   /** Sends `signal` through a pidfd so a recycled pid is never signalled. */
   signalProcess(pid: number, pidStartTime: number, signal: number): void;
+  /** A pidfd (close-on-exec) of `pid` if it is still the process started at `pidStartTime`; ESRCH otherwise. */
+  pidfdOpen(pid: number, pidStartTime: number): number;
+  /** Every open fd of this process: its readlink target and O_ACCMODE. */
+  listFds(): { fd: number; target: string; accessMode: number }[];
+  /** FD_CLOEXEC on every fd >= first (close_range). */
+  markCloseOnExecFrom(first: number): void;
   /** Loads a BPF_PROG_TYPE_CGROUP_DEVICE program and attaches it to `cgroupDir` (replacing runts' previous one); returns its id. */
   attachDeviceFilter(cgroupDir: string, insns: Uint8Array, license: string): number;
   /** Ids of the device programs attached to `cgroupDir`. */

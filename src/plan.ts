@@ -47,7 +47,15 @@ export interface PlanDevice {
 export interface PlanSymlink {
   target: string;
   path: string;
-  replace?: boolean;
+  replace: boolean;
+}
+
+export interface PlanHook {
+  path: string;
+  args: string[];
+  env: string[];
+  /** Seconds; 0: no timeout. */
+  timeout: number;
 }
 
 export interface PlanProcess {
@@ -69,11 +77,20 @@ export interface PlanProcess {
   execCPUAffinity: PlanCpuAffinity | null;
 }
 
-/** What the init receives over its channel (native/init reads these keys). */
+/**
+ * What the init receives over its channel. native/init reads every key and fails on a missing
+ * or mistyped one (test/unit/plan-keys.test.ts keeps both sides the same set).
+ */
 export interface InitPlan {
-  namespaces: { type: NamespaceType; path?: string }[];
-  timeOffsets: Record<string, LinuxTimeOffset> | null;
+  /** path "": a new namespace of that type (exec: the container init's, through nsPidfd). */
+  namespaces: { type: NamespaceType; path: string }[];
+  /** exec: the init's fd of a pidfd of the container's init, whose namespaces it joins. */
+  nsPidfd: number | null;
+  timeOffsets: { monotonic: LinuxTimeOffset | null; boottime: LinuxTimeOffset | null } | null;
   rootfs: string;
+  /** false: no mount namespace of its own; the init only chroots into the rootfs. */
+  /** False: the container shares the runtime's mount namespace (chroot, no mounts). */
+  mountNamespace: boolean;
   rootPropagation: number;
   propagationAfterPivot: number | null;
   readonlyRoot: boolean;
@@ -92,30 +109,44 @@ export interface InitPlan {
   execFifo: string;
   preserveFds: number;
   setgroups: boolean;
+  /** The host's /proc/sys/kernel/cap_last_cap: the init never reads it through the container. */
+  lastCap: number;
   /** Write "deny" to the new user namespace's setgroups (an unprivileged runtime must). */
-  denySetgroups?: boolean;
+  denySetgroups: boolean;
   /** A new network namespace gets lo up, as runc's "loopback" network does. */
-  loopbackUp?: boolean;
+  loopbackUp: boolean;
   /** personality(2) domain, set right before execve. */
-  personality?: number | null;
+  personality: number | null;
   /** AppArmor / SELinux attr writes (src/lsm.ts decides them). */
-  lsm?: PlanLsm;
+  lsm: PlanLsm;
   /** Data of the tmpfs that masks a directory (the SELinux mount context, when there is one). */
-  maskedPathData?: string;
-  /** For the runtime's log, not read by the init: skipped capabilities, ignored labels. */
-  notes?: PlanNote[];
+  maskedPathData: string;
   process: PlanProcess;
   /** linux.seccomp as src/seccomp.ts plans it; null: no filter. */
   seccomp: PlanSeccomp | null;
   /** Join a running container instead of setting one up. */
   exec: boolean;
   /** Hooks the init runs inside the container's namespaces. */
-  hooks: { createContainer: Hook[]; startContainer: Hook[] };
+  hooks: { createContainer: PlanHook[]; startContainer: PlanHook[] };
+}
+
+/** The plan and what only the runtime reads of it (its log lines). */
+export interface Plan extends InitPlan {
+  /** Skipped capabilities, ignored labels: logged by the runtime, never sent to the init. */
+  notes: PlanNote[];
+}
+
+/** The part of a plan that goes to the init. */
+export function initPart(plan: Plan): InitPlan {
+  const { notes: _notes, ...init } = plan;
+  return init;
 }
 
 export interface PlanOptions {
   id: string;
   rootfs: string;
+  /** Relative bind sources are the bundle's (runc resolves them there). */
+  bundle?: string;
   execFifo: string;
   noPivot: boolean;
   noNewKeyring: boolean;
@@ -137,13 +168,14 @@ const DEFAULT_DEVICES: PlanDevice[] = [
 ].map(([p, major, minor]) => ({ path: p as string, type: 'c', major: major as number, minor: minor as number, fileMode: 0o666, uid: 0, gid: 0 }));
 
 
-export function buildPlan(spec: Spec, opts: PlanOptions): InitPlan {
+export function buildPlan(spec: Spec, opts: PlanOptions): Plan {
   const linux = spec.linux ?? {};
   const proc = spec.process;
   if (!proc) throw new RuntimeError('config.json: /process: a container needs a process to run');
-  const namespaces = (linux.namespaces ?? []).map((n) => ({ type: NAMESPACE_TYPES[n.type], ...(n.path ? { path: n.path } : {}) }));
+  const namespaces = (linux.namespaces ?? []).map((n) => ({ type: NAMESPACE_TYPES[n.type], path: n.path ?? '' }));
   const hasNamespace = (type: NamespaceType) => namespaces.some((n) => n.type === type);
-  if (!hasNamespace('mount')) throw new RuntimeError('config.json: /linux/namespaces: runts needs a mount namespace');
+  const mountNamespace = hasNamespace('mount');
+  if (!mountNamespace) refuseHostMountWork(spec);
   const newUserNamespace = namespaces.some((n) => n.type === 'user' && !n.path);
   const lsmHost = opts.lsmHost ?? probeLsmHost();
   // Host-dependent, so not in spec/semantic.ts (a config is valid or not whatever the host);
@@ -154,7 +186,7 @@ export function buildPlan(spec: Spec, opts: PlanOptions): InitPlan {
   const newNetwork = namespaces.some((n) => n.type === 'network' && !n.path);
   const newIpc = namespaces.some((n) => n.type === 'ipc' && !n.path);
   const mounts = (spec.mounts ?? [])
-    .flatMap((m) => planMounts(m, opts.cgroupPaths, spec))
+    .flatMap((m) => planMounts(m, opts.cgroupPaths, spec, opts.bundle))
     .map((m) => userNamespaceFallback(m, hasNamespace('user'), newNetwork, newIpc))
     .map((m) => (takesMountContext(m.type, m.bind) ? { ...m, data: withMountContext(m.data, lsmDecision.mountContext) } : m));
   const notes = [...capabilityNotes(proc), ...lsmDecision.notes];
@@ -162,17 +194,23 @@ export function buildPlan(spec: Spec, opts: PlanOptions): InitPlan {
   const propagation = linux.rootfsPropagation ? PROPAGATION_OPTIONS[linux.rootfsPropagation] : null;
   return {
     namespaces,
-    timeOffsets: linux.timeOffsets ?? null,
+    nsPidfd: null,
+    timeOffsets: linux.timeOffsets ? { monotonic: linux.timeOffsets.monotonic ?? null, boottime: linux.timeOffsets.boottime ?? null } : null,
     rootfs: opts.rootfs,
-    rootPropagation: propagation ?? MS.SLAVE | MS.REC,
+    mountNamespace,
+    // An unbindable "/" would refuse the bind of the rootfs onto itself (runc 1.1.5 fails so):
+    // unbindable is applied once the rootfs is "/", after the pivot, like every value.
+    rootPropagation: propagation !== null && (propagation & MS.UNBINDABLE) === 0 ? propagation : MS.SLAVE | MS.REC,
     propagationAfterPivot: propagation,
-    readonlyRoot: spec.root?.readonly ?? false,
+    // runc makes the root read-only only in a mount namespace of the container's own.
+    readonlyRoot: mountNamespace && (spec.root?.readonly ?? false),
     noPivot: opts.noPivot,
     mounts,
-    devices: devBoundFromHost ? [] : [...DEFAULT_DEVICES, ...(linux.devices ?? []).map(planDevice)],
+    // Without a mount namespace /dev is the rootfs directory itself: nothing is made in it.
+    devices: devBoundFromHost || !mountNamespace ? [] : [...DEFAULT_DEVICES, ...(linux.devices ?? []).map(planDevice)],
     // mknod is refused in any user namespace but the host's, joined or new (runc binds too).
     bindDevices: hasNamespace('user'),
-    symlinks: devBoundFromHost ? [] : devSymlinks(mounts),
+    symlinks: devBoundFromHost || !mountNamespace ? [] : devSymlinks(mounts),
     maskedPaths: linux.maskedPaths ?? [],
     readonlyPaths: linux.readonlyPaths ?? [],
     hostname: spec.hostname ?? null,
@@ -183,6 +221,7 @@ export function buildPlan(spec: Spec, opts: PlanOptions): InitPlan {
     execFifo: opts.execFifo,
     preserveFds: opts.preserveFds,
     setgroups: true,
+    lastCap: lastCapability(),
     denySetgroups: newUserNamespace && process.geteuid?.() !== 0,
     loopbackUp: newNetwork,
     personality: planPersonality(linux.personality),
@@ -192,20 +231,36 @@ export function buildPlan(spec: Spec, opts: PlanOptions): InitPlan {
     process: { ...planProcess(proc), execCPUAffinity: null },
     seccomp: planSeccomp(spec),
     exec: false,
-    hooks: { createContainer: spec.hooks?.createContainer ?? [], startContainer: spec.hooks?.startContainer ?? [] },
+    hooks: { createContainer: planHooks(spec.hooks?.createContainer), startContainer: planHooks(spec.hooks?.startContainer) },
   };
 }
 
+function planHooks(hooks: Hook[] | undefined): PlanHook[] {
+  return (hooks ?? []).map((h) => ({ path: h.path, args: h.args ?? [], env: h.env ?? [], timeout: h.timeout ?? 0 }));
+}
+
+export interface ExecPlanOptions {
+  /** The init's fd number of the pidfd of the container's init (checked by the runtime). */
+  nsPidfd: number;
+  preserveFds: number;
+  /** The host's LSMs; probed when absent (tests pass their own). */
+  lsmHost?: LsmHost;
+}
+
 /**
- * The plan for `exec`: join every namespace of the running container (its init's
- * /proc/<pid>/ns links), no rootfs work, no hooks, the process as given, under the
- * container's seccomp filter.
+ * The plan for `exec`: join every namespace of the running container through a pidfd of its
+ * init (never by /proc/<pid> path: a recycled pid must not be joined), no rootfs work, no
+ * hooks, the process as given, under the container's seccomp filter.
  */
-export function buildExecPlan(container: Spec, namespacePaths: Record<string, string>, proc: Process, preserveFds: number): InitPlan {
+export function buildExecPlan(container: Spec, proc: Process, opts: ExecPlanOptions): Plan {
+  const types = (container.linux?.namespaces ?? []).map((n) => NAMESPACE_TYPES[n.type]);
+  const lsm = decideLsm(proc, opts.lsmHost ?? probeLsmHost());
   return {
-    namespaces: Object.entries(namespacePaths).map(([type, nsPath]) => ({ type: NAMESPACE_TYPES[type], path: nsPath })),
+    namespaces: [...new Set(types)].map((type) => ({ type, path: '' })),
+    nsPidfd: opts.nsPidfd,
     timeOffsets: null,
     rootfs: '',
+    mountNamespace: types.includes(NAMESPACE_TYPES.mount),
     rootPropagation: 0,
     propagationAfterPivot: null,
     readonlyRoot: false,
@@ -222,9 +277,15 @@ export function buildExecPlan(container: Spec, namespacePaths: Record<string, st
     oomScoreAdj: proc.oomScoreAdj ?? null,
     sessionKeyring: null,
     execFifo: '',
-    preserveFds,
+    preserveFds: opts.preserveFds,
     setgroups: true,
-    lsm: decideLsm(proc, probeLsmHost()).lsm,
+    lastCap: lastCapability(),
+    denySetgroups: false,
+    loopbackUp: false,
+    personality: null,
+    lsm: lsm.lsm,
+    maskedPathData: '',
+    notes: [],
     process: planProcess(proc),
     // runc gives an exec'd process the container's filter.
     seccomp: planSeccomp(container),
@@ -256,6 +317,22 @@ function planProcess(proc: Process): PlanProcess {
   };
 }
 
+/**
+ * A container without a mount namespace of its own runs chrooted into its rootfs in the
+ * runtime's mount namespace (as runc runs it). runc still mounts the config's mounts there,
+ * after making the runtime's "/" rslave: both would outlive the container on the host, so
+ * runts refuses mounts in that case (a deliberate difference, README).
+ */
+function refuseHostMountWork(spec: Spec): void {
+  const linux = spec.linux ?? {};
+  // runc's validator wording.
+  if ((linux.maskedPaths?.length ?? 0) > 0 || (linux.readonlyPaths?.length ?? 0) > 0)
+    throw new RuntimeError('config.json: /linux: unable to restrict sys entries without a private MNT namespace');
+  if ((spec.mounts?.length ?? 0) > 0)
+    throw new RuntimeError("config.json: /mounts: mounts need a mount namespace of the container's own (none in /linux/namespaces): runts does not mount into the runtime's");
+  if (linux.rootfsPropagation) throw new RuntimeError('config.json: /linux/rootfsPropagation: needs a mount namespace of the container\'s own');
+}
+
 /** runc warns about capabilities it leaves out; the plan carries the line for the log. */
 function capabilityNotes(proc: Process): PlanNote[] {
   const { skipped } = planCapabilitySets(proc.capabilities, lastCapability());
@@ -278,7 +355,7 @@ function mappingText(mappings: LinuxIDMapping[] | undefined): string {
   return (mappings ?? []).map((m) => `${m.containerID} ${m.hostID} ${m.size}\n`).join('');
 }
 
-function planMounts(m: Mount, cgroupPaths: Record<string, string>, spec: Spec): PlanMount[] {
+function planMounts(m: Mount, cgroupPaths: Record<string, string>, spec: Spec, bundle: string | undefined): PlanMount[] {
   const { flags, propagation, data, recursive, idmapRecursive, copyUp } = parseMountOptions(m.options);
   const destination = path.posix.resolve('/', m.destination);
   const type = m.type ?? '';
@@ -291,8 +368,9 @@ function planMounts(m: Mount, cgroupPaths: Record<string, string>, spec: Spec): 
       recursive: idmapRecursive ?? false,
     }
     : null;
+  const source = bind && m.source && bundle ? path.resolve(bundle, m.source) : m.source ?? '';
   const base: PlanMount = {
-    destination, type, source: m.source ?? '', flags, propagation, data: data.join(','), bind,
+    destination, type, source, flags, propagation, data: data.join(','), bind,
     options: (m.options ?? []).join(','), recursive, idmap, copyUp: copyUp && type === 'tmpfs', bindFallback: '',
   };
   if (base.bind) base.flags |= MS.BIND;
@@ -354,10 +432,10 @@ function planDevice(d: LinuxDevice): PlanDevice {
 
 function devSymlinks(mounts: PlanMount[]): PlanSymlink[] {
   const links: PlanSymlink[] = [
-    { target: '/proc/self/fd', path: '/dev/fd' },
-    { target: '/proc/self/fd/0', path: '/dev/stdin' },
-    { target: '/proc/self/fd/1', path: '/dev/stdout' },
-    { target: '/proc/self/fd/2', path: '/dev/stderr' },
+    { target: '/proc/self/fd', path: '/dev/fd', replace: false },
+    { target: '/proc/self/fd/0', path: '/dev/stdin', replace: false },
+    { target: '/proc/self/fd/1', path: '/dev/stdout', replace: false },
+    { target: '/proc/self/fd/2', path: '/dev/stderr', replace: false },
   ];
   if (mounts.some((m) => m.destination === '/dev/pts')) links.push({ target: 'pts/ptmx', path: '/dev/ptmx', replace: true });
   return links;
@@ -365,14 +443,15 @@ function devSymlinks(mounts: PlanMount[]): PlanSymlink[] {
 
 let cachedLastCap: number | undefined;
 
-/** The highest capability this kernel has; runc skips the others. */
+/**
+ * The highest capability this kernel has (runc skips the others), read here on the host: the
+ * init drops the bounding set up to it and must not learn it from a /proc the container shapes.
+ */
 function lastCapability(): number {
   if (cachedLastCap === undefined) {
-    try {
-      cachedLastCap = Number(fs.readFileSync('/proc/sys/kernel/cap_last_cap', 'utf8'));
-    } catch {
-      cachedLastCap = 40;
-    }
+    const text = fs.readFileSync('/proc/sys/kernel/cap_last_cap', 'utf8').trim();
+    if (!/^\d+$/.test(text) || Number(text) > 63) throw new RuntimeError(`unexpected /proc/sys/kernel/cap_last_cap: ${JSON.stringify(text)}`);
+    cachedLastCap = Number(text);
   }
   return cachedLastCap;
 }

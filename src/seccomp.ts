@@ -280,7 +280,10 @@ export function forwardSeccompListener(fd: number, spec: Spec, state: State): vo
     try {
       native().sendFdsToUnixSocket(seccomp.listenerPath, JSON.stringify(message), [fd]);
     } catch (err) {
-      throw new RuntimeError(`seccomp: send the listener fd to ${seccomp.listenerPath}: ${(err as Error).message}`);
+      const why = (err as Error).message;
+      // runc's two wordings: the agent is not there, or it went away mid-send.
+      if (why.startsWith('connect ')) throw new RuntimeError(`failed to connect with seccomp agent specified in the seccomp profile: ${why}`);
+      throw new RuntimeError(`cannot send seccomp fd to ${seccomp.listenerPath}: ${why}`);
     }
   } finally {
     fs.closeSync(fd);

@@ -14,6 +14,7 @@
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <dirent.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -186,6 +187,55 @@ Napi::Value SignalProcess(const Napi::CallbackInfo& info) {
   int err = errno;
   close(pidfd);
   if (rc < 0) return throwErrno(info.Env(), "signal " + std::to_string(pid), err);
+  return info.Env().Undefined();
+}
+
+// pidfdOpen(pid, startTime): a pidfd of `pid` (close-on-exec), only if it is still the process
+// that started at `startTime`: checked after the pidfd is held, so it cannot be recycled under us.
+Napi::Value PidfdOpen(const Napi::CallbackInfo& info) {
+  pid_t pid = info[0].As<Napi::Number>().Int32Value();
+  uint64_t startTime = static_cast<uint64_t>(info[1].As<Napi::Number>().DoubleValue());
+  int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+  if (pidfd < 0) return throwErrno(info.Env(), "pidfd_open " + std::to_string(pid), errno);
+  if (!sameProcess(pid, startTime)) {
+    close(pidfd);
+    return throwErrno(info.Env(), "pidfd_open " + std::to_string(pid), ESRCH);
+  }
+  return Napi::Number::New(info.Env(), pidfd);
+}
+
+// listFds(): every open fd of this process as {fd, target (readlink), accessMode (O_ACCMODE)}.
+Napi::Value ListFds(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  DIR* dir = opendir("/proc/self/fd");
+  if (!dir) return throwErrno(env, "open /proc/self/fd", errno);
+  int self = dirfd(dir);
+  Napi::Array out = Napi::Array::New(env);
+  uint32_t n = 0;
+  while (struct dirent* entry = readdir(dir)) {
+    if (entry->d_name[0] < '0' || entry->d_name[0] > '9') continue;
+    int fd = atoi(entry->d_name);
+    if (fd == self) continue;
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0) continue;
+    char target[4096];
+    std::string link = std::string("/proc/self/fd/") + entry->d_name;
+    ssize_t len = readlink(link.c_str(), target, sizeof target - 1);
+    Napi::Object item = Napi::Object::New(env);
+    item.Set("fd", fd);
+    item.Set("target", Napi::String::New(env, len > 0 ? std::string(target, static_cast<size_t>(len)) : std::string()));
+    item.Set("accessMode", fl & O_ACCMODE);
+    out.Set(n++, item);
+  }
+  closedir(dir);
+  return out;
+}
+
+// markCloseOnExecFrom(first): FD_CLOEXEC on every fd >= first.
+Napi::Value MarkCloseOnExecFrom(const Napi::CallbackInfo& info) {
+  unsigned first = info[0].As<Napi::Number>().Uint32Value();
+  if (syscall(SYS_close_range, first, ~0U, 4 /* CLOSE_RANGE_CLOEXEC */) < 0)
+    return throwErrno(info.Env(), "mark fds close-on-exec", errno);
   return info.Env().Undefined();
 }
 
@@ -439,6 +489,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("waitExit", Napi::Function::New(env, WaitExit));
   exports.Set("signalProcess", Napi::Function::New(env, SignalProcess));
   exports.Set("receiveFd", Napi::Function::New(env, ReceiveFd));
+  exports.Set("pidfdOpen", Napi::Function::New(env, PidfdOpen));
+  exports.Set("listFds", Napi::Function::New(env, ListFds));
+  exports.Set("markCloseOnExecFrom", Napi::Function::New(env, MarkCloseOnExecFrom));
   exports.Set("sendFdsToUnixSocket", Napi::Function::New(env, SendFdsToUnixSocket));
   exports.Set("unixListen", Napi::Function::New(env, UnixListen));
   exports.Set("unixAcceptMessage", Napi::Function::New(env, UnixAcceptMessage));

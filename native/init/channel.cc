@@ -82,9 +82,8 @@ bool send(const char* type, const std::string& extraJson) {
   return writeAll(channelFd, reinterpret_cast<char*>(header), 4) && writeAll(channelFd, body.data(), body.size());
 }
 
-bool sendFd(int fd) {
-  char byte = 0;
-  struct iovec iov = {&byte, 1};
+bool sendWithFd(int sock, const void* data, size_t len, int fd) {
+  struct iovec iov = {const_cast<void*>(data), len};
   union {
     char buf[CMSG_SPACE(sizeof(int))];
     struct cmsghdr align;
@@ -93,19 +92,47 @@ bool sendFd(int fd) {
   struct msghdr msg = {};
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
-  msg.msg_control = control.buf;
-  msg.msg_controllen = sizeof control.buf;
-  struct cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
-  cmsg->cmsg_level = SOL_SOCKET;
-  cmsg->cmsg_type = SCM_RIGHTS;
-  cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-  memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
+  if (fd >= 0) {
+    msg.msg_control = control.buf;
+    msg.msg_controllen = sizeof control.buf;
+    struct cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
+    cmsg->cmsg_level = SOL_SOCKET;
+    cmsg->cmsg_type = SCM_RIGHTS;
+    cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
+  }
   for (;;) {
-    ssize_t n = sendmsg(channelFd, &msg, MSG_NOSIGNAL);
-    if (n == 1) return true;
+    ssize_t n = sendmsg(sock, &msg, MSG_NOSIGNAL);
+    if (n == static_cast<ssize_t>(len)) return true;
     if (n < 0 && errno == EINTR) continue;
     return false;
   }
+}
+
+bool receiveWithFd(int sock, void* data, size_t len, int* fd) {
+  struct iovec iov = {data, len};
+  union {
+    char buf[CMSG_SPACE(sizeof(int))];
+    struct cmsghdr align;
+  } control;
+  struct msghdr msg = {};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control.buf;
+  msg.msg_controllen = sizeof control.buf;
+  ssize_t n;
+  while ((n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR) {
+  }
+  *fd = -1;
+  if (n != static_cast<ssize_t>(len)) return false;
+  for (struct cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) memcpy(fd, CMSG_DATA(c), sizeof(int));
+  return true;
+}
+
+bool sendFd(int fd) {
+  char byte = 0;
+  return sendWithFd(channelFd, &byte, 1, fd);
 }
 
 void fail(const std::string& step, int err) {

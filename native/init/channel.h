@@ -1,6 +1,7 @@
 // The init's side of the runtime channel: frames of a 4-byte little-endian length followed by a
 // JSON object, over the socket whose fd number the runtime passes as argv[1].
 #pragma once
+#include <cstddef>
 #include <string>
 
 #include "json.h"
@@ -15,6 +16,11 @@ bool send(const char* type, const std::string& extraJson = "");
 // Sends one byte carrying `fd` as SCM_RIGHTS; the runtime takes it with the addon's receiveFd
 // right after the frame that announced it.
 bool sendFd(int fd);
+// One sendmsg of `len` bytes on `sock` with `fd` attached (none when -1).
+bool sendWithFd(int sock, const void* data, size_t len, int fd);
+// One recvmsg of exactly `len` bytes; *fd: the attached fd (close-on-exec) or -1. False on a
+// short read or EOF.
+bool receiveWithFd(int sock, void* data, size_t len, int* fd);
 // Reports a failed step to the runtime and exits: step says what was being done, err is errno
 // (0 when not a system error).
 [[noreturn]] void fail(const std::string& step, int err);

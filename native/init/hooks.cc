@@ -6,7 +6,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -42,11 +44,24 @@ int waitWithTimeout(pid_t pid, long timeoutSeconds) {
   }
 }
 
-void runOne(const char* kind, size_t index, const json::Value& hook, const std::string& state) {
+// "bad system call (SIGSYS)": Go's lower-case description, as runc prints it, and the name.
+std::string signalName(int sig) {
+  std::string text = strsignal(sig);
+  if (!text.empty()) text[0] = static_cast<char>(tolower(static_cast<unsigned char>(text[0])));
+  const char* abbrev = sigabbrev_np(sig);
+  return abbrev ? text + " (SIG" + abbrev + ")" : text;
+}
+
+void runOne(const char* kind, size_t index, const json::Value& hook, const std::string& state,
+            const json::Value& processEnv) {
   std::string path = hook["path"].str();
-  std::vector<std::string> args = hook["args"].strings(), env = hook["env"].strings();
+  // Without an env of its own a hook gets the process's, as runc's init (whose environment is
+  // the process's by then) passes its own on.
+  std::vector<std::string> args = hook["args"].strings();
+  std::vector<std::string> env = hook["env"].isNull() ? processEnv.strings() : hook["env"].strings();
   if (args.empty()) args.push_back(path);
-  std::string what = std::string(kind) + " hook #" + std::to_string(index);
+  // runc 1.1's wording ("error running hook #N"), with the kind of hook added.
+  std::string what = "error running hook #" + std::to_string(index) + " (" + kind + ")";
   int input[2];
   if (pipe2(input, O_CLOEXEC) < 0) channel::fail(what + ": pipe", errno);
   pid_t pid = fork();
@@ -67,14 +82,14 @@ void runOne(const char* kind, size_t index, const json::Value& hook, const std::
   if (status == -2) channel::fail(what + ": timed out after " + std::to_string(hook["timeout"].i64()) + "s", 0);
   if (status == -1) channel::fail(what + ": wait", errno);
   if (WIFEXITED(status) && WEXITSTATUS(status) == 127) channel::fail(what + ": cannot execute " + path, 0);
-  if (WIFSIGNALED(status)) channel::fail(what + ": killed by signal " + std::to_string(WTERMSIG(status)), 0);
+  if (WIFSIGNALED(status)) channel::fail(what + ": killed by signal: " + signalName(WTERMSIG(status)), 0);
   if (WEXITSTATUS(status) != 0) channel::fail(what + ": exit status " + std::to_string(WEXITSTATUS(status)), 0);
 }
 
 }  // namespace
 
-void run(const char* kind, const json::Value& list, const std::string& state) {
-  for (size_t i = 0; i < list.size(); i++) runOne(kind, i, list.at(i), state);
+void run(const char* kind, const json::Value& list, const std::string& state, const json::Value& processEnv) {
+  for (size_t i = 0; i < list.size(); i++) runOne(kind, i, list.at(i), state, processEnv);
 }
 
 }  // namespace hooks

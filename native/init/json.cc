@@ -6,7 +6,27 @@ namespace json {
 
 namespace {
 
-const Value kNull;
+void (*invalidHandler)(const std::string&) = nullptr;
+
+[[noreturn]] void invalid(const Value& v, const std::string& why) {
+  std::string reason = "invalid plan: " + (v.path.empty() ? std::string("(top level)") : v.path) + ": " + why;
+  if (invalidHandler) invalidHandler(reason);
+  abort();
+}
+
+const char* kindName(Kind k) {
+  switch (k) {
+    case Kind::Null: return "null";
+    case Kind::Bool: return "a boolean";
+    case Kind::Number: return "a number";
+    case Kind::String: return "a string";
+    case Kind::Array: return "an array";
+    case Kind::Object: return "an object";
+  }
+  return "?";
+}
+
+[[noreturn]] void wrongType(const Value& v, const char* want) { invalid(v, std::string("must be ") + want + ", not " + kindName(v.kind)); }
 
 class Parser {
  public:
@@ -109,6 +129,7 @@ class Parser {
     if (consume(']')) return true;
     do {
       v.items.emplace_back();
+      v.items.back().path = v.path + "[" + std::to_string(v.items.size() - 1) + "]";
       if (!value(v.items.back())) return false;
     } while (consume(','));
     return consume(']');
@@ -123,7 +144,9 @@ class Parser {
       if (pos_ >= s_.size() || s_[pos_] != '"') return false;
       std::string key;
       if (!string(key) || !consume(':')) return false;
+      std::string where = v.path.empty() ? key : v.path + "." + key;
       v.members.emplace_back(std::move(key), Value());
+      v.members.back().second.path = std::move(where);
       if (!value(v.members.back().second)) return false;
     } while (consume(','));
     return consume('}');
@@ -132,26 +155,59 @@ class Parser {
 
 }  // namespace
 
-const Value& Value::operator[](const char* key) const {
-  if (kind != Kind::Object) return kNull;
+void onInvalid(void (*handler)(const std::string& reason)) { invalidHandler = handler; }
+
+bool Value::has(const char* key) const {
+  if (kind != Kind::Object) return false;
   for (const auto& m : members)
-    if (m.first == key) return m.second;
-  return kNull;
+    if (m.first == key) return true;
+  return false;
 }
 
-int64_t Value::i64(int64_t fallback) const {
-  if (kind != Kind::Number && kind != Kind::String) return fallback;
+const Value& Value::operator[](const char* key) const {
+  if (kind != Kind::Object) wrongType(*this, "an object");
+  for (const auto& m : members)
+    if (m.first == key) return m.second;
+  invalid(*this, std::string("missing key \"") + key + "\"");
+}
+
+size_t Value::size() const {
+  if (kind != Kind::Array) wrongType(*this, "an array");
+  return items.size();
+}
+
+std::string Value::str() const {
+  if (kind != Kind::String) wrongType(*this, "a string");
+  return text;
+}
+
+bool Value::flag() const {
+  if (kind != Kind::Bool) wrongType(*this, "a boolean");
+  return boolean;
+}
+
+namespace {
+bool integerText(const std::string& text, bool allowSign) {
+  if (text.empty()) return false;
+  for (size_t i = 0; i < text.size(); i++)
+    if (!(text[i] >= '0' && text[i] <= '9') && !(allowSign && i == 0 && text[i] == '-' && text.size() > 1)) return false;
+  return true;
+}
+}  // namespace
+
+int64_t Value::i64() const {
+  if (kind != Kind::Number || !integerText(text, true)) wrongType(*this, "an integer");
   return strtoll(text.c_str(), nullptr, 10);
 }
 
-uint64_t Value::u64(uint64_t fallback) const {
-  if (kind != Kind::Number && kind != Kind::String) return fallback;
+uint64_t Value::u64() const {
+  if ((kind != Kind::Number && kind != Kind::String) || !integerText(text, false)) wrongType(*this, "an unsigned integer");
   return strtoull(text.c_str(), nullptr, 10);
 }
 
 std::vector<std::string> Value::strings() const {
   std::vector<std::string> out;
-  for (const auto& item : items) out.push_back(item.text);
+  for (size_t i = 0; i < size(); i++) out.push_back(items[i].str());
   return out;
 }
 

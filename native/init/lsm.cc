@@ -7,6 +7,7 @@
 #include <string>
 
 #include "channel.h"
+#include "procfs.h"
 
 namespace lsm {
 
@@ -23,9 +24,12 @@ Attr apparmor{"apparmor", -1}, selinuxExec{"selinuxExec", -1}, selinuxKey{"selin
 void openOne(const json::Value& plan, Attr& a) {
   const json::Value& entry = plan["lsm"][a.key];
   if (entry.isNull() || a.fd >= 0) return;
+  // Through the host's /proc, opened before any namespace was joined: for exec, the container's
+  // /proc is not ours to trust (runc CVE-2019-16884).
   std::string path = entry["attr"].str();
-  a.fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
-  if (a.fd < 0) channel::fail("open " + path + entry["context"].str(), errno);
+  const std::string prefix = "/proc/";
+  if (path.compare(0, prefix.size(), prefix) != 0) channel::fail("invalid plan: lsm attr " + path + " is not under /proc", 0);
+  a.fd = procfs::open(procfs::host(), path.substr(prefix.size()), O_WRONLY, path + entry["context"].str());
 }
 
 // Writes `value` to the attr, opening it now if lsm::open did not (exec: no rootfs step).
@@ -45,17 +49,20 @@ void open(const json::Value& plan) {
   openOne(plan, selinuxKey);
 }
 
+// The value to write for `a`, "" when the plan has nothing for it (writeOne then does nothing).
+static std::string valueOf(const json::Value& entry) { return entry.isNull() ? "" : entry["value"].str(); }
+
 void applyAppArmor(const json::Value& plan) {
-  writeOne(plan, apparmor, plan["lsm"]["apparmor"]["value"].str(),
+  writeOne(plan, apparmor, valueOf(plan["lsm"]["apparmor"]),
            "unable to apply apparmor profile: apparmor failed to apply profile: ");
 }
 
 void setKeyLabel(const json::Value& plan, bool reset) {
-  writeOne(plan, selinuxKey, reset ? "" : plan["lsm"]["selinuxKey"]["value"].str(), "can't set key label: ");
+  writeOne(plan, selinuxKey, reset ? "" : valueOf(plan["lsm"]["selinuxKey"]), "can't set key label: ");
 }
 
 void applySelinux(const json::Value& plan) {
-  writeOne(plan, selinuxExec, plan["lsm"]["selinuxExec"]["value"].str(), "can't set process label: ");
+  writeOne(plan, selinuxExec, valueOf(plan["lsm"]["selinuxExec"]), "can't set process label: ");
 }
 
 }  // namespace lsm

@@ -7,6 +7,7 @@
 // `start`, then execs the container's process.
 #include <fcntl.h>
 #include <sched.h>
+#include <sys/prctl.h>
 #include <signal.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -16,19 +17,33 @@
 #include <string>
 
 #include "channel.h"
+#include "procfs.h"
 #include "seccomp.h"
 #include "steps.h"
 
 namespace {
 
+// Before main, before anything reads the plan: a non-dumpable process cannot be ptrace'd nor
+// have its /proc/<pid>/{mem,fd,environ,...} opened by the container's processes (runc's
+// nsexec does the same first). It stays so until execve of the container's process.
+__attribute__((constructor(101))) void becomeNonDumpable() {
+  if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) _exit(1);
+}
+
 pid_t forkSibling() {
   return static_cast<pid_t>(syscall(SYS_clone, CLONE_PARENT | SIGCHLD, nullptr, nullptr, nullptr, nullptr));
 }
 
-// Blocks until `start` opens the fifo for reading, then lets it know we are going ahead.
-void waitForStart(int fifoPathFd) {
-  std::string path = "/proc/self/fd/" + std::to_string(fifoPathFd);
-  int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
+// Blocks until `start` opens the fifo for reading, then lets it know we are going ahead. The
+// O_PATH fd is reopened through the container's own procfs, checked to be one; without a mount
+// namespace the rootfs has none, and `hostProc` is the host's /proc opened before the chroot.
+void waitForStart(int fifoPathFd, int hostProc) {
+  int proc = hostProc >= 0 ? hostProc : procfs::openContainerProc();
+  int self = procfs::open(proc, "thread-self", O_PATH | O_DIRECTORY, "/proc/thread-self");
+  close(proc);
+  std::string link = "fd/" + std::to_string(fifoPathFd);
+  int fd = openat(self, link.c_str(), O_WRONLY | O_CLOEXEC);
+  close(self);
   if (fd < 0) channel::fail("open exec fifo", errno);
   if (write(fd, "0", 1) != 1) channel::fail("write exec fifo", errno);
   close(fd);
@@ -48,11 +63,18 @@ void runStage2(const json::Value& plan, int releasePipe) {
 
   // exec joins a container that is set up already: no rootfs, no create-time hooks.
   std::string state;
+  // Chrooted without a mount namespace, the rootfs has no /proc of its own to reopen the fifo.
+  int procDir = -1;
+  if (!plan["mountNamespace"].flag() && (procDir = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+    channel::fail("open /proc", errno);
   if (!plan["exec"].flag()) {
     rootfs::prepare(plan);
     channel::send("hook", "\"name\":\"createRuntime\"");
     state = channel::expect("continue")["state"].str();
-    hooks::run("createContainer", plan["hooks"]["createContainer"], state);
+    // runc runs them from the rootfs directory (still the host's path, before the pivot).
+    std::string rootfsDir = plan["rootfs"].str();
+    if (chdir(rootfsDir.c_str()) < 0) channel::fail("chdir to the rootfs " + rootfsDir, errno);
+    hooks::run("createContainer", plan["hooks"]["createContainer"], state, plan["process"]["env"]);
     rootfs::enter(plan);
   }
   proc::configure(plan);
@@ -67,8 +89,8 @@ void runStage2(const json::Value& plan, int releasePipe) {
 
   channel::send("created");
   channel::close();
-  if (fifoPathFd >= 0) waitForStart(fifoPathFd);
-  hooks::run("startContainer", plan["hooks"]["startContainer"], state);
+  if (fifoPathFd >= 0) waitForStart(fifoPathFd, procDir);
+  hooks::run("startContainer", plan["hooks"]["startContainer"], state, plan["process"]["env"]);
   proc::execute(plan, executable);
 }
 
@@ -86,6 +108,8 @@ int main(int argc, char** argv) {
     return write(STDOUT_FILENO, version.data(), version.size()) == static_cast<ssize_t>(version.size()) ? 0 : 1;
   }
   channel::attach(atoi(argv[1]));
+  json::onInvalid([](const std::string& reason) { channel::fail(reason, 0); });
+  procfs::openHost();
   json::Value plan;
   std::string error;
   if (!channel::receive(plan, error)) channel::fail("read plan: " + error, 0);

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "channel.h"
+#include "procfs.h"
 #include "steps.h"
 
 #ifndef CLONE_NEWTIME
@@ -35,8 +36,30 @@ namespace {
 std::string fifoPath;
 int fifoFd = -1;
 
+// Whether the user namespace we end up in has setgroups(2) denied: read from the host's /proc
+// once the user namespace is settled, before any other namespace (the mount one) is joined.
+bool setgroupsDeny = false;
+
+void readSetgroups() {
+  std::string text = procfs::read(procfs::host(), "self/setgroups", "/proc/self/setgroups", 16);
+  setgroupsDeny = text.compare(0, 4, "deny") == 0;
+}
+
 // Detached idmapped mount trees, by index in plan.mounts (-1: not an idmapped mount).
 std::vector<int> idmappedTrees;
+
+// O_PATH fds of bind mount sources, by index in plan.mounts (-1: mount by path), opened from the
+// container's mount namespace by a helper that is still the host's root: a source only the
+// host's root may reach can then be bound into a user-namespaced container (runc 1.1 does the
+// same in nsexec). The mount made from such an fd is the namespace's own copy, flags locked.
+std::vector<int> bindSources;
+
+// One record of the source helper: the mount index (-1 ends the list) and an errno; an fd
+// rides along (SCM_RIGHTS) when err is 0 and index >= 0.
+struct SourceRecord {
+  int32_t index;
+  int32_t err;
+};
 
 int cloneFlag(const std::string& type) {
   if (type == "mount") return CLONE_NEWNS;
@@ -74,20 +97,21 @@ bool writeAll(const std::string& path, const std::string& text) {
   return ok;
 }
 
+std::string offsetLine(const char* clock, const json::Value& o) {
+  if (o.isNull()) return "";
+  return std::string(clock) + " " + std::to_string(o["secs"].i64()) + " " + std::to_string(o["nanosecs"].i64()) + "\n";
+}
+
 void writeTimeOffsets(const json::Value& offsets) {
-  std::string text;
-  for (const char* clock : {"monotonic", "boottime"}) {
-    const json::Value& o = offsets[clock];
-    if (o.isNull()) continue;
-    text += std::string(clock) + " " + std::to_string(o["secs"].i64()) + " " + std::to_string(o["nanosecs"].i64()) + "\n";
-  }
+  if (offsets.isNull()) return;
+  std::string text = offsetLine("monotonic", offsets["monotonic"]) + offsetLine("boottime", offsets["boottime"]);
   if (text.empty()) return;
   // The offsets apply to the children's time namespace; no process may have entered it yet.
   // After the uid change into a new user namespace /proc/self belongs to the host's root unless
   // the process is dumpable: be so only for this write, as runc's nsexec does.
   int dumpable = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
   if (dumpable != 1 && prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0) channel::fail("prctl PR_SET_DUMPABLE", errno);
-  bool written = writeAll("/proc/self/timens_offsets", text);
+  bool written = procfs::write(procfs::host(), "self/timens_offsets", text, "/proc/self/timens_offsets");
   int err = errno;
   if (dumpable >= 0 && dumpable != 1) prctl(PR_SET_DUMPABLE, dumpable, 0, 0, 0);
   if (!written) channel::fail("write /proc/self/timens_offsets", err);
@@ -196,6 +220,80 @@ void prepareIdmappedMounts(const json::Value& mounts) {
     if (!mounts.at(i)["idmap"].isNull()) idmappedTrees[i] = idmappedTree(mounts.at(i));
 }
 
+bool sendRecord(int sock, SourceRecord record, int fd) { return channel::sendWithFd(sock, &record, sizeof record, fd); }
+
+bool receiveRecord(int sock, SourceRecord& record, int* fd) { return channel::receiveWithFd(sock, &record, sizeof record, fd); }
+
+bool opensSourceByFd(const json::Value& m) { return m["bind"].flag() && m["idmap"].isNull() && !m["source"].str().empty(); }
+
+// The helper: waits for stage 1 to be in its namespaces, joins stage 1's mount namespace and
+// opens every bind source there. Never reports through the runtime channel; exits.
+[[noreturn]] void runSourceHelper(int sock, const json::Value& mounts) {
+  char go;
+  ssize_t n;
+  while ((n = read(sock, &go, 1)) < 0 && errno == EINTR) {
+  }
+  if (n != 1) _exit(1);
+  std::string nsPath = "/proc/" + std::to_string(getppid()) + "/ns/mnt";
+  int nsFd = open(nsPath.c_str(), O_RDONLY | O_CLOEXEC);
+  if (nsFd < 0 || setns(nsFd, CLONE_NEWNS) < 0) {
+    sendRecord(sock, {-1, errno}, -1);
+    _exit(1);
+  }
+  for (size_t i = 0; i < mounts.size(); i++) {
+    if (!opensSourceByFd(mounts.at(i))) continue;
+    int fd = open(mounts.at(i)["source"].str().c_str(), O_PATH | O_CLOEXEC);
+    if (!sendRecord(sock, {static_cast<int32_t>(i), fd < 0 ? errno : 0}, fd)) _exit(1);
+    if (fd >= 0) close(fd);
+  }
+  sendRecord(sock, {-1, 0}, -1);
+  _exit(0);
+}
+
+struct SourceHelper {
+  pid_t pid = -1;
+  int sock = -1;
+};
+
+// Forked while stage 1 is still the host's root, only when a user namespace would keep stage 2
+// from reaching a source.
+SourceHelper startSourceHelper(const json::Value& plan) {
+  const json::Value& mounts = plan["mounts"];
+  bool userNamespace = false, anySource = false;
+  for (size_t i = 0; i < plan["namespaces"].size(); i++) userNamespace |= plan["namespaces"].at(i)["type"].str() == "user";
+  for (size_t i = 0; i < mounts.size(); i++) anySource |= opensSourceByFd(mounts.at(i));
+  bindSources.assign(mounts.size(), -1);
+  if (!userNamespace || !anySource) return {};
+  int pair[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0) channel::fail("socketpair for the mount sources", errno);
+  pid_t pid = fork();
+  if (pid < 0) channel::fail("fork the mount source helper", errno);
+  if (pid == 0) {
+    close(pair[0]);
+    runSourceHelper(pair[1], mounts);
+  }
+  close(pair[1]);
+  return {pid, pair[0]};
+}
+
+void collectSources(const SourceHelper& helper) {
+  if (helper.pid < 0) return;
+  if (write(helper.sock, "g", 1) != 1) channel::fail("start the mount source helper", errno);
+  for (;;) {
+    SourceRecord record;
+    int fd;
+    if (!receiveRecord(helper.sock, record, &fd)) channel::fail("read the bind mount sources from their helper", EPROTO);
+    if (record.index < 0) {
+      if (record.err) channel::fail("join the container's mount namespace to open the bind mount sources", record.err);
+      break;
+    }
+    if (static_cast<size_t>(record.index) < bindSources.size()) bindSources[record.index] = fd;
+  }
+  close(helper.sock);
+  while (waitpid(helper.pid, nullptr, 0) < 0 && errno == EINTR) {
+  }
+}
+
 // runc's "loopback" network: a new network namespace gets lo up, nothing else.
 void bringLoopbackUp() {
   int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -209,6 +307,25 @@ void bringLoopbackUp() {
   close(sock);
 }
 
+// exec: every namespace of the container's init, joined through the pidfd the runtime opened
+// and checked (its start time) before it started us. The pid cannot be recycled under a pidfd,
+// so a process that died meanwhile makes setns fail instead of joining whoever has its pid now.
+void joinThroughPidfd(int pidfd, const json::Value& namespaces) {
+  int flags = 0;
+  for (size_t i = 0; i < namespaces.size(); i++) {
+    const json::Value& n = namespaces.at(i);
+    if (!n["path"].str().empty()) channel::fail("exec: namespace " + n["type"].str() + " given by path", 0);
+    flags |= cloneFlag(n["type"].str());
+  }
+  if (flags && setns(pidfd, flags) < 0) {
+    if (errno == ESRCH) channel::fail("the container's init exited: not joining its namespaces", 0);
+    channel::fail("join the container's namespaces (setns through its pidfd)", errno);
+  }
+  close(pidfd);
+  if (flags & CLONE_NEWUSER) becomeNamespaceRoot();
+  readSetgroups();
+}
+
 }  // namespace
 
 int preopened(const char* path) {
@@ -220,15 +337,20 @@ int preopened(const char* path) {
   return -1;
 }
 
+bool setgroupsDenied() { return setgroupsDeny; }
+
 int idmappedMount(size_t index) { return index < idmappedTrees.size() ? idmappedTrees[index] : -1; }
+
+int bindSource(size_t index) { return index < bindSources.size() ? bindSources[index] : -1; }
 
 void enter(const json::Value& plan) {
   const json::Value& process = plan["process"];
   // With the runtime's privileges, inherited by everything below (runc does these from its
   // own process or before its user namespace too).
-  setAffinity(process["execCPUAffinity"]["initial"], "initial");
+  const json::Value& affinity = process["execCPUAffinity"];
+  if (!affinity.isNull()) setAffinity(affinity["initial"], "initial");
   if (!plan["oomScoreAdj"].isNull() &&
-      !writeAll("/proc/self/oom_score_adj", std::to_string(plan["oomScoreAdj"].i64())))
+      !procfs::write(procfs::host(), "self/oom_score_adj", std::to_string(plan["oomScoreAdj"].i64()), "/proc/self/oom_score_adj"))
     channel::fail("write /proc/self/oom_score_adj", errno);
   if (!process["ioPriority"].isNull() && syscall(SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, 0, process["ioPriority"].i64()) < 0)
     channel::fail("set the I/O priority", errno);
@@ -237,8 +359,10 @@ void enter(const json::Value& plan) {
   if (!fifoPath.empty() && (fifoFd = open(fifoPath.c_str(), O_PATH | O_CLOEXEC)) < 0)
     channel::fail("open exec fifo " + fifoPath, errno);
   prepareIdmappedMounts(plan["mounts"]);
+  SourceHelper sourceHelper = startSourceHelper(plan);
 
   const json::Value& namespaces = plan["namespaces"];
+  if (!plan["nsPidfd"].isNull()) return joinThroughPidfd(static_cast<int>(plan["nsPidfd"].i64()), namespaces);
   std::vector<Joined> joins;
   int newFlags = 0;
   // Open every path first: joining a mount namespace changes what later paths would mean.
@@ -262,16 +386,18 @@ void enter(const json::Value& plan) {
   if (newFlags & CLONE_NEWUSER) {
     if (unshare(CLONE_NEWUSER) < 0) channel::fail("unshare user namespace", errno);
     // Only an unprivileged runtime needs this to write gid_map (user_namespaces(7)).
-    if (plan["denySetgroups"].flag() && !writeAll("/proc/self/setgroups", "deny"))
+    if (plan["denySetgroups"].flag() && !procfs::write(procfs::host(), "self/setgroups", "deny", "/proc/self/setgroups"))
       channel::fail("write deny to /proc/self/setgroups", errno);
     channel::send("usermap", "\"pid\":" + std::to_string(getpid()));
     channel::expect("usermap-done");
     becomeNamespaceRoot();
     newFlags &= ~CLONE_NEWUSER;
   }
+  readSetgroups();
   for (const Joined& j : joins)
     if (j.type != "user") join(j);
   if (newFlags && unshare(newFlags) < 0) channel::fail("unshare namespaces", errno);
+  collectSources(sourceHelper);
   if (newFlags & CLONE_NEWTIME) writeTimeOffsets(plan["timeOffsets"]);
   if ((newFlags & CLONE_NEWNET) && plan["loopbackUp"].flag()) bringLoopbackUp();
 }

@@ -21,17 +21,34 @@
 
 #include "channel.h"
 #include "lsm.h"
+#include "procfs.h"
 #include "steps.h"
 
 namespace proc {
 
 namespace {
 
-void writeFile(const std::string& path, const std::string& value) {
-  int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
-  if (fd < 0) channel::fail("open " + path, errno);
-  if (write(fd, value.data(), value.size()) < 0) channel::fail("write " + value + " to " + path, errno);
-  close(fd);
+// linux.sysctl, through the container's procfs: beneath its /proc/sys, no symlink, no mount
+// crossed, the file itself on procfs (an image cannot turn the write into one on its files).
+void writeSysctls(const json::Value& sysctl) {
+  if (sysctl.size() == 0) return;
+  int proc = procfs::openContainerProc();
+  for (size_t i = 0; i < sysctl.size(); i++) {
+    std::string rel = "sys/" + sysctl.at(i)["path"].str(), value = sysctl.at(i)["value"].str();
+    std::string display = "/proc/" + rel;
+    if (!procfs::write(proc, rel, value, display)) channel::fail("write " + value + " to " + display, errno);
+  }
+  close(proc);
+}
+
+// runc's verifyCwd (CVE-2024-21626): after chdir, the kernel must report a path inside our root;
+// a directory reached through an fd of the host shows as "(unreachable)/...".
+void verifyCwd(const std::string& cwd) {
+  char buf[4096];
+  long n = syscall(SYS_getcwd, buf, sizeof buf);
+  if (n < 0) channel::fail("getcwd after chdir to " + cwd, errno);
+  if (buf[0] != '/')
+    channel::fail("cwd " + cwd + " is outside the container's root (possible container breakout detected)", 0);
 }
 
 void setRlimits(const json::Value& rlimits) {
@@ -111,19 +128,9 @@ uint64_t capMask(const json::Value& list) {
   return mask;
 }
 
-int lastCap() {
-  int fd = open("/proc/sys/kernel/cap_last_cap", O_RDONLY | O_CLOEXEC);
-  char buf[16] = {0};
-  if (fd >= 0) {
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n > 0) return atoi(buf);
-  }
-  return CAP_LAST_CAP;
-}
-
-void dropBounding(uint64_t keep) {
-  int last = lastCap();
+// `last`: the host's cap_last_cap, read by the runtime on the host (never the container's /proc).
+void dropBounding(uint64_t keep, int last) {
+  if (last < 0 || last > 63) channel::fail("invalid plan: lastCap " + std::to_string(last), 0);
   for (int cap = 0; cap <= last; cap++)
     if (!(keep & (1ULL << cap)) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
       channel::fail("drop capability " + std::to_string(cap) + " from the bounding set", errno);
@@ -150,19 +157,10 @@ void raiseAmbient(uint64_t ambient) {
       channel::fail("raise ambient capability " + std::to_string(cap), errno);
 }
 
-// runc calls setgroups(2) unless the user namespace has it denied (/proc/self/setgroups).
-bool setgroupsDenied() {
-  int fd = open("/proc/self/setgroups", O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
-  char buf[16] = {0};
-  ssize_t n = read(fd, buf, sizeof buf - 1);
-  close(fd);
-  return n >= 4 && strncmp(buf, "deny", 4) == 0;
-}
-
+// runc calls setgroups(2) unless the user namespace has it denied (stage 1 read that on the host).
 void setUser(const json::Value& process, bool setgroupsAllowed) {
   const json::Value& user = process["user"];
-  setgroupsAllowed = setgroupsAllowed && !setgroupsDenied();
+  setgroupsAllowed = setgroupsAllowed && !ns::setgroupsDenied();
   gid_t gid = static_cast<gid_t>(user["gid"].u64());
   uid_t uid = static_cast<uid_t>(user["uid"].u64());
   if (setgroupsAllowed) {
@@ -188,6 +186,10 @@ void markRuntimeFdsCloseOnExec(int first) {
   }
   closedir(dir);
 }
+
+// Right before execve: close (not only mark) every fd from `first` up. A seccomp filter may
+// refuse close_range; finalize marked them close-on-exec, so they still go at execve.
+void closeRuntimeFds(int first) { syscall(SYS_close_range, first, ~0U, 0); }
 
 // sched_setattr(2): the plan carries the policy and flags as numbers, times in nanoseconds.
 void setScheduler(const json::Value& s) {
@@ -238,12 +240,14 @@ void configureKernel(const json::Value& plan) {
     if (setdomainname(name.data(), name.size()) < 0) channel::fail("setdomainname", errno);
   }
   lsm::applyAppArmor(plan);
-  const json::Value& sysctl = plan["sysctl"];
-  for (size_t i = 0; i < sysctl.size(); i++)
-    writeFile("/proc/sys/" + sysctl.at(i)["path"].str(), sysctl.at(i)["value"].str());
+  writeSysctls(plan["sysctl"]);
 }
 
 void configure(const json::Value& plan) {
+  // Everything needed from the host's /proc is open by now: let it go before the cwd (and the
+  // container's files) come into play.
+  lsm::open(plan);
+  procfs::closeHost();
   defaultHome = homeOf(static_cast<uid_t>(plan["process"]["user"]["uid"].u64()));
   configureKernel(plan);  // exec: no rootfs::enter to have done it
   // oom_score_adj and the I/O priority were set in stage 1, with the runtime's privileges.
@@ -253,8 +257,9 @@ void configure(const json::Value& plan) {
     joinSessionKeyring(plan["sessionKeyring"].str());
     lsm::setKeyLabel(plan, true);
   }
-  std::string cwd = plan["process"]["cwd"].str("/");
+  std::string cwd = plan["process"]["cwd"].str();
   if (chdir(cwd.c_str()) < 0) channel::fail("chdir to cwd " + cwd, errno);
+  verifyCwd(cwd);
   // runc's order: scheduler and SELinux exec label while still privileged and before a
   // seccomp filter that may not allow them, then (finalize) user and capabilities.
   setScheduler(plan["process"]["scheduler"]);
@@ -285,10 +290,10 @@ void finalize(const json::Value& plan) {
   const json::Value& caps = process["capabilities"];
   umask(process["umask"].isNull() ? 022 : static_cast<mode_t>(process["umask"].u64()));
 
-  dropBounding(capMask(caps["bounding"]));
+  dropBounding(capMask(caps["bounding"]), static_cast<int>(plan["lastCap"].i64()));
   // Keep the permitted set across the uid change; the configured sets are applied after it.
   if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) channel::fail("prctl PR_SET_KEEPCAPS", errno);
-  setUser(process, plan["setgroups"].flag(true));
+  setUser(process, plan["setgroups"].flag());
   if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0) channel::fail("prctl PR_SET_KEEPCAPS", errno);
   setCapSets({capMask(caps["effective"]), capMask(caps["permitted"]), capMask(caps["inheritable"])});
   raiseAmbient(capMask(caps["ambient"]));
@@ -298,7 +303,8 @@ void finalize(const json::Value& plan) {
   // runc sets the personality last, right before it execs.
   if (!plan["personality"].isNull() && personality(static_cast<unsigned long>(plan["personality"].u64())) < 0)
     channel::fail("set the personality", errno);
-  setAffinity(process["execCPUAffinity"]["final"]);
+  const json::Value& affinity = process["execCPUAffinity"];
+  if (!affinity.isNull()) setAffinity(affinity["final"]);
 }
 
 void execute(const json::Value& plan, const std::string& executable) {
@@ -310,6 +316,7 @@ void execute(const json::Value& plan, const std::string& executable) {
   argv.push_back(nullptr);
   for (auto& e : env) envp.push_back(&e[0]);
   envp.push_back(nullptr);
+  closeRuntimeFds(3 + static_cast<int>(plan["preserveFds"].u64()));
   execve(executable.c_str(), argv.data(), envp.data());
   channel::fail("exec " + executable, errno);
 }

@@ -5,7 +5,9 @@
 #include <linux/openat2.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/statvfs.h>
+#include <linux/magic.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -19,6 +21,7 @@
 
 #include "channel.h"
 #include "lsm.h"
+#include "procfs.h"
 #include "steps.h"
 
 namespace rootfs {
@@ -27,6 +30,14 @@ namespace {
 
 std::string rootPath;
 int rootFd = -1;
+
+// Read-only tmpfs and /dev mounts are mounted writable first (devices, links, the mode copy
+// and the console still go in) and made read-only once the rootfs is entered, as runc does.
+struct DelayedReadonly {
+  std::string destination;
+  unsigned long flags;
+};
+std::vector<DelayedReadonly> delayedReadonly;
 
 std::vector<std::string> splitPath(const std::string& path) {
   std::vector<std::string> parts;
@@ -315,6 +326,10 @@ void mountFilesystem(const json::Value& m) {
   std::string data = m["data"].str();
   unsigned long flags = m["flags"].u64();
   bool tmpfs = type == "tmpfs";
+  if ((flags & MS_RDONLY) && (tmpfs || dest == "/dev")) {
+    flags &= ~MS_RDONLY;
+    delayedReadonly.push_back({dest, flags});
+  }
   int underlying = tmpfs ? openInRoot(dest, O_RDONLY | O_DIRECTORY) : -1;
   struct stat before;
   if (underlying >= 0 && fstat(underlying, &before) < 0) channel::fail("stat " + dest + " in the rootfs", errno);
@@ -352,18 +367,22 @@ void bindMount(const json::Value& m, size_t index) {
   std::string dest = m["destination"].str(), source = m["source"].str();
   unsigned long flags = m["flags"].u64();
   int tree = ns::idmappedMount(index);
+  int sourceFd = ns::bindSource(index);
   struct stat st;
-  if ((tree >= 0 ? fstat(tree, &st) : stat(source.c_str(), &st)) < 0)
-    channel::fail("mount source " + source + " for " + dest, errno);
+  int statted = tree >= 0 ? fstat(tree, &st) : sourceFd >= 0 ? fstat(sourceFd, &st) : stat(source.c_str(), &st);
+  if (statted < 0) channel::fail("mount source " + source + " for " + dest, errno);
+  // Bound from the fd stage 1's helper opened (the path may be out of this user's reach).
+  std::string from = sourceFd >= 0 ? fdPath(sourceFd) : source;
   int target = S_ISDIR(st.st_mode) ? makeDirectories(dest) : makeFile(dest);
   if (tree >= 0) {
     if (move_mount(tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
       channel::fail("attach the idmapped mount of " + source + " on " + dest, errno);
     close(tree);
   } else {
-    mountAt("bind mount " + source, dest, source.c_str(), nullptr, MS_BIND | (flags & MS_REC), nullptr, target);
+    mountAt("bind mount " + source, dest, from.c_str(), nullptr, MS_BIND | (flags & MS_REC), nullptr, target);
   }
   close(target);
+  if (sourceFd >= 0) close(sourceFd);
   unsigned long extra = flags & ~(MS_BIND | MS_REC);
   if (!extra) return;
   int fd = openInRoot(dest, O_PATH);
@@ -383,8 +402,41 @@ void bindMount(const json::Value& m, size_t index) {
   close(fd);
 }
 
+// runc's /proc and /sys rules (libcontainer/rootfs_linux.go). proc and sysfs go on an ordinary
+// directory only, never through a symlink an image put there. No other mount may land inside
+// /proc (where the image's symlinks resolve it) except the files lxcfs emulates; only a fresh
+// proc, or a bind of a procfs, may cover /proc itself.
+const char* const kLxcfsProcFiles[] = {
+    "/proc/cpuinfo", "/proc/diskstats", "/proc/meminfo", "/proc/stat", "/proc/swaps",
+    "/proc/uptime",  "/proc/loadavg",   "/proc/slabinfo", "/proc/net/dev", "/proc/sys/kernel/ns_last_pid",
+};
+
+void checkProcAndSys(const json::Value& m) {
+  std::string dest = m["destination"].str(), type = m["type"].str();
+  bool bind = m["bind"].flag();
+  if (!bind && (type == "proc" || type == "sysfs")) {
+    struct stat st;
+    if (lstat((rootPath + dest).c_str(), &st) == 0 && !S_ISDIR(st.st_mode))
+      channel::fail(describe(m) + ": filesystem \"" + type + "\" must be mounted on ordinary directory", 0);
+  }
+  std::string resolved = resolveInRootFallback(dest).substr(rootPath.size());
+  if (resolved.empty()) resolved = "/";
+  if (resolved == "/proc") {
+    if (!bind && type == "proc") return;
+    struct statfs fs;
+    if (bind && statfs(m["source"].str().c_str(), &fs) == 0 && fs.f_type == PROC_SUPER_MAGIC) return;
+    channel::fail(describe(m) + ": \"" + dest + "\" cannot be mounted because it is not of type proc", 0);
+  }
+  if (resolved.compare(0, 6, "/proc/") != 0) return;
+  for (const char* allowed : kLxcfsProcFiles)
+    if (resolved == allowed) return;
+  std::string where = resolved == dest ? "" : " (it resolves to " + resolved + ")";
+  channel::fail(describe(m) + ": \"" + dest + "\" cannot be mounted because it is inside /proc" + where, 0);
+}
+
 void mountOne(const json::Value& m, size_t index) {
   std::string dest = m["destination"].str();
+  checkProcAndSys(m);
   if (m["bind"].flag())
     bindMount(m, index);
   else
@@ -405,7 +457,7 @@ void makeDevice(const json::Value& d, bool bindFromHost) {
   }
   std::string type = d["type"].str();
   mode_t kind = type == "b" ? S_IFBLK : type == "p" ? S_IFIFO : S_IFCHR;
-  mode_t mode = static_cast<mode_t>(d["fileMode"].u64(0666)) & 07777;
+  mode_t mode = static_cast<mode_t>(d["fileMode"].u64()) & 07777;
   dev_t dev = makedev(static_cast<unsigned>(d["major"].u64()), static_cast<unsigned>(d["minor"].u64()));
   int parent = makeDirectories(parentOf(path));
   std::string base = baseOf(path);
@@ -429,7 +481,7 @@ void makeSymlink(const json::Value& link) {
 // The mount holding the rootfs must not be shared, or pivot_root refuses and the rootfs bind
 // would propagate back to the host.
 void makeParentMountPrivate() {
-  FILE* f = fopen("/proc/self/mountinfo", "re");
+  FILE* f = fdopen(procfs::open(procfs::host(), "self/mountinfo", O_RDONLY, "/proc/self/mountinfo"), "re");
   if (!f) channel::fail("open /proc/self/mountinfo", errno);
   char line[4096];
   std::string best;
@@ -463,9 +515,48 @@ void pivotRoot() {
   close(oldRoot);
 }
 
+// --no-pivot leaves the host's mounts reachable behind the chroot, and the kernel allows a fresh
+// proc or sysfs mount wherever a full one is visible: detach every full proc and sysfs mount
+// outside the rootfs first, or cover it with a tmpfs where detaching is refused (runc's msMoveRoot).
+void hideHostProcAndSys() {
+  std::vector<std::string> targets;
+  FILE* f = fdopen(procfs::open(procfs::host(), "self/mountinfo", O_RDONLY, "/proc/self/mountinfo"), "re");
+  if (!f) channel::fail("open /proc/self/mountinfo", errno);
+  char line[4096];
+  while (fgets(line, sizeof line, f)) {
+    char root[4096], mountPoint[4096];
+    if (sscanf(line, "%*s %*s %*s %4095s %4095s", root, mountPoint) != 2) continue;
+    const char* sep = strstr(line, " - ");
+    char type[64];
+    if (!sep || sscanf(sep, " - %63s", type) != 1) continue;
+    std::string mp = mountPoint, fstype = type;
+    if (std::string(root) != "/" || (fstype != "proc" && fstype != "sysfs")) continue;
+    if (mp == rootPath || mp.compare(0, rootPath.size() + 1, rootPath + "/") == 0) continue;
+    targets.push_back(mp);
+  }
+  fclose(f);
+  for (const std::string& mp : targets) {
+    if (mount(nullptr, mp.c_str(), nullptr, MS_SLAVE | MS_REC, nullptr) < 0) {
+      if (errno == ENOENT) continue;  // a parent went already
+      channel::fail("make " + mp + " a slave before hiding it", errno);
+    }
+    if (umount2(mp.c_str(), MNT_DETACH) == 0) continue;
+    if (errno != EINVAL && errno != EPERM) channel::fail("unmount " + mp + " (hiding the host's " + mp + ")", errno);
+    if (mount("tmpfs", mp.c_str(), "tmpfs", 0, nullptr) < 0) channel::fail("cover " + mp + " with a tmpfs", errno);
+  }
+}
+
 void moveRoot() {
+  hideHostProcAndSys();
   if (fchdir(rootFd) < 0) channel::fail("chdir to the rootfs", errno);
   if (mount(rootPath.c_str(), "/", nullptr, MS_MOVE, nullptr) < 0) channel::fail("move the rootfs to /", errno);
+  if (chroot(".") < 0) channel::fail("chroot", errno);
+  if (chdir("/") < 0) channel::fail("chdir /", errno);
+}
+
+// runc's jail without a mount namespace of the container's own: chroot only.
+void chrootRoot() {
+  if (fchdir(rootFd) < 0) channel::fail("chdir to the rootfs", errno);
   if (chroot(".") < 0) channel::fail("chroot", errno);
   if (chdir("/") < 0) channel::fail("chdir /", errno);
 }
@@ -529,11 +620,15 @@ int openPath(const char* path) {
 void prepare(const json::Value& plan) {
   lsm::open(plan);
   rootPath = plan["rootfs"].str();
-  unsigned long propagation = plan["rootPropagation"].u64(MS_SLAVE | MS_REC);
-  if (mount(nullptr, "/", nullptr, propagation, nullptr) < 0) channel::fail("set propagation of /", errno);
-  makeParentMountPrivate();
-  if (mount(rootPath.c_str(), rootPath.c_str(), nullptr, MS_BIND | MS_REC, nullptr) < 0)
-    channel::fail("bind mount the rootfs " + rootPath, errno);
+  // Without a mount namespace of its own the container's mount table is the runtime's: its
+  // propagation and the rootfs stay as they are (the plan has no mounts then).
+  if (plan["mountNamespace"].flag()) {
+    unsigned long propagation = plan["rootPropagation"].u64();
+    if (mount(nullptr, "/", nullptr, propagation, nullptr) < 0) channel::fail("set propagation of /", errno);
+    makeParentMountPrivate();
+    if (mount(rootPath.c_str(), rootPath.c_str(), nullptr, MS_BIND | MS_REC, nullptr) < 0)
+      channel::fail("bind mount the rootfs " + rootPath, errno);
+  }
   rootFd = open(rootPath.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (rootFd < 0) channel::fail("open the rootfs " + rootPath, errno);
 
@@ -548,15 +643,17 @@ void prepare(const json::Value& plan) {
 }
 
 void enter(const json::Value& plan) {
-  if (plan["noPivot"].flag())
+  if (!plan["mountNamespace"].flag())
+    chrootRoot();
+  else if (plan["noPivot"].flag())
     moveRoot();
   else
     pivotRoot();
   close(rootFd);
-  const json::Value& afterPivot = plan["propagationAfterPivot"];
-  if (!afterPivot.isNull() && mount(nullptr, "/", nullptr, afterPivot.u64(), nullptr) < 0)
-    channel::fail("set rootfs propagation", errno);
-  makeCwd(plan["process"]["cwd"].str("/"));
+  makeCwd(plan["process"]["cwd"].str());
+  for (const DelayedReadonly& m : delayedReadonly)
+    if (mount(nullptr, m.destination.c_str(), nullptr, m.flags | MS_BIND | MS_REMOUNT | MS_RDONLY, nullptr) < 0)
+      channel::fail("remount " + m.destination + " read-only", errno);
   if (plan["readonlyRoot"].flag()) makeRootReadonly();
   // runc's order from here: hostname, AppArmor, sysctl (through /proc/sys while it is still
   // writable), then the read-only and masked paths.
@@ -566,6 +663,10 @@ void enter(const json::Value& plan) {
   const json::Value& masked = plan["maskedPaths"];
   std::string maskData = plan["maskedPathData"].str();
   for (size_t i = 0; i < masked.size(); i++) maskPath(masked.at(i).str(), maskData);
+  // Last: an unbindable root would refuse the binds of the read-only and masked paths.
+  const json::Value& afterPivot = plan["propagationAfterPivot"];
+  if (!afterPivot.isNull() && mount(nullptr, "/", nullptr, afterPivot.u64(), nullptr) < 0)
+    channel::fail("set rootfs propagation", errno);
 }
 
 }  // namespace rootfs

@@ -12,8 +12,13 @@ namespace ns {
 void enter(const json::Value& plan);
 // The fd stage 1 opened for `path` (the exec fifo), handed over once; -1 if none.
 int preopened(const char* path);
+// Whether setgroups(2) is denied in the container's user namespace (read on the host's /proc).
+bool setgroupsDenied();
 // The detached idmapped tree stage 1 made for plan.mounts[index]; -1 if none.
 int idmappedMount(size_t index);
+// An O_PATH fd of plan.mounts[index]'s bind source opened in the container's mount namespace
+// with the host's privileges (user namespaces only); -1: mount by path.
+int bindSource(size_t index);
 }  // namespace ns
 
 namespace rootfs {
@@ -43,9 +48,10 @@ void finalize(const json::Value& plan);
 }  // namespace proc
 
 namespace hooks {
-// Runs each hook of `list` in order with `state` (OCI state JSON) on stdin; fails the init on
-// the first one that fails or outlives its timeout.
-void run(const char* kind, const json::Value& list, const std::string& state);
+// Runs each hook of `list` in order with `state` (OCI state JSON) on stdin and, for hooks
+// without an env of their own, `processEnv`; fails the init on the first one that fails or
+// outlives its timeout.
+void run(const char* kind, const json::Value& list, const std::string& state, const json::Value& processEnv);
 }  // namespace hooks
 
 namespace terminal {

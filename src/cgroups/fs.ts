@@ -269,7 +269,11 @@ export function setWithRollback(io: CgroupIO, restorable: ReadonlySet<string>, s
 }
 
 /** Removes cgroup directories, children before parents; returns the messages of those left. */
-export function removeCgroupDirs(dirs: readonly string[]): string[] {
+export function removeCgroupDirs(dirs: readonly string[], leaves: readonly string[] = []): string[] {
+  // Sub-cgroups the container made inside its own (cgroupns, a writable cgroup mount) go first:
+  // runc removes them too, and the container's directory cannot go while they exist.
+  const below = leaves.flatMap((leaf) => subDirectories(leaf));
+  if (below.length > 0) dirs = [...below, ...dirs];
   const sorted = [...dirs].sort((a, b) => b.split('/').length - a.split('/').length || (a < b ? 1 : a > b ? -1 : 0));
   const failures: string[] = [];
   for (const dir of new Set(sorted)) {
@@ -277,4 +281,18 @@ export function removeCgroupDirs(dirs: readonly string[]): string[] {
     if (failed) failures.push(failed);
   }
   return failures;
+}
+
+/** Every directory below `dir` (not `dir` itself); none when it is gone. */
+function subDirectories(dir: string): string[] {
+  let entries: fs.Dirent[];
+  try {
+    entries = fs.readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return [];
+  }
+  return entries.filter((e) => e.isDirectory()).flatMap((e) => {
+    const sub = path.join(dir, e.name);
+    return [sub, ...subDirectories(sub)];
+  });
 }

@@ -97,6 +97,22 @@ function v1Mountpoints(h: Hierarchy): Record<string, string> {
 }
 
 /**
+ * runc 1.1.5's checks on a cgroup that is there before the container: processes in it get a
+ * warning (runc will refuse them from 1.2), a frozen one is refused — its init would freeze on
+ * joining and create would wait forever.
+ */
+export function checkPreexisting(cgroup: Cgroup, warn: (msg: string) => void): void {
+  if (cgroup.exists()) {
+    const pids = cgroup.pids();
+    if (pids.length > 0) {
+      warn(`container's cgroup is not empty: ${pids.length} process(es) found`);
+      warn("DEPRECATED: running container in a non-empty cgroup won't be supported in runc 1.2; https://github.com/opencontainers/runc/issues/3132");
+    }
+  }
+  if (cgroup.isFrozen()) throw new RuntimeError("container's cgroup unexpectedly frozen");
+}
+
+/**
  * The Cgroup of an existing container from its stored paths. Without `created`, destroy()
  * removes the leaf directories only (runc's behaviour).
  */

@@ -140,7 +140,7 @@ export class V1Cgroup implements Cgroup {
   }
 
   private removeDirs(): string[] {
-    const failures = removeCgroupDirs(this.tracked ? this.created : Object.values(this.paths));
+    const failures = removeCgroupDirs(this.tracked ? this.created : Object.values(this.paths), Object.values(this.paths));
     this.created.length = 0;
     return failures;
   }

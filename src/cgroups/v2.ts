@@ -202,7 +202,7 @@ export class V2Cgroup implements Cgroup {
   }
 
   private removeDirs(): string[] {
-    const failures = removeCgroupDirs(this.tracked ? this.created : [this.dir]);
+    const failures = removeCgroupDirs(this.tracked ? this.created : [this.dir], [this.dir]);
     this.created.length = 0;
     return failures;
   }

@@ -1,13 +1,24 @@
 /** `runts exec [flags] <id> <command> [args…]` or `runts exec --process FILE <id>`. */
 import * as fs from 'fs';
 import type { CommandContext } from '../context';
-import { execProcess } from '../container/exec';
+import { execProcess, parseSubCgroups } from '../container/exec';
 import { RuntimeError } from '../errors';
 import { validateProcess } from '../spec/validate';
 import type { Process } from '../spec/types';
 import { openStore } from '../state';
 
+/** runc exits 255 when exec itself fails, so callers can tell it from the process's own status. */
+export const EXEC_FAILED = 255;
+
 export async function run(ctx: CommandContext): Promise<number> {
+  try {
+    return await execFromContext(ctx);
+  } catch (err) {
+    throw new RuntimeError(`exec failed: ${(err as Error).message ?? String(err)}`, EXEC_FAILED);
+  }
+}
+
+async function execFromContext(ctx: CommandContext): Promise<number> {
   const [id, ...args] = ctx.positionals;
   const process = ctx.flags.process ? readProcessFile(ctx.flags.process as string) : processFromFlags(ctx, id, args);
   return execProcess(
@@ -20,6 +31,7 @@ export async function run(ctx: CommandContext): Promise<number> {
       preserveFds: Number(ctx.flags['preserve-fds'] ?? 0),
       ignorePaused: Boolean(ctx.flags['ignore-paused']),
       consoleSocket: (ctx.flags['console-socket'] as string) || undefined,
+      subCgroups: parseSubCgroups((ctx.flags.cgroup as string[]) ?? []),
     },
     ctx.log,
   );

@@ -5,14 +5,14 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { openCgroup } from '../cgroups';
+import { checkPreexisting, openCgroup } from '../cgroups';
 import type { GlobalOptions } from '../context';
 import { RuntimeError } from '../errors';
 import { runHooks } from '../hooks';
-import { startInit, stopInit } from '../initProcess';
+import { guardInheritedFds, startInit, stopInit } from '../initProcess';
 import type { Logger } from '../log';
 import { native } from '../native';
-import { buildPlan } from '../plan';
+import { buildPlan, initPart } from '../plan';
 import { loadBundle } from '../spec/validate';
 import type { LinuxIDMapping, Spec, State } from '../spec/types';
 import { nowRfc3339Nano, openStore, pidStartTime, validateId, type ContainerRecord, type StateStore } from '../state';
@@ -42,6 +42,7 @@ export interface CreatedContainer {
 
 export async function createContainer(globals: GlobalOptions, request: CreateRequest, log: Logger): Promise<CreatedContainer> {
   validateId(request.id);
+  guardInheritedFds(request.preserveFds);
   const { spec, bundle, rootfs } = loadBundle(request.bundle);
   const console = consoleMode(spec.process?.terminal ?? false, request.consoleSocket, request.detached);
   const store = openStore(globals);
@@ -56,6 +57,7 @@ export async function createContainer(globals: GlobalOptions, request: CreateReq
   const plan = buildPlan(spec, {
     id: request.id,
     rootfs,
+    bundle,
     execFifo: store.execFifoPath(request.id),
     noPivot: request.noPivot,
     noNewKeyring: request.noNewKeyring,
@@ -64,6 +66,7 @@ export async function createContainer(globals: GlobalOptions, request: CreateReq
   });
 
   logPlanNotes(plan, log);
+  checkPreexisting(cgroup, (message) => log.warn(message));
 
   const undo = new UndoList();
   store.reserve(request.id);
@@ -82,7 +85,7 @@ export async function createContainer(globals: GlobalOptions, request: CreateReq
     const joinBeforeSetup =
       (spec.linux?.namespaces?.some((n) => n.type === 'cgroup' && !n.path) ?? false) || REALTIME_POLICIES.has(spec.process?.scheduler?.policy ?? '');
     if (joinBeforeSetup) cgroup.join(init.child.pid!);
-    init.channel.send(plan);
+    init.channel.send(initPart(plan));
     const pid = runInitSession(init.channel, {
       pid: (child) => undo.push(() => killAndReap(child)),
       console: (fd) => {

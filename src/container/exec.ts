@@ -7,10 +7,11 @@ import * as path from 'path';
 import { frozenProbe } from '../cgroups/container';
 import { cgroupFromPaths } from '../cgroups';
 import type { GlobalOptions } from '../context';
-import { RuntimeError } from '../errors';
-import { startInit, stopInit } from '../initProcess';
+import { RuntimeError, describeSystemError } from '../errors';
+import { guardInheritedFds, initFds, startInit, stopInit } from '../initProcess';
 import type { Logger } from '../log';
-import { buildExecPlan } from '../plan';
+import { native } from '../native';
+import { buildExecPlan, initPart } from '../plan';
 import { forwardSeccompListener } from '../seccomp';
 import type { Process } from '../spec/types';
 import { openStore } from '../state';
@@ -27,6 +28,8 @@ export interface ExecRequest {
   preserveFds: number;
   ignorePaused: boolean;
   consoleSocket?: string;
+  /** --cgroup: sub-cgroup per controller ("" for every controller), relative to the container's. */
+  subCgroups?: Record<string, string>;
 }
 
 /** Runs the process; returns its exit status in the foreground, 0 when detached. */
@@ -35,23 +38,41 @@ export async function execProcess(globals: GlobalOptions, request: ExecRequest, 
   const record = store.read(request.id);
   const status = store.status(record);
   if (status === 'paused' && !request.ignorePaused) throw new RuntimeError('cannot exec in a paused container (use --ignore-paused to override)');
-  if (status !== 'running' && status !== 'paused') throw new RuntimeError(`cannot exec in a ${status} container`);
+  // A created container's init waits for `start` with its namespaces set up: runc lets a
+  // process join it then, and so does runts.
+  if (status === 'stopped' || status === 'creating') throw new RuntimeError(`cannot exec in a ${status} container`);
   const console = consoleMode(request.process.terminal ?? false, request.consoleSocket, request.detach);
 
-  const plan = buildExecPlan(record.config, record.namespacePaths ?? {}, request.process, request.preserveFds);
+  guardInheritedFds(request.preserveFds);
+
+  // The namespaces are joined through a pidfd held from before the start-time check: if the
+  // init dies and its pid is reused meanwhile, the join fails rather than land elsewhere.
+  let pidfd: number;
+  try {
+    pidfd = native().pidfdOpen(record.pid, record.pidStartTime);
+  } catch {
+    throw new RuntimeError('cannot exec in a stopped container');
+  }
+  const plan = buildExecPlan(record.config, request.process, { nsPidfd: initFds(request.preserveFds).extra, preserveFds: request.preserveFds });
   logPlanNotes(plan, log);
-  const init = startInit(['inherit', 'inherit', 'inherit'], request.preserveFds);
+  let init: ReturnType<typeof startInit>;
+  try {
+    init = startInit(['inherit', 'inherit', 'inherit'], request.preserveFds, pidfd);
+  } finally {
+    fs.closeSync(pidfd);
+  }
   let pid = 0;
   let consoleMaster: number | undefined;
   try {
-    if (record.cgroupPaths) cgroupFromPaths(record.cgroupPaths).join(init.child.pid!);
-    init.channel.send(plan);
+    if (record.cgroupPaths) joinCgroups(subCgroupPaths(record.cgroupPaths, request.subCgroups ?? {}), init.child.pid!);
+    init.channel.send(initPart(plan));
     pid = runInitSession(init.channel, {
       pid: (child) => (pid = child),
       console: (fd) => (consoleMaster = takeMaster(console, fd)),
       seccompListener: (fd, child) =>
         forwardSeccompListener(fd, record.config, { ociVersion: record.ociVersion, id: record.id, status: 'running', pid: child, bundle: record.bundle, annotations: record.annotations }),
     });
+    if (request.pidFile) writePidFile(request.pidFile, pid);
   } catch (err) {
     if (pid) process.kill(pid, 'SIGKILL');
     if (consoleMaster !== undefined) fs.closeSync(consoleMaster);
@@ -59,8 +80,57 @@ export async function execProcess(globals: GlobalOptions, request: ExecRequest, 
   } finally {
     await stopInit(init);
   }
-  if (request.pidFile) writeFileAtomically(path.resolve(request.pidFile), String(pid));
   log.debug(`exec'd pid ${pid} in container ${request.id}`);
   if (request.detach) return 0;
   return waitInForeground(pid, consoleMaster);
+}
+
+function writePidFile(file: string, pid: number): void {
+  const target = path.resolve(file);
+  try {
+    writeFileAtomically(target, String(pid));
+  } catch (err) {
+    throw describeSystemError(`write pid file ${target}`, err);
+  }
+}
+
+/**
+ * runc 1.1's `exec --cgroup`: the container's cgroup directories with the requested sub-cgroup
+ * appended, for every controller ("" key) or for the named ones; never above the container's.
+ */
+export function subCgroupPaths(paths: Record<string, string>, sub: Record<string, string>): Record<string, string> {
+  const out = { ...paths };
+  const entries = '' in sub ? Object.keys(paths).map((controller) => [controller, sub['']] as const) : Object.entries(sub);
+  for (const [controller, relative] of entries) {
+    const base = paths[controller];
+    if (base === undefined) throw new RuntimeError(`unknown controller ${controller} in SubCgroupPaths`);
+    const joined = path.posix.join(base, relative).replace(/(.)\/+$/, '$1');
+    if (joined !== base && !joined.startsWith(`${base}/`)) throw new RuntimeError(`${relative} is not a sub cgroup path`);
+    out[controller] = joined;
+  }
+  return out;
+}
+
+/** `--cgroup` arguments: `[<controller>[,<controller>…]:]<path>`; a bare path only alone. */
+export function parseSubCgroups(args: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const arg of args) {
+    const parts = arg.split(':');
+    if (parts.length > 2) throw new RuntimeError(`invalid --cgroup argument: ${arg}`);
+    if (parts.length === 1) {
+      if (args.length !== 1) throw new RuntimeError(`invalid --cgroup argument: ${arg} (missing <controller>: prefix)`);
+      out[''] = arg;
+    } else {
+      for (const controller of parts[0].split(',')) out[controller] = parts[1];
+    }
+  }
+  return out;
+}
+
+function joinCgroups(paths: Record<string, string>, pid: number): void {
+  try {
+    cgroupFromPaths(paths).join(pid);
+  } catch (err) {
+    throw new RuntimeError(`error adding pid ${pid} to cgroups: ${(err as Error).message}`);
+  }
 }

@@ -2,7 +2,7 @@
 import { RuntimeError } from '../errors';
 import type { InitChannel } from '../initChannel';
 import type { Logger } from '../log';
-import type { InitPlan } from '../plan';
+import type { Plan } from '../plan';
 
 export interface SessionHandlers {
   /** Stage 2's host pid, as soon as it exists (to kill it if a later step fails). */
@@ -58,8 +58,8 @@ export function runInitSession(channel: InitChannel, handlers: SessionHandlers):
 }
 
 /** What building the plan decided to tell the user (skipped capabilities, ignored labels). */
-export function logPlanNotes(plan: InitPlan, log: Logger): void {
-  for (const note of plan.notes ?? []) {
+export function logPlanNotes(plan: Plan, log: Logger): void {
+  for (const note of plan.notes) {
     if (note.level === 'warning') log.warn(note.msg);
     else log.debug(note.msg);
   }

@@ -195,4 +195,30 @@ withRuntsRoot(skip, 'hardening-userns', (root) => {
     t.match(lines[4], /CapEff:\s+0000000020000420/, 'the configured capabilities, in the user namespace');
     t.match(lines[5], /NoNewPrivs:\s+1/);
   });
+
+  t.test('a bind source only the host\'s root may reach is bound by fd, for run and exec', async (t) => {
+    const work = scratchDir('userns-src');
+    t.teardown(() => fs.rmSync(work, { recursive: true, force: true }));
+    fs.chmodSync(work, 0o755);
+    // source-*/dir is 0755 but source-* is 0700 and root's: the mapped root cannot walk into it.
+    for (const n of [1, 2]) {
+      fs.mkdirSync(path.join(work, `source-${n}`, 'dir'), { recursive: true });
+      fs.chmodSync(path.join(work, `source-${n}`), 0o700);
+      fs.writeFileSync(path.join(work, `source-${n}`, 'dir', 'foo.txt'), `from ${n}\n`);
+    }
+    const spec = usernsSpec(['sleep', '60']);
+    spec.mounts!.push(
+      { destination: '/tmp/mount-1', type: 'bind', source: path.join(work, 'source-1', 'dir'), options: ['bind'] },
+      // relative: the bundle's, as runc resolves it
+      { destination: '/tmp/mount-2', type: 'bind', source: path.relative('/', path.join(work, 'source-2', 'dir')).replace(/^/, '../'.repeat(20)), options: ['bind', 'ro'] },
+    );
+    const bundle = usernsBundle(t, spec);
+    const id = `userns-src${process.pid}`;
+    const r = runts(root, ['run', '-d', '--bundle', bundle, id]);
+    t.equal(r.code, 0, r.stderr);
+    t.teardown(() => runts(root, ['delete', '--force', id]));
+    const exec = runts(root, ['exec', id, 'sh', '-c', 'cat /tmp/mount-1/foo.txt /tmp/mount-2/foo.txt; awk \'$5 == "/tmp/mount-2" { split($6, o, ","); print o[1] }\' /proc/self/mountinfo']);
+    t.equal(exec.code, 0, exec.stderr);
+    t.same(exec.stdout.trim().split('\n'), ['from 1', 'from 2', 'ro'], 'both sources are there, the second read-only');
+  });
 });

@@ -53,9 +53,9 @@ t.test('hooks run in order, at their points, in the right namespaces', async (t)
 
 t.test('a failing or hanging hook fails create and leaves nothing', async (t) => {
   const cases: [string, Partial<Record<'prestart' | 'createRuntime' | 'createContainer', Hook[]>>, RegExp][] = [
-    ['prestart exit 1', { prestart: [{ path: '/bin/false' }] }, /prestart hook #0: exit status 1/],
-    ['missing createRuntime hook', { createRuntime: [{ path: '/nonexistent/hook' }] }, /createRuntime hook #0: .*nonexistent/],
-    ['createContainer timeout', { createContainer: [{ path: '/bin/sleep', args: ['sleep', '10'], timeout: 1 }] }, /createContainer hook #0: timed out after 1s/],
+    ['prestart exit 1', { prestart: [{ path: '/bin/false' }] }, /error running hook #0 \(prestart\): exit status 1/],
+    ['missing createRuntime hook', { createRuntime: [{ path: '/nonexistent/hook' }] }, /error running hook #0 \(createRuntime\): .*nonexistent/],
+    ['createContainer timeout', { createContainer: [{ path: '/bin/sleep', args: ['sleep', '10'], timeout: 1 }] }, /error running hook #0 \(createContainer\): timed out after 1s/],
   ];
   for (const [name, hooks, pattern] of cases) {
     const spec = baseSpec(['true']);

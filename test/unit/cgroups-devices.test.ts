@@ -12,7 +12,8 @@ t.test('spec rules: defaults for type, major, minor; access checked', async (t) 
   t.same(rulesFromSpec([{ allow: true, type: 'c', major: 1, access: 'wr' }]), [allow('c', 1, -1, 'rw')]);
   t.throws(() => rulesFromSpec([{ allow: true, type: 'c' }]), /device access at 0 field cannot be empty/);
   t.throws(() => rulesFromSpec([{ allow: true, type: 'x', access: 'r' }]), /invalid cgroup device type "x"/);
-  t.throws(() => rulesFromSpec([{ allow: true, type: 'c', access: 'rx' }]), /invalid device access/);
+  t.same(rulesFromSpec([{ allow: false, type: 'c', major: 1, minor: 11, access: 'rwa' }]), [deny('c', 1, 11, 'rw')], 'other letters ignored, as runc does');
+  t.throws(() => rulesFromSpec([{ allow: true, type: 'c', access: 'x' }]), /invalid device access "x": none of r, w and m/);
 });
 
 t.test('container rules append runc defaults, minus those linux.devices lists', async (t) => {

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { decideLsm, lsmProblems, probeLsmHost, takesMountContext, withMountContext, type LsmHost } from '../../src/lsm';
 
 const host = (over: Partial<LsmHost> = {}): LsmHost => ({
-  apparmor: false, selinux: false, attrRoot: '/proc/self/attr', apparmorAttrDir: false, ...over,
+  apparmor: false, selinux: false, apparmorAttrDir: false, ...over,
 });
 
 t.test('no labels asked: nothing to write, nothing to say', async (t) => {
@@ -36,9 +36,9 @@ t.test('AppArmor profile: written as runc writes it, enabled or not', async (t) 
 
 t.test('SELinux process label: exec and key labels when enabled, a validation error otherwise', async (t) => {
   const label = 'system_u:system_r:container_t:s0:c1,c2';
-  const d = decideLsm({ selinuxLabel: label }, host({ selinux: true, attrRoot: '/x/attr' }));
-  t.same(d.lsm.selinuxExec, { attr: '/x/attr/exec', value: label, context: '' });
-  t.same(d.lsm.selinuxKey, { attr: '/x/attr/keycreate', value: label, context: '' });
+  const d = decideLsm({ selinuxLabel: label }, host({ selinux: true }));
+  t.same(d.lsm.selinuxExec, { attr: '/proc/self/attr/exec', value: label, context: '' });
+  t.same(d.lsm.selinuxKey, { attr: '/proc/self/attr/keycreate', value: label, context: '' });
   t.same(lsmProblems({ selinuxLabel: label }, host({ selinux: true })), []);
   t.same(lsmProblems({ selinuxLabel: label }, host()), [
     { pointer: '/process/selinuxLabel', message: 'selinux label is specified in config, but selinux is disabled or not supported' },
@@ -65,16 +65,21 @@ t.test('mount label: context= on the mounts that take it, or a debug note', asyn
   t.notOk(takesMountContext('tmpfs', true), 'nor any bind');
 });
 
-t.test('host probe: this VM has neither, and the test seams override it', async (t) => {
-  const real = probeLsmHost({});
-  t.equal(real.attrRoot, '/proc/self/attr');
+t.test('host probe: this VM has neither, and no environment changes the answer', async (t) => {
+  const real = probeLsmHost();
   t.equal(real.apparmor, fs.existsSync('/sys/kernel/security/apparmor'), 'AppArmor as securityfs shows it');
   if (!fs.existsSync('/sys/fs/selinux')) t.equal(real.selinux, false, 'no selinuxfs: SELinux off');
+  t.equal(real.apparmorAttrDir, fs.existsSync('/proc/self/attr/apparmor'));
 
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'runts-lsm-'));
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-  fs.mkdirSync(path.join(dir, 'apparmor'));
-  const forced = probeLsmHost({ RUNTS_TEST_LSM: 'apparmor, selinux', RUNTS_TEST_LSM_ATTR_ROOT: dir });
-  t.same(forced, { apparmor: true, selinux: true, attrRoot: dir, apparmorAttrDir: true });
-  t.same(probeLsmHost({ RUNTS_TEST_LSM: 'none' }), { apparmor: false, selinux: false, attrRoot: '/proc/self/attr', apparmorAttrDir: fs.existsSync('/proc/self/attr/apparmor') });
+  // The variables older runts read as test seams: a real call's environment must not reach labelling.
+  const saved = { ...process.env };
+  t.teardown(() => {
+    delete process.env.RUNTS_TEST_LSM;
+    delete process.env.RUNTS_TEST_LSM_ATTR_ROOT;
+    Object.assign(process.env, saved);
+  });
+  process.env.RUNTS_TEST_LSM = 'apparmor,selinux';
+  process.env.RUNTS_TEST_LSM_ATTR_ROOT = os.tmpdir();
+  t.same(probeLsmHost(), real, 'RUNTS_TEST_LSM* are ignored');
+  t.equal(decideLsm({ apparmorProfile: 'p' }, probeLsmHost()).lsm.apparmor?.attr.startsWith('/proc/self/attr/'), true, 'the attr is always the kernel\'s');
 });

@@ -10,7 +10,7 @@ import { buildExecPlan, buildPlan, type PlanOptions } from '../../src/plan';
 import { parseCpuList, planCpuAffinity } from '../../src/processSettings';
 import type { Spec } from '../../src/spec/types';
 
-const NO_LSM: LsmHost = { apparmor: false, selinux: false, attrRoot: '/proc/self/attr', apparmorAttrDir: false };
+const NO_LSM: LsmHost = { apparmor: false, selinux: false, apparmorAttrDir: false };
 
 const OPTS: PlanOptions = {
   id: 'plan-test', rootfs: '/bundle/rootfs', execFifo: '/run/runts/plan-test/exec.fifo', noPivot: false,
@@ -82,7 +82,7 @@ t.test('execCPUAffinity: parsed for exec, never applied to the container init (c
   t.same(planCpuAffinity({ initial: '', final: '' }), null, 'empty means not set');
   const withAffinity = spec((s) => { s.process!.execCPUAffinity = { initial: '0', final: '1' }; });
   t.equal(buildPlan(withAffinity, OPTS).process.execCPUAffinity, null, 'the init runs where the runtime runs');
-  const exec = buildExecPlan(withAffinity, { pid: '/proc/1/ns/pid' }, withAffinity.process!, 0);
+  const exec = buildExecPlan(withAffinity, withAffinity.process!, { nsPidfd: 5, preserveFds: 0, lsmHost: NO_LSM });
   t.same(exec.process.execCPUAffinity, { initial: [0], final: [1] });
 });
 
@@ -171,11 +171,11 @@ t.test('LSM: what the plan asks the init to write', async (t) => {
     s.linux!.maskedPaths = ['/proc/kcore'];
     s.mounts!.push({ destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['mode=755'] });
   });
-  const enabled = buildPlan(labelled, { ...OPTS, lsmHost: { apparmor: true, selinux: true, attrRoot: '/attr', apparmorAttrDir: true } });
+  const enabled = buildPlan(labelled, { ...OPTS, lsmHost: { apparmor: true, selinux: true, apparmorAttrDir: true } });
   t.same(enabled.lsm, {
-    apparmor: { attr: '/attr/apparmor/exec', value: 'exec prof', context: '' },
-    selinuxExec: { attr: '/attr/exec', value: 'system_u:system_r:container_t:s0', context: '' },
-    selinuxKey: { attr: '/attr/keycreate', value: 'system_u:system_r:container_t:s0', context: '' },
+    apparmor: { attr: '/proc/self/attr/apparmor/exec', value: 'exec prof', context: '' },
+    selinuxExec: { attr: '/proc/self/attr/exec', value: 'system_u:system_r:container_t:s0', context: '' },
+    selinuxKey: { attr: '/proc/self/attr/keycreate', value: 'system_u:system_r:container_t:s0', context: '' },
   });
   const ctx = 'context="system_u:object_r:container_file_t:s0"';
   t.equal(enabled.mounts.find((m) => m.destination === '/dev')?.data, `mode=755,${ctx}`);
@@ -210,4 +210,38 @@ t.test('a "cgroup" mount on pure v2 is a cgroup2 mount, bound from the container
   const hybrid = { ...OPTS, cgroupPaths: { memory: '/sys/fs/cgroup/memory/c1', '': '/sys/fs/cgroup/unified/c1' } };
   const v1 = buildPlan(withMount(true), hybrid).mounts.filter((m) => m.destination.startsWith('/sys/fs/cgroup'));
   t.same(v1.map((m) => [m.destination, m.type]), [['/sys/fs/cgroup', 'tmpfs'], ['/sys/fs/cgroup/memory', 'bind']], 'v1 keeps the tmpfs of binds');
+t.test('rootfsPropagation: unbindable waits for the pivot; the others are set before and after', async (t) => {
+  const plan = (value: string) => buildPlan(spec((s) => (s.linux!.rootfsPropagation = value as never)), OPTS);
+  t.equal(plan('runbindable').rootPropagation, MS.SLAVE | MS.REC, 'the rootfs can still be bound onto itself');
+  t.equal(plan('runbindable').propagationAfterPivot, MS.UNBINDABLE | MS.REC);
+  t.equal(plan('unbindable').rootPropagation, MS.SLAVE | MS.REC);
+  t.equal(plan('rshared').rootPropagation, MS.SHARED | MS.REC);
+  t.equal(plan('rshared').propagationAfterPivot, MS.SHARED | MS.REC);
+  t.equal(buildPlan(spec(), OPTS).rootPropagation, MS.SLAVE | MS.REC, 'default: rslave');
+  t.equal(buildPlan(spec(), OPTS).propagationAfterPivot, null);
+});
+
+t.test('no mount namespace: chroot only, nothing mounted or made; mounts and masks refused', async (t) => {
+  const noMount = (over: (s: Spec) => void = () => {}) =>
+    spec((s) => {
+      s.linux!.namespaces = s.linux!.namespaces!.filter((n) => n.type !== 'mount');
+      s.mounts = [];
+      over(s);
+    });
+  const plan = buildPlan(noMount((s) => (s.root!.readonly = true)), OPTS);
+  t.equal(plan.mountNamespace, false);
+  t.same([plan.mounts, plan.devices, plan.symlinks], [[], [], []]);
+  t.equal(plan.readonlyRoot, false, 'as runc: a read-only root needs a mount namespace');
+  t.throws(() => buildPlan(noMount((s) => (s.mounts = [{ destination: '/proc', type: 'proc', source: 'proc' }])), OPTS), /mounts need a mount namespace of the container's own/);
+  t.throws(() => buildPlan(noMount((s) => (s.linux!.maskedPaths = ['/proc/kcore'])), OPTS), /unable to restrict sys entries without a private MNT namespace/);
+  t.throws(() => buildPlan(noMount((s) => (s.linux!.rootfsPropagation = 'shared')), OPTS), /rootfsPropagation: needs a mount namespace/);
+  t.equal(buildPlan(spec(), OPTS).mountNamespace, true);
+});
+
+t.test('relative bind sources are the bundle\'s', async (t) => {
+  const s = spec((s) => s.mounts!.push({ destination: '/data', type: 'bind', source: 'data/dir', options: ['rbind'] }, { destination: '/abs', source: '/srv', options: ['bind'] }));
+  const mounts = buildPlan(s, { ...OPTS, bundle: '/bundle' }).mounts;
+  t.equal(mounts.find((m) => m.destination === '/data')!.source, '/bundle/data/dir');
+  t.equal(mounts.find((m) => m.destination === '/abs')!.source, '/srv');
+  t.equal(mounts.find((m) => m.destination === '/proc')!.source, 'proc', 'not a bind: left alone');
 });

@@ -210,6 +210,8 @@ t.test('a "cgroup" mount on pure v2 is a cgroup2 mount, bound from the container
   const hybrid = { ...OPTS, cgroupPaths: { memory: '/sys/fs/cgroup/memory/c1', '': '/sys/fs/cgroup/unified/c1' } };
   const v1 = buildPlan(withMount(true), hybrid).mounts.filter((m) => m.destination.startsWith('/sys/fs/cgroup'));
   t.same(v1.map((m) => [m.destination, m.type]), [['/sys/fs/cgroup', 'tmpfs'], ['/sys/fs/cgroup/memory', 'bind']], 'v1 keeps the tmpfs of binds');
+});
+
 t.test('rootfsPropagation: unbindable waits for the pivot; the others are set before and after', async (t) => {
   const plan = (value: string) => buildPlan(spec((s) => (s.linux!.rootfsPropagation = value as never)), OPTS);
   t.equal(plan('runbindable').rootPropagation, MS.SLAVE | MS.REC, 'the rootfs can still be bound onto itself');

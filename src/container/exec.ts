@@ -6,6 +6,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { frozenProbe } from '../cgroups/container';
 import { cgroupFromPaths } from '../cgroups';
+import { CgroupWriteError } from '../cgroups/fs';
+import { isBelow, probeHierarchy } from '../cgroups/path';
 import type { GlobalOptions } from '../context';
 import { RuntimeError, describeSystemError } from '../errors';
 import { guardInheritedFds, initFds, startInit, stopInit } from '../initProcess';
@@ -64,7 +66,10 @@ export async function execProcess(globals: GlobalOptions, request: ExecRequest, 
   let pid = 0;
   let consoleMaster: number | undefined;
   try {
-    if (record.cgroupPaths) joinCgroups(subCgroupPaths(record.cgroupPaths, request.subCgroups ?? {}), init.child.pid!);
+    if (record.cgroupPaths) {
+      const explicit = Object.keys(request.subCgroups ?? {}).length > 0;
+      joinCgroups(subCgroupPaths(record.cgroupPaths, request.subCgroups ?? {}), init.child.pid!, explicit ? undefined : record.pid);
+    }
     init.channel.send(initPart(plan));
     pid = runInitSession(init.channel, {
       pid: (child) => (pid = child),
@@ -127,10 +132,38 @@ export function parseSubCgroups(args: string[]): Record<string, string> {
   return out;
 }
 
-function joinCgroups(paths: Record<string, string>, pid: number): void {
+/**
+ * Joins the container's cgroups. On v2, a container that delegated controllers below its own
+ * cgroup (its processes moved to a leaf) can take no process there (EBUSY): like runc, the
+ * process then joins the cgroup the container's init is in, if that lies inside the container's.
+ */
+function joinCgroups(paths: Record<string, string>, pid: number, initPid?: number): void {
   try {
     cgroupFromPaths(paths).join(pid);
   } catch (err) {
-    throw new RuntimeError(`error adding pid ${pid} to cgroups: ${(err as Error).message}`);
+    const own = paths[''];
+    const initDir = initPid && Object.keys(paths).length === 1 && own !== undefined && err instanceof CgroupWriteError && err.code === 'EBUSY'
+      ? initCgroupDir(initPid, own)
+      : undefined;
+    if (initDir === undefined) throw new RuntimeError(`error adding pid ${pid} to cgroups: ${(err as Error).message}`);
+    try {
+      cgroupFromPaths({ '': initDir }).join(pid);
+    } catch (again) {
+      throw new RuntimeError(`error adding pid ${pid} to cgroups: ${(err as Error).message}; and to the init's ${initDir}: ${(again as Error).message}`);
+    }
   }
+}
+
+/** The v2 directory of `initPid`'s cgroup when it is `own` or below it. */
+function initCgroupDir(initPid: number, own: string): string | undefined {
+  let line: string | undefined;
+  try {
+    line = fs.readFileSync(`/proc/${initPid}/cgroup`, 'utf8').split('\n').find((l) => l.startsWith('0::'));
+  } catch {
+    return undefined;
+  }
+  const mount = probeHierarchy().unified?.mountpoint;
+  if (!line || !mount) return undefined;
+  const dir = path.posix.join(mount, line.slice(3));
+  return dir === own || isBelow(dir, own) ? dir : undefined;
 }

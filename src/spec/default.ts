@@ -3,6 +3,7 @@
  * as runc 1.1 produces it; only ociVersion differs. Keys are built in the order of runc's Go
  * structs so that formatSpec() output lines up with runc's file.
  */
+import { probeHierarchy } from '../cgroups/path';
 import type { Mount, Spec } from './types';
 
 /** The runtime-spec version runts writes into new configs. */
@@ -15,6 +16,8 @@ export interface DefaultSpecOptions {
   /** Host uid/gid mapped to root in the rootless spec; defaults to the effective ids. */
   uid?: number;
   gid?: number;
+  /** A cgroup namespace, which runc adds on a pure cgroup v2 host; defaults to probing the host. */
+  cgroupNamespace?: boolean;
 }
 
 export function defaultSpec(opts: DefaultSpecOptions): Spec {
@@ -40,7 +43,10 @@ export function defaultSpec(opts: DefaultSpecOptions): Spec {
     mounts: defaultMounts(),
     linux: {
       resources: { devices: [{ allow: false, access: 'rwm' }] },
-      namespaces: [{ type: 'pid' }, { type: 'network' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }],
+      namespaces: [
+        { type: 'pid' }, { type: 'network' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' },
+        ...(opts.cgroupNamespace ?? probeHierarchy().mode === 'v2' ? [{ type: 'cgroup' as const }] : []),
+      ],
       maskedPaths: [
         '/proc/acpi', '/proc/asound', '/proc/kcore', '/proc/keys', '/proc/latency_stats',
         '/proc/timer_list', '/proc/timer_stats', '/proc/sched_debug', '/sys/firmware', '/proc/scsi',

@@ -16,7 +16,7 @@ const { REPO, RUNTS, argValue, sh, which, timeArgv, stats, printTable } = requir
 const ITERATIONS = Number(argValue('--iterations') ?? 30);
 const WARMUP = 3;
 /** A config.json as Docker writes it (seccomp profile included), so state.json has a real size. */
-const DOCKER_SPEC = path.join(REPO, '..', 'shared', 'clients', 'docker-specs', 'spec-1.json');
+const DOCKER_SPEC = path.join(REPO, 'fixtures', 'configs', 'valid', 'docker-spec-1.json');
 const MINIMAL_SPEC = { ociVersion: '1.2.0', process: { args: ['sleep', '3600'], cwd: '/', user: { uid: 0, gid: 0 } } };
 
 function ensureRunc() {

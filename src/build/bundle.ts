@@ -9,6 +9,7 @@
  * every path relative to the compiled files (src/paths.ts) holds. Node built-ins and node_modules stay
  * external, and so do dist/spec/validators.js and the addon, loaded by computed paths.
  */
+import * as fs from 'fs';
 import * as path from 'path';
 import { buildSync, type BuildOptions } from 'esbuild';
 import { PACKAGE_ROOT } from '../paths';
@@ -27,3 +28,5 @@ const common: BuildOptions = {
 buildSync({ ...common, entryPoints: ['commandRunner.js'], outfile: 'commandRunner.js' });
 // cli.js never runs the cgroup drivers (kill --all goes to commandRunner): keep them out.
 buildSync({ ...common, entryPoints: ['cli.js'], outfile: 'cli.js', external: ['./commandRunner.js', './cgroups/index.js'] });
+// The entry is run directly (package.json's bin, a symlink on the PATH): tsc leaves it 0644.
+fs.chmodSync(path.join(PACKAGE_ROOT, 'dist', 'src', 'cli.js'), 0o755);

@@ -15,7 +15,7 @@ import * as path from 'path';
 import t, { type Test } from 'tap';
 import { native } from '../../src/native';
 import type { LinuxSeccomp, Spec } from '../../src/spec/types';
-import { FIXTURE_ROOTFS, baseSpec, cleanupRoot, makeBundle, runts, scratchDir, type Result } from '../helpers/runts';
+import { FIXTURE_ROOTFS, REPO, baseSpec, cleanupRoot, makeBundle, runts, scratchDir, type Result } from '../helpers/runts';
 
 const RUNC = '/usr/bin/runc';
 
@@ -145,7 +145,7 @@ const ALLOW = 'SCMP_ACT_ALLOW' as const;
 const STATUS = 'grep -E "^Seccomp(_filters)?:" /proc/self/status';
 
 function dockerProfile(): LinuxSeccomp {
-  const spec = JSON.parse(fs.readFileSync('/work/shared/clients/docker-specs/spec-1.json', 'utf8')) as Spec;
+  const spec = JSON.parse(fs.readFileSync(path.join(REPO, 'fixtures', 'configs', 'valid', 'docker-spec-1.json'), 'utf8')) as Spec;
   return spec.linux!.seccomp!;
 }
 

@@ -296,23 +296,7 @@ function planMounts(m: Mount, cgroupPaths: Record<string, string>, spec: Spec): 
     options: (m.options ?? []).join(','), recursive, idmap, copyUp: copyUp && type === 'tmpfs', bindFallback: '',
   };
   if (base.bind) base.flags |= MS.BIND;
-  if (type !== 'cgroup') return [base];
-  return isUnified(cgroupPaths) ? [cgroupV2Mount(base, cgroupPaths[''], spec)] : cgroupV1Mounts(base, cgroupPaths);
-}
-
-function isUnified(cgroupPaths: Record<string, string>): boolean {
-  const keys = Object.keys(cgroupPaths);
-  return keys.length === 1 && keys[0] === '';
-}
-
-/**
- * On pure cgroup v2 a "cgroup" mount is a cgroup2 mount (in a cgroup namespace it shows the
- * container's own cgroup as its root). Where the kernel refuses it (EPERM/EBUSY), the init binds
- * the container's cgroup directory (with a cgroup namespace) or the hierarchy instead, as runc does.
- */
-function cgroupV2Mount(mount: PlanMount, dir: string, spec: Spec): PlanMount {
-  const cgroupns = spec.linux?.namespaces?.some((n) => n.type === 'cgroup') ?? false;
-  return { ...mount, type: 'cgroup2', source: 'cgroup2', bindFallback: cgroupns ? dir : '/sys/fs/cgroup' };
+  return type === 'cgroup' ? cgroupV1Mounts(base, cgroupPaths) : [base];
 }
 
 /**

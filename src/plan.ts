@@ -296,7 +296,20 @@ function planMounts(m: Mount, cgroupPaths: Record<string, string>, spec: Spec): 
     options: (m.options ?? []).join(','), recursive, idmap, copyUp: copyUp && type === 'tmpfs', bindFallback: '',
   };
   if (base.bind) base.flags |= MS.BIND;
-  return type === 'cgroup' ? cgroupV1Mounts(base, cgroupPaths) : [base];
+  if (type !== 'cgroup') return [base];
+  const unifiedOnly = Object.keys(cgroupPaths).length === 1 && cgroupPaths[''] !== undefined;
+  return unifiedOnly ? [cgroupV2Mount(base, cgroupPaths[''], spec)] : cgroupV1Mounts(base, cgroupPaths);
+}
+
+/**
+ * On a pure v2 host a "cgroup" mount is a cgroup2 mount, as in runc: inside a cgroup namespace
+ * it shows the container's own cgroup as its root. Where the kernel refuses it (a user namespace
+ * without its own cgroup namespace: EPERM/EBUSY), the container's directory (with a cgroup
+ * namespace) or the whole hierarchy is bound instead, again as runc does.
+ */
+function cgroupV2Mount(mount: PlanMount, containerDir: string, spec: Spec): PlanMount {
+  const cgroupNamespace = spec.linux?.namespaces?.some((n) => n.type === 'cgroup') ?? false;
+  return { ...mount, type: 'cgroup2', bindFallback: cgroupNamespace ? containerDir : '/sys/fs/cgroup' };
 }
 
 /**

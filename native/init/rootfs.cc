@@ -325,7 +325,8 @@ void mountFilesystem(const json::Value& m) {
     std::string fallback = m["bindFallback"].str();
     struct stat st;
     if ((err == EPERM || err == EBUSY) && !fallback.empty() && stat(fallback.c_str(), &st) == 0) {
-      // sysfs needs a network namespace the user namespace owns, mqueue an IPC namespace: bind
+      // sysfs needs a network namespace the user namespace owns, mqueue an IPC namespace, cgroup2
+      // a cgroup namespace: bind
       // the host's instead, with the mount's flags (runc ≥ 1.2 and crun do the same).
       if (mount(fallback.c_str(), path.c_str(), nullptr, MS_BIND | MS_REC, nullptr) < 0)
         channel::fail(describe(m) + " (bind " + fallback + " after " + strerror(err) + ")", errno);

@@ -7,20 +7,16 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import t, { type Test } from 'tap';
 import type { Spec } from '../../src/spec/types';
-import { baseSpec, cleanupRoot, makeBundle, runts, scratchDir, type Result } from '../helpers/runts';
+import { baseSpec, cleanupRoot, makeBundle, runts as runtsCli, scratchDir, type Result } from '../helpers/runts';
 
 if (fs.readFileSync('/proc/1/comm', 'utf8').trim() !== 'systemd') {
   throw new Error('test/vm/systemd.test.js needs systemd as PID 1: run it through test/vm/run.sh');
 }
 
-const UNIFIED = fs.statfsSync('/sys/fs/cgroup').type === 0x63677270;
+/** Emulated (TCG) on a loaded host, one runts call can take tens of seconds. */
+const runts = (root: string, args: string[]): Result => runtsCli(root, args, { timeoutMs: 180_000 });
 
-/** pivot_root cannot work from a chroot (the VM harness runs the tests in one): --no-pivot then. */
-function pivotFlags(): string[] {
-  const here = fs.statSync('/');
-  const init = fs.statSync('/proc/1/root/');
-  return here.ino === init.ino && here.dev === init.dev ? [] : ['--no-pivot'];
-}
+const UNIFIED = fs.statfsSync('/sys/fs/cgroup').type === 0x63677270;
 
 function show(unit: string, names: string[]): Record<string, string> {
   const r = spawnSync('systemctl', ['show', unit, ...names.map((n) => `--property=${n}`)], { encoding: 'utf8' });
@@ -52,6 +48,7 @@ function limitsSpec(id: string, extra: (s: Spec) => void = () => undefined): Spe
 
 const root = scratchDir('systemd-root');
 t.teardown(() => cleanupRoot(root));
+t.setTimeout(1_200_000);
 const sdFlags = ['--systemd-cgroup'];
 
 t.test('a --systemd-cgroup container is a delegated transient scope that holds its limits, updates them and goes away', async (t) => {
@@ -61,7 +58,7 @@ t.test('a --systemd-cgroup container is a delegated transient scope that holds i
   const bundle = makeBundle(limitsSpec(id));
   t.teardown(() => fs.rmSync(bundle, { recursive: true, force: true }));
 
-  ok(t, runts(root, [...sdFlags, 'create', ...pivotFlags(), '--bundle', bundle, id]), 'create');
+  ok(t, runts(root, [...sdFlags, 'create', '--bundle', bundle, id]), 'create');
   ok(t, runts(root, [...sdFlags, 'start', id]), 'start');
   const state = JSON.parse(runts(root, ['state', id]).stdout);
   t.equal(fs.readFileSync(`/proc/${state.pid}/cgroup`, 'utf8').trim().split('\n').pop(), UNIFIED ? `0::/machine.slice/${unit}` : undefined, "the init is in the unit's cgroup");
@@ -107,7 +104,7 @@ t.test('a container that exits on its own: systemd removes the empty scope, dele
   spec.linux!.resources!.pids = { limit: 10 };
   const bundle = makeBundle(spec);
   t.teardown(() => fs.rmSync(bundle, { recursive: true, force: true }));
-  const r = runts(root, [...sdFlags, 'run', ...pivotFlags(), '--bundle', bundle, id]);
+  const r = runts(root, [...sdFlags, 'run', '--bundle', bundle, id]);
   ok(t, r, 'run');
   t.match(r.stdout, UNIFIED ? `0::/system.slice/${unit}` : `/system.slice/${unit}`, 'the default unit is system.slice:runts:<id>');
   t.equal(show(unit, ['LoadState']).LoadState, 'not-found', 'nothing left');
@@ -120,18 +117,18 @@ t.test('refusals name the unit and the property, and leave nothing behind', asyn
     s.annotations = { 'org.systemd.property.TasksMax': "'lots'" };
   }));
   t.teardown(() => fs.rmSync(bundle, { recursive: true, force: true }));
-  const r = runts(root, [...sdFlags, 'create', ...pivotFlags(), '--bundle', bundle, id]);
+  const r = runts(root, [...sdFlags, 'create', '--bundle', bundle, id]);
   t.equal(r.code, 1, 'systemd refuses a string TasksMax');
   t.equal(r.stderr.trim().split('\n').length, 1, `one line: ${r.stderr.trim()}`);
-  t.match(r.stderr, `unit "runts-test-${id}.scope"`);
+  t.match(r.stderr, `runts-test-${id}.scope`, 'the error names the unit');
   t.match(r.stderr, 'TasksMax');
   t.equal(show(`runts-test-${id}.scope`, ['LoadState']).LoadState, 'not-found', 'no unit left');
   t.equal(runts(root, ['list', '-q']).stdout.trim(), '', 'no container left');
 
-  const path = runts(root, [...sdFlags, 'create', ...pivotFlags(), '--bundle', makeBundle(limitsSpec(id, (s) => {
+  const path = runts(root, [...sdFlags, 'create', '--bundle', makeBundle(limitsSpec(id, (s) => {
     s.linux!.cgroupsPath = '/not/a/unit';
   }), bundle + '-2'), id]);
   t.teardown(() => fs.rmSync(bundle + '-2', { recursive: true, force: true }));
   t.equal(path.code, 1);
-  t.match(path.stderr, /expected cgroupsPath to be of format "slice:prefix:name" for systemd cgroups/);
+  t.match(path.stderr, /expected cgroupsPath to be of format .*slice:prefix:name/);
 });

@@ -8,6 +8,14 @@
       "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-O2"]
     },
     {
+      "target_name": "runts_sdbus",
+      "sources": ["native/addon/sdbus.cc"],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],
+      "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-O2", "<!@(pkg-config --cflags libsystemd)"],
+      "libraries": ["<!@(pkg-config --libs libsystemd)"]
+    },
+    {
       "target_name": "runts-init",
       "type": "executable",
       "sources": [

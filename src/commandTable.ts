@@ -69,7 +69,7 @@ export const GLOBAL_FLAGS: FlagSpec[] = [
   str('log-format', "log format: 'text' or 'json'", undefined, 'text'),
   str('root', 'directory holding container state (should be on a tmpfs)', undefined, DEFAULT_ROOT),
   str('criu', 'path of the criu binary used by checkpoint and restore', undefined, 'criu'),
-  bool('systemd-cgroup', 'manage cgroups through systemd; cgroupsPath is then "slice:prefix:name"'),
+  bool('systemd-cgroup', 'enable systemd cgroup support, expects cgroupsPath to be of form "slice:prefix:name" for e.g. "system.slice:runts:434234" (a transient scope per container)'),
   str('rootless', "ignore cgroup permission errors: 'true', 'false' or 'auto'", undefined, 'auto'),
   bool('help', 'show help', 'h'),
   bool('version', 'print the version', 'v'),

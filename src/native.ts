@@ -76,7 +76,38 @@ export interface NativeAddon {
   seccompNotifyRespond(listenerFd: number, id: bigint, error: number, val?: bigint | number, flags?: number): void;
 }
 
+/** A D-Bus value with its signature, for a variant ("v") argument or reply. */
+export interface DbusVariant {
+  type: string;
+  value: unknown;
+}
+
+/**
+ * runts_sdbus.node: method calls to systemd over sd-bus (libsystemd), loaded only by the
+ * systemd cgroup driver. Values are marshalled by their D-Bus signature: b boolean; y n q i u
+ * number; x t bigint or number; s o g string; a… array; (…) and {…} arrays of members; v a
+ * DbusVariant. Replies come back the same way (x and t as bigint).
+ */
+export interface SdBusAddon {
+  /** Connects once (root: systemd's private socket, else the system bus); says which. */
+  connect(): string;
+  /** A method call; throws an Error with `dbusName` (e.g. org.freedesktop.systemd1.NoSuchUnit) on an error reply. */
+  call(destination: string, path: string, iface: string, member: string, signature: string, args: unknown[], timeoutMs: number): unknown[];
+  /** Processes the bus until systemd reports job `jobPath` removed: its result ("done", "failed" …), or null after `timeoutMs`. */
+  waitJob(jobPath: string, timeoutMs: number): string | null;
+}
+
 let loaded: NativeAddon | undefined;
+let loadedSdBus: SdBusAddon | undefined;
+
+export function sdbus(): SdBusAddon {
+  if (!loadedSdBus) {
+    const mod = { exports: {} as SdBusAddon };
+    process.dlopen(mod, join(nativeBuildDir(), 'runts_sdbus.node'));
+    loadedSdBus = mod.exports;
+  }
+  return loadedSdBus;
+}
 
 /** Directory holding runts.node and runts-init (build/Release at the package root). */
 export function nativeBuildDir(): string {

@@ -36,6 +36,8 @@ export interface ContainerRecord {
   cgroupPaths?: Record<string, string>;
   /** The cgroup directories create made: delete removes these and only these. */
   cgroupCreated?: string[];
+  /** The systemd unit (a transient scope) holding the cgroup, under --systemd-cgroup. */
+  cgroupUnit?: string;
   /** /proc/<pid>/ns/<type> paths of the namespaces the container joined or created. */
   namespacePaths?: Record<string, string>;
 }

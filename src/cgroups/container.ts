@@ -9,10 +9,10 @@ import { cgroupFromPaths, type Cgroup } from './index';
 export { frozenProbe } from './frozen';
 
 /** The record's cgroup bookkeeping; `cgroupCreated` is what create() made (if stored). */
-type CgroupRecord = Pick<ContainerRecord, 'id' | 'cgroupPaths'> & { cgroupCreated?: string[] };
+type CgroupRecord = Pick<ContainerRecord, 'id' | 'cgroupPaths'> & { cgroupCreated?: string[]; cgroupUnit?: string };
 
 export function containerCgroup(record: CgroupRecord): Cgroup {
   const paths = record.cgroupPaths;
   if (!paths || Object.keys(paths).length === 0) throw new RuntimeError(`container ${record.id} has no cgroup`);
-  return cgroupFromPaths(paths, record.cgroupCreated);
+  return cgroupFromPaths(paths, record.cgroupCreated, record.cgroupUnit);
 }

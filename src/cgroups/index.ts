@@ -26,6 +26,8 @@ export interface CgroupOptions {
    * out of the device rules (runc lets the config's entry take over).
    */
   devices?: LinuxDevice[];
+  /** The config's annotations: `org.systemd.property.*` ones become unit properties under --systemd-cgroup. */
+  annotations?: Record<string, string>;
   /** Receives warnings (ignored kernel memory settings …); silent when absent. */
   warn?: (msg: string) => void;
 }
@@ -45,12 +47,18 @@ export interface Cgroup {
   readonly paths: Record<string, string>;
   /** The directories create() made, parents before children; destroy() removes only these. */
   readonly created: string[];
+  /** The systemd unit holding the cgroup (--systemd-cgroup); delete stops it. */
+  readonly unit?: string;
   /** mkdir every directory (v1 cpuset: cpus/mems copied from the parent first), apply resources. */
   create(): void;
   /** Writes `pid` to cgroup.procs of every directory. */
   join(pid: number): void;
-  /** Live update: only the given fields are written; on a refused write the earlier writes are undone. */
-  apply(resources: LinuxResources): void;
+  /**
+   * Live update: only the given fields are written; on a refused write the earlier writes are
+   * undone. `current` (the resources before the update) lets the systemd driver send a cpu
+   * quota or period with the other half.
+   */
+  apply(resources: LinuxResources, current?: LinuxResources): void;
   freeze(): void;
   thaw(): void;
   isFrozen(): boolean;
@@ -65,9 +73,9 @@ export interface Cgroup {
   destroy(): void;
 }
 
-/** The Cgroup for a new container. Throws RuntimeError for --systemd-cgroup or an escaping path. */
+/** The Cgroup for a new container. Throws RuntimeError for an escaping path or a bad unit name. */
 export function openCgroup(opts: CgroupOptions): Cgroup {
-  if (opts.systemd) throw new RuntimeError('systemd cgroup driver is not supported yet');
+  if (opts.systemd) return systemdDriver().openSystemdCgroup(opts);
   const want = resolveInner(opts.cgroupsPath, opts.id);
   const h = probeHierarchy();
   const options = { resources: opts.resources, linuxDevices: opts.devices, warn: opts.warn };
@@ -96,6 +104,11 @@ function v1Mountpoints(h: Hierarchy): Record<string, string> {
   return out;
 }
 
+/** The systemd driver, loaded only for --systemd-cgroup containers. */
+function systemdDriver(): typeof import('./systemd') {
+  return require('./systemd') as typeof import('./systemd');
+}
+
 /**
  * runc 1.1.5's checks on a cgroup that is there before the container: processes in it get a
  * warning (runc will refuse them from 1.2), a frozen one is refused — its init would freeze on
@@ -114,9 +127,11 @@ export function checkPreexisting(cgroup: Cgroup, warn: (msg: string) => void): v
 
 /**
  * The Cgroup of an existing container from its stored paths. Without `created`, destroy()
- * removes the leaf directories only (runc's behaviour).
+ * removes the leaf directories only (runc's behaviour). With `unit` (a --systemd-cgroup
+ * container), update and destroy go through systemd.
  */
-export function cgroupFromPaths(paths: Record<string, string>, created?: string[]): Cgroup {
+export function cgroupFromPaths(paths: Record<string, string>, created?: string[], unit?: string): Cgroup {
+  if (unit) return systemdDriver().reopenSystemdCgroup(unit, paths);
   const keys = Object.keys(paths);
   if (keys.length === 1 && keys[0] === '') return new V2Cgroup(paths[''], { created });
   return new V1Cgroup(paths, { created });

@@ -62,7 +62,7 @@ export function features(): object {
     linux: {
       namespaces: kernelNamespaces(),
       capabilities: kernelCapabilities(),
-      cgroup: { v1: cgroups.mode !== 'v2', v2: cgroups.mode !== 'v1', systemd: false, systemdUser: false },
+      cgroup: { v1: cgroups.mode !== 'v2', v2: cgroups.mode !== 'v1', systemd: true, systemdUser: false },
       seccomp: {
         enabled: true,
         actions: SECCOMP_ACTIONS,

@@ -30,7 +30,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   await store.withLock(id, () => {
     const record = store.read(id);
     if (store.status(record) === 'stopped') throw new RuntimeError('container not running');
-    containerCgroup(record).apply(resources);
+    containerCgroup(record).apply(resources, record.config.linux?.resources);
     record.config.linux = record.config.linux ?? {};
     record.config.linux.resources = merge(record.config.linux.resources ?? {}, resources);
     store.write(record);

@@ -52,6 +52,7 @@ export async function createContainer(globals: GlobalOptions, request: CreateReq
     systemd: globals.systemdCgroup,
     resources: spec.linux?.resources,
     devices: spec.linux?.devices,
+    annotations: spec.annotations,
     warn: (message) => log.warn(message),
   });
   const plan = buildPlan(spec, {
@@ -116,6 +117,7 @@ export async function createContainer(globals: GlobalOptions, request: CreateReq
       config: spec,
       cgroupPaths: cgroup.paths,
       cgroupCreated: cgroup.created,
+      cgroupUnit: cgroup.unit,
       namespacePaths: namespacePaths(spec, pid),
     };
     store.write(record);

@@ -26,7 +26,7 @@ export function killAll(record: ContainerRecord): void {
 /** delete's work once the container is stopped (or being forced): processes, cgroups, state. */
 export function destroyContainer(store: StateStore, record: ContainerRecord, log: Logger): void {
   if (isAlive(record)) killAll(record);
-  if (record.cgroupPaths) cgroupFromPaths(record.cgroupPaths, record.cgroupCreated).destroy();
+  if (record.cgroupPaths) cgroupFromPaths(record.cgroupPaths, record.cgroupCreated, record.cgroupUnit).destroy();
   store.remove(record.id);
   try {
     runHooks('poststop', record.config.hooks, { ociVersion: record.ociVersion, id: record.id, status: 'stopped', bundle: record.bundle, annotations: record.annotations });

@@ -11,8 +11,6 @@
  * which the shim turns into `runtime update --resources - ID`.
  */
 import * as fs from 'fs';
-import * as http2 from 'http2';
-import * as net from 'net';
 import * as path from 'path';
 import t from 'tap';
 import * as lib from './lib';
@@ -150,7 +148,7 @@ function main() {
 
   t.test('update cpu shares, seen in the cgroup', s.opts('update'), async (t) => {
     const before = lib.readCpuShares(lib.cgroupDirs(pid));
-    const status = await tasksUpdate(sock, ns, id, { cpu: { shares: 512 } });
+    const status = await lib.tasksUpdate(sock, ns, id, { cpu: { shares: 512 } });
     t.equal(status.code, 0, `Tasks.Update: ${status.message}`);
     const after = lib.readCpuShares(lib.cgroupDirs(pid));
     t.equal(after.value, after.expect(512), `${after.file} (was ${before.value})`);
@@ -219,55 +217,5 @@ function safeList(dir: string): string[] {
     return fs.readdirSync(dir);
   } catch {
     return [];
-  }
-}
-
-/**
- * containerd's Tasks.Update over gRPC (HTTP/2 on the unix socket), encoded by hand: the request
- * is { container_id = 1; resources = 2 (google.protobuf.Any) }, and the Any carries the
- * runtime-spec LinuxResources as JSON under containerd's type URL for it.
- */
-async function tasksUpdate(sock: string, ns: string, id: string, resources: object): Promise<{ code: number; message: string }> {
-  const varint = (n: number) => {
-    const b: number[] = [];
-    while (n > 127) {
-      b.push((n & 127) | 128);
-      n >>>= 7;
-    }
-    b.push(n);
-    return Buffer.from(b);
-  };
-  const field = (no: number, buf: Buffer) => Buffer.concat([varint((no << 3) | 2), varint(buf.length), buf]);
-  const any = Buffer.concat([
-    field(1, Buffer.from('types.containerd.io/opencontainers/runtime-spec/1/LinuxResources')),
-    field(2, Buffer.from(JSON.stringify(resources))),
-  ]);
-  const msg = Buffer.concat([field(1, Buffer.from(id)), field(2, any)]);
-  const frame = Buffer.alloc(5);
-  frame.writeUInt32BE(msg.length, 1);
-  const client = http2.connect('http://localhost', { createConnection: () => net.connect(sock) });
-  try {
-    return await new Promise((resolve, reject) => {
-      client.on('error', reject);
-      const req = client.request({
-        ':method': 'POST',
-        ':path': '/containerd.services.tasks.v1.Tasks/Update',
-        'content-type': 'application/grpc',
-        te: 'trailers',
-        'containerd-namespace': ns,
-      });
-      let headers: http2.IncomingHttpHeaders = {};
-      req.on('response', (h) => (headers = h));
-      req.on('trailers', (h) => (headers = { ...headers, ...h }));
-      req.on('data', () => {});
-      req.on('error', reject);
-      req.on('end', () =>
-        resolve({ code: Number(headers['grpc-status'] ?? -1), message: decodeURIComponent(String(headers['grpc-message'] ?? '')) }),
-      );
-      req.setTimeout(30_000, () => req.close());
-      req.end(Buffer.concat([frame, msg]));
-    });
-  } finally {
-    client.close();
   }
 }

@@ -68,7 +68,8 @@ t.test('directories: runc fs and fs2 rules', async (t) => {
   t.equal(v2Dir(pure, abs), '/sys/fs/cgroup/pods/c1');
 });
 
-t.test('openCgroup refuses the systemd driver and escaping paths', async (t) => {
-  t.throws(() => openCgroup({ id: 'x', systemd: true }), /systemd cgroup driver is not supported yet/);
+t.test('openCgroup refuses a malformed systemd cgroupsPath and escaping paths', async (t) => {
+  t.throws(() => openCgroup({ id: 'x', systemd: true, cgroupsPath: '/a/b' }), /expected cgroupsPath to be of format "slice:prefix:name" for systemd cgroups, got "\/a\/b" instead/);
+  t.throws(() => openCgroup({ id: 'x', systemd: true, cgroupsPath: 'bad-.slice:p:n' }), /invalid slice name: bad-.slice/);
   t.throws(() => openCgroup({ id: 'x', systemd: false, cgroupsPath: '/../../x' }), /escapes/);
 });

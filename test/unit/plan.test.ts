@@ -193,25 +193,6 @@ t.test('LSM: what the plan asks the init to write', async (t) => {
   t.equal(disabled.lsm?.apparmor?.attr, '/proc/self/attr/exec');
 });
 
-t.test('a "cgroup" mount on pure v2 is a cgroup2 mount, bound from the container\'s cgroup (cgroupns) or the hierarchy when refused', async (t) => {
-  const cgroupMount = { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'noexec', 'nodev', 'relatime', 'ro'] };
-  const withMount = (cgroupns: boolean) => spec((s) => {
-    s.mounts!.push(cgroupMount);
-    if (cgroupns) s.linux!.namespaces!.push({ type: 'cgroup' });
-  });
-  const v2 = { ...OPTS, cgroupPaths: { '': '/sys/fs/cgroup/system.slice/c1' } };
-  const own = buildPlan(withMount(true), v2).mounts.filter((m) => m.destination === '/sys/fs/cgroup');
-  t.equal(own.length, 1, 'one mount, no tmpfs of binds');
-  t.match(own[0], { type: 'cgroup2', source: 'cgroup', bind: false, bindFallback: '/sys/fs/cgroup/system.slice/c1' });
-  t.equal(own[0].flags & (MS.RDONLY | MS.NOSUID | MS.NOEXEC | MS.NODEV), MS.RDONLY | MS.NOSUID | MS.NOEXEC | MS.NODEV, 'with the options');
-  const shared = buildPlan(withMount(false), v2).mounts.filter((m) => m.destination === '/sys/fs/cgroup');
-  t.match(shared, [{ type: 'cgroup2', bindFallback: '/sys/fs/cgroup' }]);
-
-  const hybrid = { ...OPTS, cgroupPaths: { memory: '/sys/fs/cgroup/memory/c1', '': '/sys/fs/cgroup/unified/c1' } };
-  const v1 = buildPlan(withMount(true), hybrid).mounts.filter((m) => m.destination.startsWith('/sys/fs/cgroup'));
-  t.same(v1.map((m) => [m.destination, m.type]), [['/sys/fs/cgroup', 'tmpfs'], ['/sys/fs/cgroup/memory', 'bind']], 'v1 keeps the tmpfs of binds');
-});
-
 t.test('rootfsPropagation: unbindable waits for the pivot; the others are set before and after', async (t) => {
   const plan = (value: string) => buildPlan(spec((s) => (s.linux!.rootfsPropagation = value as never)), OPTS);
   t.equal(plan('runbindable').rootPropagation, MS.SLAVE | MS.REC, 'the rootfs can still be bound onto itself');

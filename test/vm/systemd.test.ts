@@ -1,0 +1,134 @@
+/**
+ * The systemd cgroup driver, live: runs where systemd is PID 1 (the VM of test/vm/run.sh).
+ * systemctl is the oracle for what systemd holds; the container's own /sys/fs/cgroup (a cgroup
+ * namespace) shows what the kernel enforces.
+ */
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import t, { type Test } from 'tap';
+import type { Spec } from '../../src/spec/types';
+import { baseSpec, cleanupRoot, makeBundle, runts as runtsCli, scratchDir, type Result } from '../helpers/runts';
+
+if (fs.readFileSync('/proc/1/comm', 'utf8').trim() !== 'systemd') {
+  throw new Error('test/vm/systemd.test.js needs systemd as PID 1: run it through test/vm/run.sh');
+}
+
+/** Emulated (TCG) on a loaded host, one runts call can take tens of seconds. */
+const runts = (root: string, args: string[]): Result => runtsCli(root, args, { timeoutMs: 180_000 });
+
+const UNIFIED = fs.statfsSync('/sys/fs/cgroup').type === 0x63677270;
+
+function show(unit: string, names: string[]): Record<string, string> {
+  const r = spawnSync('systemctl', ['show', unit, ...names.map((n) => `--property=${n}`)], { encoding: 'utf8' });
+  const out: Record<string, string> = {};
+  for (const line of r.stdout.split('\n')) {
+    const eq = line.indexOf('=');
+    if (eq > 0) out[line.slice(0, eq)] = line.slice(eq + 1);
+  }
+  return out;
+}
+
+function ok(t: Test, r: Result, what: string): void {
+  t.equal(r.code, 0, `${what}: exit 0${r.code ? ` (${r.stderr.trim()})` : ''}`);
+}
+
+function limitsSpec(id: string, extra: (s: Spec) => void = () => undefined): Spec {
+  const spec = baseSpec(['sleep', '600']);
+  spec.linux!.namespaces!.push({ type: 'cgroup' });
+  spec.linux!.cgroupsPath = `machine.slice:runts-test:${id}`;
+  spec.linux!.resources = {
+    ...spec.linux!.resources,
+    memory: { limit: 64 << 20, swap: 96 << 20 },
+    pids: { limit: 77 },
+    cpu: { shares: 512, quota: 50000, period: 100000, cpus: '0' },
+  };
+  extra(spec);
+  return spec;
+}
+
+const root = scratchDir('systemd-root');
+t.teardown(() => cleanupRoot(root));
+t.setTimeout(1_200_000);
+const sdFlags = ['--systemd-cgroup'];
+
+t.test('a --systemd-cgroup container is a delegated transient scope that holds its limits, updates them and goes away', async (t) => {
+  const id = `sd${process.pid}`;
+  const unit = `runts-test-${id}.scope`;
+  const dir = `/sys/fs/cgroup/machine.slice/${unit}`;
+  const bundle = makeBundle(limitsSpec(id));
+  t.teardown(() => fs.rmSync(bundle, { recursive: true, force: true }));
+
+  ok(t, runts(root, [...sdFlags, 'create', '--bundle', bundle, id]), 'create');
+  ok(t, runts(root, [...sdFlags, 'start', id]), 'start');
+  const state = JSON.parse(runts(root, ['state', id]).stdout);
+  t.equal(fs.readFileSync(`/proc/${state.pid}/cgroup`, 'utf8').trim().split('\n').pop(), UNIFIED ? `0::/machine.slice/${unit}` : undefined, "the init is in the unit's cgroup");
+
+  const sd = show(unit, ['ActiveState', 'Delegate', 'Slice', 'MemoryMax', 'MemorySwapMax', 'TasksMax', 'CPUWeight', 'CPUQuotaPerSecUSec', 'AllowedCPUs', 'DevicePolicy']);
+  t.same(sd, {
+    ActiveState: 'active', Delegate: 'yes', Slice: 'machine.slice', MemoryMax: '67108864', MemorySwapMax: '33554432', TasksMax: '77',
+    CPUWeight: '20', CPUQuotaPerSecUSec: '500ms', AllowedCPUs: '0', DevicePolicy: 'strict',
+  }, 'systemd holds the limits as unit properties');
+
+  const inside = (): Result => runts(root, ['exec', id, 'sh', '-c', 'cd /sys/fs/cgroup && cat memory.max memory.swap.max pids.max cpu.weight cpu.max cpuset.cpus && cat /proc/self/cgroup']);
+  const before = inside();
+  ok(t, before, 'exec');
+  t.same(before.stdout.trim().split('\n'), ['67108864', '33554432', '77', '20', '50000 100000', '0', '0::/'], 'the kernel enforces them inside the container (its cgroup namespace root is the scope)');
+  t.equal(fs.readFileSync(`${dir}/cgroup.controllers`, 'utf8'), fs.readFileSync('/sys/fs/cgroup/machine.slice/cgroup.controllers', 'utf8'), 'every controller of the slice is delegated to the scope');
+
+  ok(t, runts(root, ['update', '--memory', '32M', '--memory-swap', '48M', '--pids-limit', '50', '--cpu-quota', '25000', id]), 'update');
+  t.same(show(unit, ['MemoryMax', 'MemorySwapMax', 'TasksMax', 'CPUQuotaPerSecUSec']), { MemoryMax: '33554432', MemorySwapMax: '16777216', TasksMax: '50', CPUQuotaPerSecUSec: '250ms' }, 'update went through SetUnitProperties');
+  t.same(inside().stdout.trim().split('\n').slice(0, 5), ['33554432', '16777216', '50', '20', '25000 100000'], 'and into the cgroup');
+
+  const refused = runts(root, ['update', '--pids-limit', '40', '--cpuset-cpus', '63', id]);
+  t.equal(refused.code, 1, 'a cpuset the kernel refuses fails the update');
+  t.equal(refused.stderr.trim().split('\n').length, 1, `one line: ${refused.stderr.trim()}`);
+  t.match(refused.stderr, /cpuset\.cpus/);
+  t.same(show(unit, ['TasksMax', 'AllowedCPUs']), { TasksMax: '50', AllowedCPUs: '0' }, "the unit's properties are put back");
+  t.equal(fs.readFileSync(`${dir}/pids.max`, 'utf8').trim(), '50', 'and so are the files');
+
+  ok(t, runts(root, ['pause', id]), 'pause');
+  t.equal(fs.readFileSync(`${dir}/cgroup.freeze`, 'utf8').trim(), '1', 'pause freezes the scope');
+  t.equal(JSON.parse(runts(root, ['state', id]).stdout).status, 'paused');
+  ok(t, runts(root, ['resume', id]), 'resume');
+
+  ok(t, runts(root, ['kill', id, 'KILL']), 'kill');
+  ok(t, runts(root, ['delete', '--force', id]), 'delete');
+  t.equal(show(unit, ['LoadState']).LoadState, 'not-found', 'the unit is gone');
+  t.notOk(fs.existsSync(dir), 'and its cgroup');
+});
+
+t.test('a container that exits on its own: systemd removes the empty scope, delete still succeeds', async (t) => {
+  const id = `sdexit${process.pid}`;
+  const unit = `runts-${id}.scope`;
+  const spec = baseSpec(['sh', '-c', 'cat /proc/self/cgroup']);
+  spec.linux!.resources!.pids = { limit: 10 };
+  const bundle = makeBundle(spec);
+  t.teardown(() => fs.rmSync(bundle, { recursive: true, force: true }));
+  const r = runts(root, [...sdFlags, 'run', '--bundle', bundle, id]);
+  ok(t, r, 'run');
+  t.match(r.stdout, UNIFIED ? `0::/system.slice/${unit}` : `/system.slice/${unit}`, 'the default unit is system.slice:runts:<id>');
+  t.equal(show(unit, ['LoadState']).LoadState, 'not-found', 'nothing left');
+  t.equal(runts(root, ['list', '-q']).stdout.trim(), '', 'no state left');
+});
+
+t.test('refusals name the unit and the property, and leave nothing behind', async (t) => {
+  const id = `sdbad${process.pid}`;
+  const bundle = makeBundle(limitsSpec(id, (s) => {
+    s.annotations = { 'org.systemd.property.TasksMax': "'lots'" };
+  }));
+  t.teardown(() => fs.rmSync(bundle, { recursive: true, force: true }));
+  const r = runts(root, [...sdFlags, 'create', '--bundle', bundle, id]);
+  t.equal(r.code, 1, 'systemd refuses a string TasksMax');
+  t.equal(r.stderr.trim().split('\n').length, 1, `one line: ${r.stderr.trim()}`);
+  t.match(r.stderr, `runts-test-${id}.scope`, 'the error names the unit');
+  t.match(r.stderr, 'TasksMax');
+  t.equal(show(`runts-test-${id}.scope`, ['LoadState']).LoadState, 'not-found', 'no unit left');
+  t.equal(runts(root, ['list', '-q']).stdout.trim(), '', 'no container left');
+
+  const path = runts(root, [...sdFlags, 'create', '--bundle', makeBundle(limitsSpec(id, (s) => {
+    s.linux!.cgroupsPath = '/not/a/unit';
+  }), bundle + '-2'), id]);
+  t.teardown(() => fs.rmSync(bundle + '-2', { recursive: true, force: true }));
+  t.equal(path.code, 1);
+  t.match(path.stderr, /expected cgroupsPath to be of format .*slice:prefix:name/);
+});

@@ -11,6 +11,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import t, { type Test } from 'tap';
 import * as lib from '../clients/lib';
+import { unitProperties } from '../helpers/systemd';
 
 if (fs.readFileSync('/proc/1/comm', 'utf8').trim() !== 'systemd') {
   throw new Error('test/vm/systemd-clients.test.js needs systemd as PID 1: run it through test/vm/run.sh');
@@ -18,15 +19,7 @@ if (fs.readFileSync('/proc/1/comm', 'utf8').trim() !== 'systemd') {
 
 const CTR = '/usr/bin/ctr';
 
-function show(unit: string, names: string[]): Record<string, string> {
-  const r = spawnSync('systemctl', ['show', unit, ...names.map((n) => `--property=${n}`)], { encoding: 'utf8' });
-  const out: Record<string, string> = {};
-  for (const line of r.stdout.split('\n')) {
-    const eq = line.indexOf('=');
-    if (eq > 0) out[line.slice(0, eq)] = line.slice(eq + 1);
-  }
-  return out;
-}
+const show = unitProperties;
 
 /** The unified cgroup (path below /sys/fs/cgroup) a process is in. */
 function cgroupOf(pid: number): string {

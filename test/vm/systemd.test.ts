@@ -8,6 +8,7 @@ import * as fs from 'fs';
 import t, { type Test } from 'tap';
 import type { Spec } from '../../src/spec/types';
 import { baseSpec, cleanupRoot, makeBundle, runts as runtsCli, scratchDir, type Result } from '../helpers/runts';
+import { unitProperties } from '../helpers/systemd';
 
 if (fs.readFileSync('/proc/1/comm', 'utf8').trim() !== 'systemd') {
   throw new Error('test/vm/systemd.test.js needs systemd as PID 1: run it through test/vm/run.sh');
@@ -18,15 +19,7 @@ const runts = (root: string, args: string[]): Result => runtsCli(root, args, { t
 
 const UNIFIED = fs.statfsSync('/sys/fs/cgroup').type === 0x63677270;
 
-function show(unit: string, names: string[]): Record<string, string> {
-  const r = spawnSync('systemctl', ['show', unit, ...names.map((n) => `--property=${n}`)], { encoding: 'utf8' });
-  const out: Record<string, string> = {};
-  for (const line of r.stdout.split('\n')) {
-    const eq = line.indexOf('=');
-    if (eq > 0) out[line.slice(0, eq)] = line.slice(eq + 1);
-  }
-  return out;
-}
+const show = unitProperties;
 
 function ok(t: Test, r: Result, what: string): void {
   t.equal(r.code, 0, `${what}: exit 0${r.code ? ` (${r.stderr.trim()})` : ''}`);

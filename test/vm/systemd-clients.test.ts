@@ -6,7 +6,6 @@
  * container's scope is read from systemd (systemctl, the oracle) and from the live cgroup, and
  * after removal neither is left.
  */
-import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import t, { type Test } from 'tap';

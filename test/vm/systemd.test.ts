@@ -3,7 +3,6 @@
  * systemctl is the oracle for what systemd holds; the container's own /sys/fs/cgroup (a cgroup
  * namespace) shows what the kernel enforces.
  */
-import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import t, { type Test } from 'tap';
 import type { Spec } from '../../src/spec/types';

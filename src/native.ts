@@ -29,6 +29,11 @@ export interface SeccompNotification {
 export interface NativeAddon {
   /** AF_UNIX SOCK_STREAM pair, both ends close-on-exec. */
   socketpair(): [number, number];
+  /**
+   * posix_spawn of the init at `path` with `argv0` and `args`, an empty environment and
+   * `fds[i]` as its fd i (stdio included); signal dispositions and mask reset. Returns its pid.
+   */
+  spawnInit(path: string, argv0: string, args: string[], fds: number[]): number;
   /** A sealed (read-only, fixed size) memfd copy of the file at `path`, close-on-exec. */
   sealedCopy(path: string, name: string): number;
   /** Opens (creating) `path` and takes an exclusive flock; returns the fd: closing it unlocks. */

@@ -77,7 +77,7 @@ export async function createContainer(globals: GlobalOptions, request: CreateReq
     cgroup.create();
     undo.push(() => cgroup.destroy());
     let consoleMaster: number | undefined;
-    const init = startInit(['inherit', 'inherit', 'inherit'], request.preserveFds);
+    const init = startInit(request.preserveFds);
     undo.push(() => stopInit(init));
     // A new cgroup namespace is rooted where the init stands when it unshares it: then the init
     // must join first. Otherwise it joins once set up, so the kernel memory of its namespaces
@@ -85,7 +85,7 @@ export async function createContainer(globals: GlobalOptions, request: CreateReq
     // A real-time process may not join a v1 cpu cgroup after the fact either.
     const joinBeforeSetup =
       (spec.linux?.namespaces?.some((n) => n.type === 'cgroup' && !n.path) ?? false) || REALTIME_POLICIES.has(spec.process?.scheduler?.policy ?? '');
-    if (joinBeforeSetup) cgroup.join(init.child.pid!);
+    if (joinBeforeSetup) cgroup.join(init.pid);
     init.channel.send(initPart(plan));
     const pid = runInitSession(init.channel, {
       pid: (child) => undo.push(() => killAndReap(child)),

@@ -55,20 +55,22 @@ export async function execProcess(globals: GlobalOptions, request: ExecRequest, 
   } catch {
     throw new RuntimeError('cannot exec in a stopped container');
   }
-  const plan = buildExecPlan(record.config, request.process, { nsPidfd: initFds(request.preserveFds).extra, preserveFds: request.preserveFds });
+  const startAfterRuntimeExits = request.detach && console.kind === 'socket';
+  const plan = buildExecPlan(record.config, request.process, { nsPidfd: initFds(request.preserveFds).extra, preserveFds: request.preserveFds, startAfterRuntimeExits });
   logPlanNotes(plan, log);
   let init: ReturnType<typeof startInit>;
   try {
-    init = startInit(['inherit', 'inherit', 'inherit'], request.preserveFds, pidfd);
+    init = startInit(request.preserveFds, pidfd);
   } finally {
     fs.closeSync(pidfd);
   }
   let pid = 0;
   let consoleMaster: number | undefined;
+  let started = false;
   try {
     if (record.cgroupPaths) {
       const explicit = Object.keys(request.subCgroups ?? {}).length > 0;
-      joinCgroups(subCgroupPaths(record.cgroupPaths, request.subCgroups ?? {}), init.child.pid!, explicit ? undefined : record.pid);
+      joinCgroups(subCgroupPaths(record.cgroupPaths, request.subCgroups ?? {}), init.pid, explicit ? undefined : record.pid);
     }
     init.channel.send(initPart(plan));
     pid = runInitSession(init.channel, {
@@ -78,12 +80,14 @@ export async function execProcess(globals: GlobalOptions, request: ExecRequest, 
         forwardSeccompListener(fd, record.config, { ociVersion: record.ociVersion, id: record.id, status: 'running', pid: child, bundle: record.bundle, annotations: record.annotations }),
     });
     if (request.pidFile) writePidFile(request.pidFile, pid);
+    started = true;
   } catch (err) {
     if (pid) process.kill(pid, 'SIGKILL');
     if (consoleMaster !== undefined) fs.closeSync(consoleMaster);
     throw err;
   } finally {
-    await stopInit(init);
+    // With startAfterRuntimeExits the process waits for this end to close: at exit.
+    await stopInit(init, started && startAfterRuntimeExits);
   }
   log.debug(`exec'd pid ${pid} in container ${request.id}`);
   if (request.detach) return 0;

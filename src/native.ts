@@ -34,6 +34,8 @@ export interface NativeAddon {
    * `fds[i]` as its fd i (stdio included); signal dispositions and mask reset. Returns its pid.
    */
   spawnInit(path: string, argv0: string, args: string[], fds: number[]): number;
+  /** CLOCK_REALTIME in nanoseconds. */
+  realtimeNanos(): bigint;
   /** A sealed (read-only, fixed size) memfd copy of the file at `path`, close-on-exec. */
   sealedCopy(path: string, name: string): number;
   /** Opens (creating) `path` and takes an exclusive flock; returns the fd: closing it unlocks. */

@@ -118,12 +118,6 @@ export function rfc3339Nano(epochNanos: bigint): string {
   return `${seconds}${fraction ? '.' + fraction : ''}Z`;
 }
 
-/** The current time for `created` (microsecond resolution is what Node offers). */
-export function nowRfc3339Nano(): string {
-  const micros = Math.round((performance.timeOrigin + performance.now()) * 1000);
-  return rfc3339Nano(BigInt(micros) * 1000n);
-}
-
 function sortedCopy(map: Record<string, string>): Record<string, string> {
   const sorted: Record<string, string> = {};
   for (const key of Object.keys(map).sort()) sorted[key] = map[key];

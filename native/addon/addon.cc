@@ -16,6 +16,7 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <dirent.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -532,10 +533,20 @@ Napi::Value SpawnInit(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, pid);
 }
 
+// realtimeNanos(): CLOCK_REALTIME in nanoseconds (a bigint), for `created`; Node's own clock
+// at this resolution is performance.now, whose module costs create more than the call.
+Napi::Value RealtimeNanos(const Napi::CallbackInfo& info) {
+  struct timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  uint64_t nanos = static_cast<uint64_t>(now.tv_sec) * 1000000000u + static_cast<uint64_t>(now.tv_nsec);
+  return Napi::BigInt::New(info.Env(), nanos);
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setWindowSize", Napi::Function::New(env, SetWindowSize));
   exports.Set("socketpair", Napi::Function::New(env, Socketpair));
   exports.Set("spawnInit", Napi::Function::New(env, SpawnInit));
+  exports.Set("realtimeNanos", Napi::Function::New(env, RealtimeNanos));
   exports.Set("sealedCopy", Napi::Function::New(env, SealedCopy));
   exports.Set("lockFile", Napi::Function::New(env, LockFile));
   exports.Set("mkfifo", Napi::Function::New(env, Mkfifo));

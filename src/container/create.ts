@@ -15,7 +15,7 @@ import { native } from '../native';
 import { buildPlan, initPart } from '../plan';
 import { loadBundle } from '../spec/validate';
 import type { LinuxIDMapping, Spec, State } from '../spec/types';
-import { nowRfc3339Nano, openStore, pidStartTime, validateId, type ContainerRecord, type StateStore } from '../state';
+import { openStore, rfc3339Nano, pidStartTime, validateId, type ContainerRecord, type StateStore } from '../state';
 import { consoleMode, takeMaster } from './console';
 import { writeFileAtomically } from '../files';
 import { forwardSeccompListener } from '../seccomp';
@@ -112,7 +112,7 @@ export async function createContainer(globals: GlobalOptions, request: CreateReq
       pidStartTime: pidStartTime(pid),
       bundle,
       rootfs,
-      created: nowRfc3339Nano(),
+      created: rfc3339Nano(native().realtimeNanos()),
       annotations: spec.annotations ?? {},
       config: spec,
       cgroupPaths: cgroup.paths,

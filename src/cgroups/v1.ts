@@ -5,8 +5,8 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { RuntimeError } from '../errors';
-import type { LinuxDevice, LinuxResources } from '../spec/types';
+import { RuntimeError } from '../base/errors';
+import type { LinuxDevice, LinuxResources } from '../config/types';
 import { DeviceState, containerDeviceRules, formatRule, v1Transition, type DeviceRule } from './devices';
 import {
   CgroupWriteError, allPids, mkdirTracked, parseKeyValues, parseUint, realIO, removeCgroupDirs, setWithRollback,
@@ -15,7 +15,7 @@ import {
 import { v1FreezerFrozen } from './frozen';
 import type { Cgroup, MemoryEvents } from './index';
 import { emptyStats, memoryEntry, parseCpuList, type BlkioEntry, type MemoryEntry, type Stats } from './stats';
-import { sleepMs } from '../sleep';
+import { sleepMs } from '../base/sleep';
 
 export interface V1Options {
   resources?: LinuxResources;

@@ -6,20 +6,20 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { checkPreexisting, openCgroup } from '../cgroups';
-import type { GlobalOptions } from '../context';
-import { RuntimeError } from '../errors';
-import { runHooks } from '../hooks';
-import { guardInheritedFds, startInit, stopInit } from '../initProcess';
-import type { Logger } from '../log';
+import type { GlobalOptions } from '../cli/context';
+import { RuntimeError } from '../base/errors';
+import { runHooks } from './hooks';
+import { guardInheritedFds, startInit, stopInit } from '../init/process';
+import type { Logger } from '../base/log';
 import { native } from '../native';
-import { buildPlan, initPart } from '../plan';
-import { loadBundle } from '../spec/validate';
-import type { LinuxIDMapping, Spec, State } from '../spec/types';
-import { nowRfc3339Nano, openStore, pidStartTime, validateId, type ContainerRecord, type StateStore } from '../state';
+import { buildPlan, initPart } from '../plan/plan';
+import { loadBundle } from '../config/validate';
+import type { LinuxIDMapping, Spec, State } from '../config/types';
+import { nowRfc3339Nano, openStore, pidStartTime, validateId, type ContainerRecord, type StateStore } from '../state/store';
 import { consoleMode, takeMaster } from './console';
-import { writeFileAtomically } from '../files';
-import { forwardSeccompListener } from '../seccomp';
-import { logPlanNotes, runInitSession } from './session';
+import { writeFileAtomically } from '../base/files';
+import { forwardSeccompListener } from '../plan/seccomp';
+import { logPlanNotes, runInitSession } from '../init/session';
 
 export interface CreateRequest {
   id: string;

@@ -11,7 +11,7 @@ import t from 'tap';
 import { openCgroup, signalAll, waitEmpty, type Cgroup } from '../../src/cgroups';
 import { probeHierarchy } from '../../src/cgroups/path';
 import { encodeJson, statsJson } from '../../src/cgroups/stats';
-import type { LinuxResources } from '../../src/spec/types';
+import type { LinuxResources } from '../../src/config/types';
 import { exited, killAndDestroy } from '../helpers/cgroups';
 
 const h = probeHierarchy();

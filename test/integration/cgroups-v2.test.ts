@@ -13,7 +13,7 @@ import { waitEmpty } from '../../src/cgroups';
 import { probeHierarchy } from '../../src/cgroups/path';
 import { encodeJson, statsJson } from '../../src/cgroups/stats';
 import { V2Cgroup } from '../../src/cgroups/v2';
-import type { LinuxDevice, LinuxResources } from '../../src/spec/types';
+import type { LinuxDevice, LinuxResources } from '../../src/config/types';
 import { exited, killAndDestroy } from '../helpers/cgroups';
 
 const h = probeHierarchy();

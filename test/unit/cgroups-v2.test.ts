@@ -12,7 +12,7 @@ import { encodeJson, statsJson } from '../../src/cgroups/stats';
 import { V2Cgroup, blkioToIoWeight, sharesToWeight, swapToV2 } from '../../src/cgroups/v2';
 import type { DeviceRule } from '../../src/cgroups/devices';
 import { FakeIOBase } from '../helpers/fake-cgroupfs';
-import type { LinuxResources } from '../../src/spec/types';
+import type { LinuxResources } from '../../src/config/types';
 
 class FakeIO extends FakeIOBase implements CgroupIO {
   readonly refuse = new Map<string, string>();

@@ -1,12 +1,30 @@
-import { oneLine } from './log';
 import type { Logger } from './log';
+
+/** Collapses a message to one line, as every error runts prints is. */
+export function oneLine(msg: string): string {
+  return msg.replace(/\s*\n\s*/g, ' ').trim();
+}
+
+/**
+ * The brand every RuntimeError carries. Each bundle (dist/bundle/runts.js, commandRunner.js) has
+ * its own copy of this class, so `instanceof` would miss an error thrown by the other bundle's
+ * code; a registered symbol is the same in both.
+ */
+const RUNTIME_ERROR = Symbol.for('runts.RuntimeError');
 
 /** An error meant for the user: printed as one line, exit status 1 (or `exitCode`). */
 export class RuntimeError extends Error {
+  readonly [RUNTIME_ERROR] = true;
+
   constructor(message: string, readonly exitCode = 1) {
     super(message);
     this.name = 'RuntimeError';
   }
+}
+
+/** Whether `err` is a RuntimeError, from whichever bundle it was thrown. */
+export function isRuntimeError(err: unknown): err is RuntimeError {
+  return typeof err === 'object' && err !== null && (err as { [RUNTIME_ERROR]?: boolean })[RUNTIME_ERROR] === true;
 }
 
 /** Turns a Node system error (ENOENT …) into "<what>: <reason>" without the stack. */
@@ -19,13 +37,11 @@ export function describeSystemError(what: string, err: unknown): RuntimeError {
   return new RuntimeError(`${what}: ${reason}`);
 }
 
-/**
- * Reports a failed command the way runc's fatal() does; returns the exit status. Call it from
- * the bundle that threw: `instanceof` sees that bundle's RuntimeError only.
- */
+/** Reports a failed command the way runc's fatal() does; returns the exit status. */
 export function report(err: unknown, log: Logger): number {
+  const expected = isRuntimeError(err);
   // An unexpected error's stack is logged at debug level, so only with --debug.
-  if (!(err instanceof RuntimeError) && err instanceof Error && err.stack) log.debug(err.stack);
+  if (!expected && err instanceof Error && err.stack) log.debug(err.stack);
   log.fatal(oneLine(err instanceof Error ? err.message || String(err) : String(err)));
-  return err instanceof RuntimeError ? err.exitCode : 1;
+  return expected ? err.exitCode : 1;
 }

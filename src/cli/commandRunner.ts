@@ -1,11 +1,10 @@
 /**
  * Runs any command of the table, by its `module`: main.ts hands it every command but the hot
- * ones. Bundled apart from cli.js (src/build/bundle.ts), so it reports its own errors: only
- * its own copy of RuntimeError matches errors thrown by the code it loaded.
+ * ones. Bundled apart from main.ts (dist/bundle/commandRunner.js, see src/build/bundle.ts); what
+ * it throws is reported by main.ts, which recognises a RuntimeError by its brand.
  */
 import type { Invocation } from './argv';
 import type { CommandMain } from './context';
-import { report } from '../base/errors';
 import type { Logger } from '../base/log';
 
 /** Literal require() calls, so the bundler puts every command in this file's bundle. */
@@ -31,10 +30,6 @@ export const COMMAND_MODULES: Record<string, () => { run: CommandMain }> = {
 };
 
 export async function runCommand(invocation: Extract<Invocation, { action: 'run' }>, log: Logger): Promise<number> {
-  try {
-    const { run } = COMMAND_MODULES[invocation.command.module]();
-    return await run({ globals: invocation.globals, flags: invocation.flags, positionals: invocation.positionals, log });
-  } catch (err) {
-    return report(err, log);
-  }
+  const { run } = COMMAND_MODULES[invocation.command.module]();
+  return run({ globals: invocation.globals, flags: invocation.flags, positionals: invocation.positionals, log });
 }

@@ -1,8 +1,9 @@
 /** `runts list`: every container under --root, as runc's table, ids only (-q) or JSON. */
 import { readFileSync } from 'fs';
 import type { CommandContext } from '../context';
-import { RuntimeError } from '../../base/errors';
-import { goJson, printOut } from '../../base/log';
+import { RuntimeError, isRuntimeError } from '../../base/errors';
+import { goJson } from '../../base/formats';
+import { printOut } from '../../base/log';
 import type { Logger } from '../../base/log';
 import { CONTAINER_NOT_FOUND, ociState, openStore } from '../../state/store';
 import type { OciState, StateStore } from '../../state/store';
@@ -50,7 +51,7 @@ function loadStates(store: StateStore, log: Logger): OciState[] {
       states.push(ociState(record, store.status(record), ownerName(store.ownerUid(id))));
     } catch (err) {
       // A directory without state.json is a container still being created (or removed).
-      if (!(err instanceof RuntimeError && err.message === CONTAINER_NOT_FOUND)) {
+      if (!(isRuntimeError(err) && err.message === CONTAINER_NOT_FOUND)) {
         log.warn(`load container ${id}: ${(err as Error).message}`);
       }
     }

@@ -5,6 +5,8 @@
  */
 import { openSync, writeSync } from 'fs';
 import type { GlobalOptions } from '../cli/context';
+import { oneLine } from './errors';
+import { goJson } from './formats';
 
 /** logrus' level names (warnings are "warning"). */
 export type LogLevel = 'debug' | 'info' | 'warning' | 'error';
@@ -43,15 +45,6 @@ export function printErr(text: string): void {
   writeFd(2, text);
 }
 
-/** JSON the way Go's encoding/json writes it: <, >, & and U+2028/9 escaped. */
-export function goJson(value: unknown, indent?: number): string {
-  return JSON.stringify(value, null, indent).replace(/[<>&\u2028\u2029]/g, unicodeEscape);
-}
-
-function unicodeEscape(ch: string): string {
-  return '\\u' + ch.charCodeAt(0).toString(16).padStart(4, '0');
-}
-
 const GO_ESCAPES: Record<string, string> = {
   '"': '\\"', '\\': '\\\\', '\x07': '\\a', '\b': '\\b', '\f': '\\f', '\n': '\\n', '\r': '\\r', '\t': '\\t', '\v': '\\v',
 };
@@ -80,11 +73,6 @@ export function formatLogLine(format: 'text' | 'json', level: LogLevel, msg: str
   const time = logTime(date);
   if (format === 'json') return goJson({ level, msg, time }) + '\n';
   return `time=${textValue(time)} level=${level} msg=${textValue(msg)}\n`;
-}
-
-/** Collapses a message to one line for stderr. */
-export function oneLine(msg: string): string {
-  return msg.replace(/\s*\n\s*/g, ' ').trim();
 }
 
 class LineLogger implements Logger {

@@ -14,7 +14,8 @@ import {
 } from './fs';
 import { v1FreezerFrozen } from './frozen';
 import type { Cgroup, MemoryEvents } from './index';
-import { emptyStats, memoryEntry, parseCpuList, type BlkioEntry, type MemoryEntry, type Stats } from './stats';
+import { parseCpuList } from '../base/formats';
+import { emptyStats, memoryEntry, type BlkioEntry, type MemoryEntry, type Stats } from './stats';
 import { sleepMs } from '../base/sleep';
 
 export interface V1Options {
@@ -254,8 +255,8 @@ export class V1Cgroup implements Cgroup {
     // cpuset
     if (this.paths.cpuset) {
       const cs = s.cpuset;
-      cs.cpus = parseCpuList(read('cpuset', 'cpuset.cpus'));
-      cs.mems = parseCpuList(read('cpuset', 'cpuset.mems'));
+      cs.cpus = parseCpuList(read('cpuset', 'cpuset.cpus') ?? '');
+      cs.mems = parseCpuList(read('cpuset', 'cpuset.mems') ?? '');
       cs.cpu_exclusive = parseUint(read('cpuset', 'cpuset.cpu_exclusive'));
       cs.mem_hardwall = parseUint(read('cpuset', 'cpuset.mem_hardwall'));
       cs.mem_exclusive = parseUint(read('cpuset', 'cpuset.mem_exclusive'));

@@ -8,6 +8,7 @@ import { COMMAND_HELP_FLAG, GLOBAL_FLAGS, HELP_COMMAND, findCommand } from './co
 import type { CommandSpec, FlagSpec } from './commandTable';
 import type { FlagValue, GlobalOptions } from './context';
 import { RuntimeError } from '../base/errors';
+import { GO_INT_BASE0, parseGoIntBase0 } from '../base/formats';
 
 export type Invocation =
   | { action: 'run'; globals: GlobalOptions; command: CommandSpec; flags: Record<string, FlagValue>; positionals: string[] }
@@ -56,16 +57,6 @@ function initialValues(flags: FlagSpec[]): Record<string, FlagValue> {
 
 const GO_TRUE = new Set(['1', 't', 'T', 'TRUE', 'true', 'True']);
 const GO_FALSE = new Set(['0', 'f', 'F', 'FALSE', 'false', 'False']);
-/** strconv.ParseInt with base 0: decimal, 0x hex, 0o / 0 octal, 0b binary. */
-const GO_INT = /^[+-]?(0[xX][0-9a-fA-F]+|0[oO]?[0-7]+|0[bB][01]+|[0-9]+)$/;
-
-function parseGoInt(text: string): number {
-  const negative = text.startsWith('-');
-  const digits = text.replace(/^[+-]/, '');
-  const octal = /^0[0-7]+$/.test(digits) ? '0o' + digits.slice(1) : digits;
-  const value = Number(octal);
-  return negative ? -value : value;
-}
 
 /** `typed` is the flag name as given (Go's errors quote it that way). */
 function convert(flag: FlagSpec, typed: string, raw: string): FlagValue {
@@ -75,8 +66,8 @@ function convert(flag: FlagSpec, typed: string, raw: string): FlagValue {
     throw new RuntimeError(`invalid boolean value ${JSON.stringify(raw)} for -${typed}: parse error`);
   }
   if (flag.type === 'number') {
-    if (!GO_INT.test(raw)) throw new RuntimeError(`invalid value ${JSON.stringify(raw)} for flag -${typed}: parse error`);
-    return parseGoInt(raw);
+    if (!GO_INT_BASE0.test(raw)) throw new RuntimeError(`invalid value ${JSON.stringify(raw)} for flag -${typed}: parse error`);
+    return parseGoIntBase0(raw);
   }
   return raw;
 }

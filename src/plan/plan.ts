@@ -6,13 +6,14 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { planCapabilitySets, skippedCapabilitiesMessage } from './capabilities';
 import { RuntimeError } from '../base/errors';
+import { idMapText } from '../base/formats';
 import { RLIMITS } from '../config/semantic';
 import { decideLsm, lsmProblems, probeLsmHost, takesMountContext, withMountContext, type LsmHost, type PlanLsm, type PlanNote } from './lsm';
 import { MS, PROPAGATION_OPTIONS, parseMountOptions, type RecursiveAttributes } from './mountOptions';
 import { planCpuAffinity, planIoPriority, planPersonality, planScheduler, type PlanCpuAffinity, type PlanScheduler } from './processSettings';
 import { planSeccomp, type PlanSeccomp } from './seccomp';
 import type { NamespaceType } from '../native';
-import type { Box, Hook, LinuxCapabilities, LinuxDevice, LinuxIDMapping, LinuxTimeOffset, Mount, Process, Spec } from '../config/types';
+import type { Box, Hook, LinuxCapabilities, LinuxDevice, LinuxTimeOffset, Mount, Process, Spec } from '../config/types';
 
 export interface PlanMount {
   destination: string;
@@ -352,10 +353,6 @@ function userNamespaceFallback(m: PlanMount, userNamespace: boolean, newNetwork:
   return m;
 }
 
-function mappingText(mappings: LinuxIDMapping[] | undefined): string {
-  return (mappings ?? []).map((m) => `${m.containerID} ${m.hostID} ${m.size}\n`).join('');
-}
-
 function planMounts(m: Mount, cgroupPaths: Record<string, string>, spec: Spec, bundle: string | undefined): PlanMount[] {
   const { flags, propagation, data, recursive, idmapRecursive, copyUp } = parseMountOptions(m.options);
   const destination = path.posix.resolve('/', m.destination);
@@ -364,8 +361,8 @@ function planMounts(m: Mount, cgroupPaths: Record<string, string>, spec: Spec, b
   // idmap without mappings of its own: the container's user namespace mappings (config.md).
   const idmap = bind && (idmapRecursive !== null || m.uidMappings !== undefined)
     ? {
-      uidMappings: mappingText(m.uidMappings ?? spec.linux?.uidMappings),
-      gidMappings: mappingText(m.gidMappings ?? spec.linux?.gidMappings),
+      uidMappings: idMapText(m.uidMappings ?? spec.linux?.uidMappings),
+      gidMappings: idMapText(m.gidMappings ?? spec.linux?.gidMappings),
       recursive: idmapRecursive ?? false,
     }
     : null;

@@ -3,6 +3,7 @@
  * into the numbers the init passes to sched_setattr(2), ioprio_set(2), sched_setaffinity(2) and
  * personality(2).
  */
+import { parseCpuList } from '../base/formats';
 import type { CPUAffinity, LinuxIOPriority, LinuxPersonality, Scheduler } from '../config/types';
 
 /** <linux/sched.h> policies. */
@@ -59,20 +60,6 @@ export const PERSONALITY_DOMAINS: Record<string, number> = { LINUX: 0x0000, LINU
 
 export function planPersonality(p: LinuxPersonality | undefined): number | null {
   return p ? PERSONALITY_DOMAINS[p.domain] : null;
-}
-
-/** A cpuset list ("0-3,7") as CPU numbers; throws on anything else. */
-export function parseCpuList(list: string): number[] {
-  const cpus = new Set<number>();
-  for (const part of list.split(',')) {
-    const m = /^\s*(\d+)(?:-(\d+))?\s*$/.exec(part);
-    if (!m) throw new Error(`invalid CPU list ${JSON.stringify(list)}`);
-    const first = Number(m[1]);
-    const last = m[2] === undefined ? first : Number(m[2]);
-    if (last < first) throw new Error(`invalid CPU list ${JSON.stringify(list)}`);
-    for (let cpu = first; cpu <= last; cpu++) cpus.add(cpu);
-  }
-  return [...cpus].sort((a, b) => a - b);
 }
 
 export interface PlanCpuAffinity {

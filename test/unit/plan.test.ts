@@ -7,7 +7,8 @@ import { planCapabilitySets, skippedCapabilitiesMessage } from '../../src/plan/c
 import type { LsmHost } from '../../src/plan/lsm';
 import { MOUNT_ATTR, MS, parseMountOptions } from '../../src/plan/mountOptions';
 import { buildExecPlan, buildPlan, type PlanOptions } from '../../src/plan/plan';
-import { parseCpuList, planCpuAffinity } from '../../src/plan/processSettings';
+import { parseCpuList } from '../../src/base/formats';
+import { planCpuAffinity } from '../../src/plan/processSettings';
 import type { Spec } from '../../src/config/types';
 
 const NO_LSM: LsmHost = { apparmor: false, selinux: false, apparmorAttrDir: false };

@@ -6,7 +6,8 @@
  */
 import { containerCgroup, frozenProbe } from '../../cgroups/container';
 import type { Cgroup, MemoryEvents } from '../../cgroups';
-import { encodeJson, statsJson } from '../../cgroups/stats';
+import { statsJson } from '../../cgroups/stats';
+import { goJson } from '../../base/formats';
 import type { CommandContext } from '../context';
 import { RuntimeError } from '../../base/errors';
 import { printOut } from '../../base/log';
@@ -24,7 +25,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   if (store.status(record) === 'stopped') throw new RuntimeError(`container with id ${id} is not running`);
   const cgroup = containerCgroup(record);
   const emit = (type: string, data?: unknown): void => {
-    printOut(encodeJson(data === undefined ? { type, id } : { type, id, data }) + '\n');
+    printOut(goJson(data === undefined ? { type, id } : { type, id, data }) + '\n');
   };
   if (ctx.flags.stats) {
     emit('stats', statsJson(cgroup.stats()));

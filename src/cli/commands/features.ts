@@ -6,15 +6,12 @@ import { spawnSync } from 'child_process';
 import { existsSync, readFileSync } from 'fs';
 import { CAPABILITY_NAMES } from '../../plan/capabilities';
 import { probeHierarchy } from '../../cgroups/path';
+import { NAMESPACE_PROC_NAMES } from '../../base/formats';
 import { printOut } from '../../base/log';
 import { initBinaryPath } from '../../native';
 import { knownMountOptions } from '../../plan/mountOptions';
 import { SCMP_CMP, SECCOMP_ARCH_NAMES } from '../../plan/seccomp';
 
-/** runtime-spec namespace type → the /proc/self/ns entry that shows the kernel has it. */
-const NAMESPACES: Record<string, string> = {
-  cgroup: 'cgroup', ipc: 'ipc', mount: 'mnt', network: 'net', pid: 'pid', time: 'time', user: 'user', uts: 'uts',
-};
 
 const HOOKS = ['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop'];
 
@@ -29,7 +26,7 @@ function kernelCapabilities(): string[] {
 }
 
 function kernelNamespaces(): string[] {
-  return Object.keys(NAMESPACES).filter((type) => existsSync(`/proc/self/ns/${NAMESPACES[type]}`));
+  return Object.keys(NAMESPACE_PROC_NAMES).filter((type) => existsSync(`/proc/self/ns/${NAMESPACE_PROC_NAMES[type]}`));
 }
 
 const SECCOMP_ACTIONS = [

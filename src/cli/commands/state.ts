@@ -1,6 +1,7 @@
 /** `runts state <id>`: the OCI state JSON, as runc prints it (2-space indent, no newline). */
 import type { CommandContext } from '../context';
-import { goJson, printOut } from '../../base/log';
+import { goJson } from '../../base/formats';
+import { printOut } from '../../base/log';
 import { ociState, openStore } from '../../state/store';
 
 export function run(ctx: CommandContext): number {

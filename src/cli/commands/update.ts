@@ -9,6 +9,7 @@ import * as fs from 'fs';
 import { containerCgroup, frozenProbe } from '../../cgroups/container';
 import type { CommandContext, FlagValue } from '../context';
 import { RuntimeError } from '../../base/errors';
+import { parseGoDecimal } from '../../base/formats';
 import type { LinuxCPU, LinuxResources } from '../../config/types';
 import { validateResources } from '../../config/validate';
 import { openStore } from '../../state/store';
@@ -55,14 +56,14 @@ function readResources(ctx: CommandContext): LinuxResources {
   if (str(flags['cpuset-cpus'])) cpu.cpus = str(flags['cpuset-cpus']);
   if (str(flags['cpuset-mems'])) cpu.mems = str(flags['cpuset-mems']);
   const idle = str(flags['cpu-idle']);
-  if (idle) cpu.idle = parseGoInt('cpu-idle', idle, true);
+  if (idle) cpu.idle = parseGoDecimal('cpu-idle', idle, true);
   for (const [flag, field] of [['cpu-burst', 'burst'], ['cpu-period', 'period'], ['cpu-rt-period', 'realtimePeriod'], ['cpu-share', 'shares']] as const) {
     const v = str(flags[flag]);
-    if (v) cpu[field] = parseGoInt(flag, v, false);
+    if (v) cpu[field] = parseGoDecimal(flag, v, false);
   }
   for (const [flag, field] of [['cpu-quota', 'quota'], ['cpu-rt-runtime', 'realtimeRuntime']] as const) {
     const v = str(flags[flag]);
-    if (v) cpu[field] = parseGoInt(flag, v, true);
+    if (v) cpu[field] = parseGoDecimal(flag, v, true);
   }
   if (Object.keys(cpu).length > 0) r.cpu = cpu;
   for (const [flag, field] of [['memory', 'limit'], ['memory-swap', 'swap'], ['memory-reservation', 'reservation']] as const) {
@@ -136,16 +137,6 @@ function merge(old: LinuxResources, update: LinuxResources): LinuxResources {
 
 function str(v: FlagValue): string | undefined {
   return typeof v === 'string' && v !== '' ? v : undefined;
-}
-
-/** strconv.ParseInt / ParseUint (base 10), with runc's error wording. */
-function parseGoInt(flag: string, text: string, signed: boolean): number {
-  const ok = signed ? /^[+-]?\d+$/.test(text) : /^\+?\d+$/.test(text);
-  const fn = signed ? 'ParseInt' : 'ParseUint';
-  if (!ok) throw new RuntimeError(`invalid value for ${flag}: strconv.${fn}: parsing ${JSON.stringify(text)}: invalid syntax`);
-  const v = Number(text);
-  if (!Number.isSafeInteger(v)) throw new RuntimeError(`invalid value for ${flag}: strconv.${fn}: parsing ${JSON.stringify(text)}: value out of range`);
-  return v;
 }
 
 const RAM_UNITS: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4, p: 1024 ** 5 };

@@ -19,7 +19,7 @@ import type { Spec, State } from '../config/types';
 import { nowRfc3339Nano, openStore, pidStartTime, validateId, type ContainerRecord, type StateStore } from '../state/store';
 import { consoleMode, takeMaster } from './console';
 import { writeFileAtomically } from '../base/files';
-import { forwardSeccompListener } from '../plan/seccomp';
+import { forwardSeccompListener } from './seccompAgent';
 import { logPlanNotes, runInitSession } from '../init/session';
 
 export interface CreateRequest {

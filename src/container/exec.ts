@@ -14,7 +14,7 @@ import { guardInheritedFds, initFds, startInit, stopInit } from '../init/process
 import type { Logger } from '../base/log';
 import { native } from '../native';
 import { buildExecPlan, initPart } from '../plan/plan';
-import { forwardSeccompListener } from '../plan/seccomp';
+import { forwardSeccompListener } from './seccompAgent';
 import type { Process } from '../config/types';
 import { openStore } from '../state/store';
 import { writeFileAtomically } from '../base/files';

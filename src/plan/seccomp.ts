@@ -1,6 +1,7 @@
 /**
- * linux.seccomp → the filter plan runts-init builds with libseccomp (native/init/seccomp.cc),
- * and the runtime's half of SCMP_ACT_NOTIFY (handing the listener fd to linux.seccomp.listenerPath).
+ * linux.seccomp → the filter plan runts-init builds with libseccomp (native/init/seccomp.cc).
+ * The runtime's half of SCMP_ACT_NOTIFY (handing the listener fd to linux.seccomp.listenerPath)
+ * is src/container/seccompAgent.ts.
  *
  * Policy follows runc (libcontainer/specconv SetupSeccomp + libcontainer/seccomp):
  * - no defaultAction and no syscalls: seccomp stays off;
@@ -17,10 +18,8 @@
  *   profile falls back instead of seeing EPERM.
  * Names (actions, operators, architectures, flags) are checked by config/semantic.ts first.
  */
-import * as fs from 'fs';
 import { RuntimeError } from '../base/errors';
-import { native } from '../native';
-import type { LinuxSeccomp, LinuxSeccompAction, LinuxSeccompArg, LinuxSeccompOperator, Spec, State } from '../config/types';
+import type { LinuxSeccomp, LinuxSeccompAction, LinuxSeccompArg, LinuxSeccompOperator, Spec } from '../config/types';
 
 /** libseccomp's action values (<seccomp.h>), which are the kernel's SECCOMP_RET_* values. */
 export const SCMP_ACT = {
@@ -249,43 +248,4 @@ export function planSeccomp(spec: Spec): PlanSeccomp | null {
     rules,
     enosysStub: !permissiveDefault && !defaultIsEnosys && architectures.length > 0,
   };
-}
-
-/** runtime-spec's containerProcessState: what listenerPath receives with the seccomp fd. */
-export interface ContainerProcessState {
-  ociVersion: string;
-  fds: string[];
-  pid: number;
-  metadata?: string;
-  state: State;
-}
-
-/**
- * Passes the init's seccomp listener fd on to linux.seccomp.listenerPath with the container
- * process state, as config-linux.md describes: one AF_UNIX SOCK_STREAM connection per state, the
- * fd sent with SCM_RIGHTS and named "seccompFd". Closes `fd` (the agent has its own copy).
- */
-export function forwardSeccompListener(fd: number, spec: Spec, state: State): void {
-  try {
-    const seccomp = spec.linux?.seccomp;
-    if (!seccomp?.listenerPath) throw new RuntimeError('seccomp: the container has a notify listener but no linux.seccomp.listenerPath');
-    const message: ContainerProcessState = {
-      ociVersion: state.ociVersion,
-      fds: ['seccompFd'],
-      pid: state.pid ?? 0,
-      ...(seccomp.listenerMetadata ? { metadata: seccomp.listenerMetadata } : {}),
-      // runc's Go structs omit empty annotations.
-      state: state.annotations && Object.keys(state.annotations).length === 0 ? { ...state, annotations: undefined } : state,
-    };
-    try {
-      native().sendFdsToUnixSocket(seccomp.listenerPath, JSON.stringify(message), [fd]);
-    } catch (err) {
-      const why = (err as Error).message;
-      // runc's two wordings: the agent is not there, or it went away mid-send.
-      if (why.startsWith('connect ')) throw new RuntimeError(`failed to connect with seccomp agent specified in the seccomp profile: ${why}`);
-      throw new RuntimeError(`cannot send seccomp fd to ${seccomp.listenerPath}: ${why}`);
-    }
-  } finally {
-    fs.closeSync(fd);
-  }
 }

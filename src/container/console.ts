@@ -3,7 +3,7 @@
  * closed: the runtime keeps no copy), or, in the foreground, relayed by runts to its own stdio.
  */
 import * as fs from 'fs';
-import { RuntimeError } from '../errors';
+import { RuntimeError } from '../base/errors';
 import { native } from '../native';
 
 export type ConsoleMode = { kind: 'none' } | { kind: 'socket'; path: string } | { kind: 'relay' };

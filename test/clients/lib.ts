@@ -869,12 +869,14 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
 }
 
 /**
- * How often the "exec -t of a process that exits at once" check repeats: under containerd, runc
- * never lost that output in 82 tries here; runts lost it in 4 of 101 until a detached exec's
- * process waited for runts to exit (then 0 of 200, RUNTS_SHORT_TTY_RUNS=200). The direct proof
- * of that ordering is in test/integration/terminal.test.ts.
+ * How often the "exec -t of a process that exits at once" check repeats (RUNTS_SHORT_TTY_RUNS).
+ * runts lost that output in 4 of 101 tries while its exec'd process could run before runts
+ * returned; it now waits for runts to exit (proved directly in test/integration/terminal.test.ts).
+ * On a machine loaded well past its cores, containerd 1.6's shim can still process the exit
+ * before its copy of the pty has drained (ctr then logs "resize pty error"): 200 tries lost 5
+ * with runc and 7 with runts there, so the default stays small.
  */
-export const SHORT_TTY_RUNS = Number(process.env.RUNTS_SHORT_TTY_RUNS ?? 30);
+export const SHORT_TTY_RUNS = Number(process.env.RUNTS_SHORT_TTY_RUNS ?? 10);
 
 /** Waits briefly for the test's processes to go, then asserts none and no mount is left. */
 export async function assertNothingLeft(t: Test, s: Scaffold, processMessage: string): Promise<void> {

@@ -14,6 +14,7 @@
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <dirent.h>
 #include <unistd.h>
 
@@ -77,12 +78,28 @@ Napi::Value SealedCopy(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), memfd);
 }
 
+// With a timeout (ms) the wait is bounded: ETIMEDOUT once it passes. A holder that dies frees
+// the lock at once (flock belongs to its open file), so only a live, stuck holder times out.
 Napi::Value LockFile(const Napi::CallbackInfo& info) {
   std::string path = info[0].As<Napi::String>();
+  bool bounded = info.Length() > 1 && info[1].IsNumber();
+  int64_t timeoutMs = bounded ? info[1].As<Napi::Number>().Int64Value() : 0;
   int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) return throwErrno(info.Env(), "open lock " + path, errno);
-  while (flock(fd, LOCK_EX) < 0) {
+  struct timespec start;
+  clock_gettime(CLOCK_MONOTONIC, &start);
+  while (flock(fd, bounded ? LOCK_EX | LOCK_NB : LOCK_EX) < 0) {
     if (errno == EINTR) continue;
+    if (bounded && errno == EWOULDBLOCK) {
+      struct timespec now;
+      clock_gettime(CLOCK_MONOTONIC, &now);
+      int64_t elapsed = (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
+      if (elapsed < timeoutMs) {
+        usleep(2000);
+        continue;
+      }
+      errno = ETIMEDOUT;
+    }
     int err = errno;
     close(fd);
     return throwErrno(info.Env(), "lock " + path, err);
@@ -108,6 +125,9 @@ Napi::Value ReleaseExecFifo(const Napi::CallbackInfo& info) {
   uint64_t startTime = static_cast<uint64_t>(info[2].As<Napi::Number>().DoubleValue());
   int fd = open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) return throwErrno(info.Env(), "open exec fifo " + path, errno);
+  // Gone from the state dir the moment start commits: a start killed from here on leaves a
+  // container that reads as running (or stopped), never one that a second start would retry.
+  unlink(path.c_str());
   for (;;) {
     struct pollfd p = {fd, POLLIN, 0};
     int ready = poll(&p, 1, 100);

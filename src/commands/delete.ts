@@ -2,18 +2,28 @@
 import type { CommandContext } from '../context';
 import { destroyContainer } from '../container/destroy';
 import { RuntimeError } from '../errors';
-import { CONTAINER_NOT_FOUND, openStore } from '../state';
+import { CONTAINER_NOT_FOUND, openStore, type ContainerRecord } from '../state';
 
 export async function run(ctx: CommandContext): Promise<number> {
   const id = ctx.positionals[0];
   const force = Boolean(ctx.flags.force);
   const store = openStore(ctx.globals);
+  store.sweepStaging(id);
   if (!store.exists(id)) {
     if (force) return 0;
     throw new RuntimeError(CONTAINER_NOT_FOUND);
   }
   await store.withLock(id, () => {
-    const record = store.read(id);
+    let record: ContainerRecord;
+    try {
+      record = store.read(id);
+    } catch (err) {
+      // Neither a state nor a create intent (or state.json unreadable): nothing was started
+      // from this directory that a record would name, so the directory is all there is.
+      if (!force && !(err instanceof RuntimeError && err.message === CONTAINER_NOT_FOUND)) throw err;
+      store.remove(id);
+      return;
+    }
     const status = store.status(record);
     if ((status === 'running' || status === 'paused') && !force)
       throw new RuntimeError(`cannot delete container ${id} that is not stopped: ${status}`);

@@ -3,6 +3,7 @@
  * container's settings unless the request overrides them.
  */
 import * as fs from 'fs';
+import { rmSync } from 'fs';
 import * as path from 'path';
 import { frozenProbe } from '../cgroups/container';
 import { cgroupFromPaths } from '../cgroups';
@@ -16,7 +17,8 @@ import { native } from '../native';
 import { buildExecPlan, initPart } from '../plan';
 import { forwardSeccompListener } from '../seccomp';
 import type { Process } from '../spec/types';
-import { openStore } from '../state';
+import { openStore, pidStartTime } from '../state';
+import { execIntentPath, self, writeExecIntent, type ExecIntent } from './intent';
 import { writeFileAtomically } from '../files';
 import { logPlanNotes, runInitSession } from './session';
 import { consoleMode, takeMaster } from './console';
@@ -57,22 +59,40 @@ export async function execProcess(globals: GlobalOptions, request: ExecRequest, 
   }
   const plan = buildExecPlan(record.config, request.process, { nsPidfd: initFds(request.preserveFds).extra, preserveFds: request.preserveFds });
   logPlanNotes(plan, log);
+  // Announced like create's steps (intent.ts), in a file of its own: execs run side by side.
+  const intent: ExecIntent = { operation: 'exec', step: 'init', owner: self() };
+  const dir = store.containerDir(request.id);
+  const announce = (step: string, change: Partial<ExecIntent> = {}) => {
+    try {
+      writeExecIntent(dir, Object.assign(intent, change, { step }));
+    } catch (err) {
+      throw (err as NodeJS.ErrnoException).code === 'ENOENT' ? new RuntimeError('cannot exec in a stopped container') : err;
+    }
+  };
   let init: ReturnType<typeof startInit>;
   try {
+    announce('init');
     init = startInit(['inherit', 'inherit', 'inherit'], request.preserveFds, pidfd);
+  } catch (err) {
+    rmSync(execIntentPath(dir), { force: true });
+    throw err;
   } finally {
     fs.closeSync(pidfd);
   }
   let pid = 0;
   let consoleMaster: number | undefined;
   try {
+    announce('cgroup-join', { init: { pid: init.child.pid!, startTime: pidStartTime(init.child.pid!) } });
     if (record.cgroupPaths) {
       const explicit = Object.keys(request.subCgroups ?? {}).length > 0;
       joinCgroups(subCgroupPaths(record.cgroupPaths, request.subCgroups ?? {}), init.child.pid!, explicit ? undefined : record.pid);
     }
     init.channel.send(initPart(plan));
     pid = runInitSession(init.channel, {
-      pid: (child) => (pid = child),
+      pid: (child) => {
+        pid = child;
+        announce('process', { process: { pid: child, startTime: pidStartTime(child) } });
+      },
       console: (fd) => (consoleMaster = takeMaster(console, fd)),
       seccompListener: (fd, child) =>
         forwardSeccompListener(fd, record.config, { ociVersion: record.ociVersion, id: record.id, status: 'running', pid: child, bundle: record.bundle, annotations: record.annotations }),
@@ -84,6 +104,7 @@ export async function execProcess(globals: GlobalOptions, request: ExecRequest, 
     throw err;
   } finally {
     await stopInit(init);
+    rmSync(execIntentPath(dir), { force: true });
   }
   log.debug(`exec'd pid ${pid} in container ${request.id}`);
   if (request.detach) return 0;

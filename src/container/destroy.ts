@@ -1,9 +1,9 @@
 import { cgroupFromPaths, signalAll } from '../cgroups';
+import { runHooks } from './hooks';
+import type { Logger } from '../base/log';
+import { sleepMs } from '../base/sleep';
+import { isAlive, type ContainerRecord, type StateStore } from '../state/store';
 import { removeCgroupDirs } from '../cgroups/fs';
-import { runHooks } from '../hooks';
-import type { Logger } from '../log';
-import { sleepMs } from '../sleep';
-import { isAlive, type ContainerRecord, type StateStore } from '../state';
 import { isRunning, readExecIntents, self, writeIntent, type ProcessRef } from './intent';
 
 const GONE_POLL_MS = 5;

@@ -9,8 +9,8 @@
  */
 import { readFileSync, readdirSync, rmSync } from 'fs';
 import { join } from 'path';
-import { writeFileAtomically } from '../files';
-import type { LinuxResources } from '../spec/types';
+import { writeFileAtomically } from '../base/files';
+import type { LinuxResources } from '../config/types';
 
 /** A process named by pid and /proc start time, so a recycled pid is never taken for it. */
 export interface ProcessRef {

@@ -3,9 +3,9 @@
  * the next command that changes the container (update, pause, resume), under the lock.
  */
 import { containerCgroup } from '../cgroups/container';
-import type { Logger } from '../log';
-import type { LinuxResources } from '../spec/types';
-import type { ContainerRecord, StateStore } from '../state';
+import type { Logger } from '../base/log';
+import type { LinuxResources } from '../config/types';
+import type { ContainerRecord, StateStore } from '../state/store';
 import { clearIntent, isRunning, readIntent } from './intent';
 
 export function settleInterrupted(store: StateStore, record: ContainerRecord, log: Logger): void {

@@ -15,8 +15,8 @@ import * as path from 'path';
 import { baseSpec, cleanupRoot, FIXTURE_ROOTFS, REPO, runts, scratchDir } from '../helpers/runts';
 import { cgroupMounts, leftovers } from '../helpers/crash';
 import { mutate, prng } from '../helpers/mutate';
-import { RuntimeError } from '../../src/errors';
-import { readConfig, validateSpec } from '../../src/spec/validate';
+import { isRuntimeError } from '../../src/base/errors';
+import { readConfig, validateSpec } from '../../src/config/validate';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 0x14c0de);
 const CASES = Number(process.env.FUZZ_CASES ?? 2000);
@@ -64,7 +64,7 @@ t.test(`${CASES} mutated configs through validate, in process`, async (t) => {
       if (lines.length === 0) outcomes.valid++;
       else outcomes.refused++;
     } catch (err) {
-      if (!(err instanceof RuntimeError)) {
+      if (!isRuntimeError(err)) {
         findings.push(`${where}: threw ${(err as Error).name}: ${(err as Error).message?.slice(0, 200)}`);
         continue;
       }

@@ -272,6 +272,13 @@ bool waitFd(int fd, short events, int timeoutMs) {
   }
 }
 
+// waitReadable(fd, timeoutMs): true once fd has something to read (or EOF), false on timeout.
+Napi::Value WaitReadable(const Napi::CallbackInfo& info) {
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  int timeoutMs = info[1].As<Napi::Number>().Int32Value();
+  return Napi::Boolean::New(info.Env(), waitFd(fd, POLLIN, timeoutMs));
+}
+
 int timeoutArg(const Napi::CallbackInfo& info, size_t i, int fallback) {
   return info.Length() > i && info[i].IsNumber() ? info[i].As<Napi::Number>().Int32Value() : fallback;
 }
@@ -344,6 +351,8 @@ bool unixAddress(const std::string& path, struct sockaddr_un& addr) {
   return true;
 }
 
+constexpr time_t kSocketSendTimeoutSeconds = 10;
+
 // sendFdsToUnixSocket(path, data, fds): connects (AF_UNIX, SOCK_STREAM), sends `data` with `fds`
 // as SCM_RIGHTS on its first byte, closes. runtime-spec's listenerPath protocol.
 Napi::Value SendFdsToUnixSocket(const Napi::CallbackInfo& info) {
@@ -356,11 +365,15 @@ Napi::Value SendFdsToUnixSocket(const Napi::CallbackInfo& info) {
   if (!unixAddress(path, addr)) return throwErrno(info.Env(), "connect " + path, ENAMETOOLONG);
   int sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (sock < 0) return throwErrno(info.Env(), "socket", errno);
+  // A listener that never accepts (full backlog) or never reads must not hang the runtime:
+  // connect and sendmsg on AF_UNIX give up after SO_SNDTIMEO.
+  struct timeval bound = {kSocketSendTimeoutSeconds, 0};
+  setsockopt(sock, SOL_SOCKET, SO_SNDTIMEO, &bound, sizeof bound);
   int rc;
   while ((rc = connect(sock, reinterpret_cast<struct sockaddr*>(&addr), sizeof addr)) < 0 && errno == EINTR) {
   }
   if (rc < 0) {
-    int err = errno;
+    int err = errno == EAGAIN ? ETIMEDOUT : errno;
     close(sock);
     return throwErrno(info.Env(), "connect " + path, err);
   }
@@ -387,7 +400,7 @@ Napi::Value SendFdsToUnixSocket(const Napi::CallbackInfo& info) {
     ssize_t n = sendmsg(sock, &msg, MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
-      int err = errno;
+      int err = errno == EAGAIN ? ETIMEDOUT : errno;
       close(sock);
       return throwErrno(info.Env(), "send to " + path, err);
     }
@@ -509,6 +522,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("waitExit", Napi::Function::New(env, WaitExit));
   exports.Set("signalProcess", Napi::Function::New(env, SignalProcess));
   exports.Set("receiveFd", Napi::Function::New(env, ReceiveFd));
+  exports.Set("waitReadable", Napi::Function::New(env, WaitReadable));
   exports.Set("pidfdOpen", Napi::Function::New(env, PidfdOpen));
   exports.Set("listFds", Napi::Function::New(env, ListFds));
   exports.Set("markCloseOnExecFrom", Napi::Function::New(env, MarkCloseOnExecFrom));

@@ -99,6 +99,11 @@ export async function createContainer(globals: GlobalOptions, request: CreateReq
     announce('init');
     const init = startInit(['inherit', 'inherit', 'inherit'], request.preserveFds);
     undo.push(() => stopInit(init));
+    // createContainer hooks run inside the init, each bounded by its own timeout when it has one.
+    const inInitHooks = spec.hooks?.createContainer ?? [];
+    if (init.channel.timeoutMs > 0) {
+      init.channel.timeoutMs = inInitHooks.some((h) => !h.timeout) ? 0 : init.channel.timeoutMs + inInitHooks.reduce((sum, h) => sum + h.timeout! * 1000, 0);
+    }
     announce('init-started', { cgroupMissing: [...cgroup.created], init: processRef(init.child.pid!) });
     // A new cgroup namespace is rooted where the init stands when it unshares it: then the init
     // must join first. Otherwise it joins once set up, so the kernel memory of its namespaces

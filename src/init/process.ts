@@ -88,6 +88,8 @@ export function startInit(stdio: Array<"inherit" | "ignore" | "pipe" | number>, 
   return { child, channel: new InitChannel(ours) };
 }
 
+const STOP_WAIT_MS = 5000;
+
 /** Closes the channel and makes sure stage 1 is gone and reaped (after a failed create). */
 export async function stopInit(init: StartedInit): Promise<void> {
   try {
@@ -98,5 +100,9 @@ export async function stopInit(init: StartedInit): Promise<void> {
   if (init.child.exitCode !== null || init.child.signalCode !== null) return;
   const exited = new Promise<void>((resolve) => init.child.once('exit', () => resolve()));
   init.child.kill('SIGKILL');
-  await exited;
+  // A process in a frozen cgroup dies only once thawed: do not wait for it forever (it is in the
+  // container's cgroup by then, where delete finds it).
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([exited, new Promise<void>((resolve) => (timer = setTimeout(resolve, STOP_WAIT_MS)))]);
+  clearTimeout(timer);
 }

@@ -59,6 +59,8 @@ export interface NativeAddon {
   deviceFilterIds(cgroupDir: string): number[];
   /** TIOCSWINSZ on a pty master the runtime relays. */
   setWindowSize(fd: number, rows: number, cols: number): void;
+  /** Waits up to `timeoutMs` for `fd` to be readable (or at EOF); false when the time ran out. */
+  waitReadable(fd: number, timeoutMs: number): boolean;
   /** Takes the fd runts-init sent with channel::sendFd (one byte, SCM_RIGHTS); close-on-exec. */
   receiveFd(socketFd: number, timeoutMs?: number): number;
   /**

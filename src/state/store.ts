@@ -170,7 +170,11 @@ function isErrno(err: unknown, code: string): boolean {
 
 export class StateStore {
   /** @param frozen reports a paused container; the default reads the cgroup freezer files. */
-  constructor(readonly root: string, private readonly frozen: FrozenProbe = frozenProbe) {}
+  /**
+   * @param frozen reports a paused container; the default reads the cgroup freezer files.
+   * @param lockTimeoutMs how long a command waits for another one holding the container's lock.
+   */
+  constructor(readonly root: string, private readonly frozen: FrozenProbe = frozenProbe, private readonly lockTimeoutMs = LOCK_TIMEOUT_MS) {}
 
   containerDir(id: string): string {
     validateId(id);
@@ -349,10 +353,10 @@ export class StateStore {
 
   private lock(id: string): number {
     try {
-      return this.nativeAddon().lockFile(this.lockPath(id), LOCK_TIMEOUT_MS);
+      return this.nativeAddon().lockFile(this.lockPath(id), this.lockTimeoutMs);
     } catch (err) {
       if (!this.exists(id)) throw new RuntimeError(CONTAINER_NOT_FOUND);
-      if ((err as { errno?: number }).errno === ETIMEDOUT) throw new RuntimeError(`timed out after ${LOCK_TIMEOUT_MS / 1000}s waiting for the lock of container ${id} (${this.lockPath(id)})`);
+      if ((err as { errno?: number }).errno === ETIMEDOUT) throw new RuntimeError(`timed out after ${this.lockTimeoutMs / 1000}s waiting for the lock of container ${id} (${this.lockPath(id)}): another runts holds it`);
       throw describeSystemError(`lock ${this.lockPath(id)}`, err);
     }
   }

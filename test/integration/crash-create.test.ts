@@ -55,10 +55,13 @@ t.test('create killed at each named step, then delete --force', async (t) => {
   const probe = killPointsOf(root, ['create', '--bundle', bundleFor('probe'), 'probe']);
   t.equal(probe.result.code, 0, `a full create passes ${probe.points.length} kill points`);
   runts(root, ['delete', '--force', 'probe']);
-  // Every announced step and rename, and the native calls that fall between two of them (the
-  // rest add nothing: each is right before or after an announced step). Kept few enough that
-  // this file stays well under tap's per-file limit on a loaded machine.
-  const points = probe.points.filter((p) => p.startsWith('intent:') || p.startsWith('rename:') || /^native:(lockFile|mkfifo:done)$/.test(p));
+  // The points after which something new exists (or is about to): the lock before the state dir
+  // appears, the dir, the fifo, the cgroup, the init and the container process, the join and the
+  // state. The rest add nothing a neighbour does not (plan and hooks fall between two of these),
+  // and fewer kills keep this file inside tap's per-file limit on a loaded machine.
+  const wanted = /^(native:lockFile|rename:staging-dir|intent:create:(exec-fifo|cgroup|init|init-started|container-process|cgroup-join|state)|native:mkfifo:done|rename:state\.json)$/;
+  const points = probe.points.filter((p) => wanted.test(p));
+  t.equal(points.length, 11, `${points.length} of them are killed at`);
   t.ok(points.includes('intent:create:container-process') && points.includes('rename:state.json'), 'the points span the whole create');
   const killed: { id: string; point: string }[] = [];
   points.forEach((point, n) => {

@@ -20,8 +20,8 @@ import { readConfig, validateSpec } from '../../src/config/validate';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 0x14c0de);
 const CASES = Number(process.env.FUZZ_CASES ?? 2000);
-const CLI_SAMPLE = 16;
-const CREATE_SAMPLE = 5;
+const CLI_SAMPLE = 10;
+const CREATE_SAMPLE = 4;
 t.comment(`fuzz seed ${SEED} (FUZZ_SEED=${SEED} FUZZ_CASES=${CASES} to replay)`);
 
 const VALID = path.join(REPO, 'fixtures', 'configs', 'valid');

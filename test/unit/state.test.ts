@@ -313,3 +313,27 @@ t.test('withLock serialises processes (real addon)', { skip: !existsSync(ADDON) 
   spans.sort((a, b) => a[0] - b[0]);
   t.ok(spans[1][0] >= spans[0][1], `second holder started after the first released (${JSON.stringify(spans)})`);
 });
+
+t.test('withLock gives up on a live holder after its bound; a dead holder frees it at once', { skip: !existsSync(ADDON) && 'native addon not built' }, async (t) => {
+  const root = scratch(t);
+  containerDir(new StateStore(root), 'c');
+  const holder = (ms: number) => `new S.StateStore(${JSON.stringify(root)}).withLock('c', async () => {
+      process.stdout.write('locked');
+      await new Promise((r) => setTimeout(r, ${ms}));
+    });`;
+  const held = nodeChild(holder(4000));
+  const waiter = new StateStore(root, () => false, 300);
+  while (!existsSync(join(root, 'c', '.lock'))) await new Promise((r) => setTimeout(r, 20));
+  await new Promise((r) => setTimeout(r, 500));
+  const started = Date.now();
+  await t.rejects(waiter.withLock('c', () => 1), { message: /^timed out after 0.3s waiting for the lock of container c \(.*\.lock\): another runts holds it$/ });
+  t.ok(Date.now() - started < 3000, 'it did not wait for the holder');
+  await held;
+  // A holder killed while holding: the kernel drops its flock with its open file.
+  const killed = spawn(process.execPath, ['-e', `const S = require(${JSON.stringify(STATE_JS)});\n${holder(60_000)}`], { env: childEnv(), stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise((r) => killed.stdout.once('data', r));
+  killed.kill('SIGKILL');
+  await new Promise((r) => killed.once('exit', r));
+  t.equal(await new StateStore(root, () => false, 2000).withLock('c', () => 'got it'), 'got it', 'a dead holder frees the lock');
+});
+

@@ -91,6 +91,8 @@ export function startInit(preserveFds: number, extraFd?: number): StartedInit {
   return { pid, channel: new InitChannel(ours) };
 }
 
+const STOP_WAIT_MS = 5000;
+
 /**
  * Closes the channel and makes sure stage 1 is gone and reaped (after a failed create).
  * `keepChannel`: the channel stays open until this process exits (startAfterRuntimeExits).
@@ -108,5 +110,9 @@ export async function stopInit(init: StartedInit, keepChannel = false): Promise<
   } catch {
     // already reaped
   }
-  await native().waitExit(init.pid);
+  // A process in a frozen cgroup dies only once thawed: do not wait for it forever (it is in the
+  // container's cgroup by then, where delete finds it).
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([native().waitExit(init.pid), new Promise<void>((resolve) => (timer = setTimeout(resolve, STOP_WAIT_MS)))]);
+  clearTimeout(timer);
 }

@@ -64,9 +64,10 @@ mode=$(accel)
 if [ "$mode" = kvm ]; then machine=(-accel kvm -cpu host); else machine=(-accel tcg,thread=multi -cpu max); fi
 
 job=$(mktemp -d /tmp/runts-vm-job.XXXXXX)
-qpid=""
+qpid="" tailpid=""
 cleanup() {
   [ -n "$qpid" ] && kill "$qpid" 2>/dev/null
+  [ -n "$tailpid" ] && kill "$tailpid" 2>/dev/null
   if [ "${RUNTS_VM_KEEP:-}" = 1 ]; then echo "run.sh: job directory kept: $job" >&2; else rm -rf "$job"; fi
 }
 trap cleanup EXIT
@@ -96,10 +97,15 @@ timeout -k 10 $((timeout + 240)) qemu-system-x86_64 "${machine[@]}" -smp "${RUNT
   -virtfs "local,path=$job,mount_tag=job,security_model=passthrough" "${share[@]}" \
   >"$job/qemu.log" 2>&1 &
 qpid=$!
-tail -n +1 -F --pid=$qpid "$job/output" 2>/dev/null
+# In the background, so that a TERM or INT to this script runs its traps (stopping the VM) at once:
+# bash defers traps while a foreground command runs, and `wait` is interruptible.
+tail -n +1 -F --pid=$qpid "$job/output" 2>/dev/null &
+tailpid=$!
 wait $qpid
 qrc=$?
 qpid=""
+wait $tailpid
+tailpid=""
 elapsed=$((SECONDS - started))
 if [ -f "$job/rc" ]; then
   rc=$(cat "$job/rc")

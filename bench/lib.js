@@ -7,7 +7,7 @@ const { spawnSync } = require('child_process');
 const path = require('path');
 
 const REPO = path.resolve(__dirname, '..');
-const RUNTS = [process.execPath, path.join(REPO, 'dist', 'src', 'cli.js')];
+const RUNTS = [process.execPath, path.join(REPO, 'dist', 'bundle', 'runts.js')];
 
 /** Children run without NODE_EXTRA_CA_CERTS: it adds ~60 ms to every Node start. */
 const CHILD_ENV = { ...process.env };

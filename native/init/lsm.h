@@ -1,5 +1,5 @@
 // LSM labels for the container process: the AppArmor exec profile and the SELinux exec and key
-// labels. The runtime decides what to write where (src/lsm.ts); this only writes it.
+// labels. The runtime decides what to write where (src/plan/lsm.ts); this only writes it.
 #pragma once
 #include "json.h"
 

@@ -1,5 +1,5 @@
 // The container's seccomp filter: built with libseccomp from the plan's "seccomp" section
-// (src/seccomp.ts decides everything), exported as BPF, prefixed with runc's -ENOSYS stub and
+// (src/plan/seccomp.ts decides everything), exported as BPF, prefixed with runc's -ENOSYS stub and
 // loaded with seccomp(2).
 #pragma once
 #include <string>

@@ -3,7 +3,7 @@
  * addon's bpf(2) wrapper (native/addon/bpf_devices.cc), which loads them as a
  * BPF_PROG_TYPE_CGROUP_DEVICE program and attaches it to the cgroup directory.
  */
-import { RuntimeError } from '../errors';
+import { RuntimeError } from '../base/errors';
 import { native } from '../native';
 import { deviceProgram, encodeProgram, type DeviceRule } from './devices';
 

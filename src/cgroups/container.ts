@@ -2,8 +2,8 @@
  * Glue between the state store and the cgroup drivers for the commands (update, pause,
  * resume, ps, events, kill --all).
  */
-import { RuntimeError } from '../errors';
-import type { ContainerRecord } from '../state';
+import { RuntimeError } from '../base/errors';
+import type { ContainerRecord } from '../state/store';
 import { cgroupFromPaths, type Cgroup } from './index';
 
 export { frozenProbe } from './frozen';

@@ -9,8 +9,8 @@
  *   - v2: the BPF_PROG_TYPE_CGROUP_DEVICE program that enforces the same state.
  * The native side only loads and attaches the instructions built here.
  */
-import { RuntimeError } from '../errors';
-import type { LinuxDevice, LinuxDeviceCgroup } from '../spec/types';
+import { RuntimeError } from '../base/errors';
+import type { LinuxDevice, LinuxDeviceCgroup } from '../config/types';
 
 export type DeviceType = 'a' | 'c' | 'b';
 

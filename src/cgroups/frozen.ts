@@ -3,8 +3,8 @@
  * drivers so `runts state` / `list` pay for two small reads, not for loading the drivers.
  */
 import { readFileSync } from 'fs';
-import { sleepMs } from '../sleep';
-import type { ContainerRecord } from '../state';
+import { sleepMs } from '../base/sleep';
+import type { ContainerRecord } from '../state/store';
 import type { CgroupIO } from './fs';
 
 /** Only what the probe needs (fs.ts stays unloaded on the hot path). */

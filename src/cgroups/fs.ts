@@ -7,8 +7,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { getSystemErrorMap } from 'util';
-import { RuntimeError } from '../errors';
-import { sleepMs } from '../sleep';
+import { RuntimeError } from '../base/errors';
+import { sleepMs } from '../base/sleep';
 
 /** Linux O_CLOEXEC (Node leaves it out of fs.constants; libuv adds it to every open anyway). */
 const O_CLOEXEC = 0o2000000;

@@ -5,9 +5,9 @@
  * (unified) → V2Cgroup; v1, or v1 with a cgroup2 mount at /sys/fs/cgroup/unified (hybrid) →
  * V1Cgroup, which in hybrid mode also joins the unified hierarchy (key "") as runc does.
  */
-import { RuntimeError } from '../errors';
-import type { LinuxDevice, LinuxResources } from '../spec/types';
-import { sleepMs } from '../sleep';
+import { RuntimeError } from '../base/errors';
+import type { LinuxDevice, LinuxResources } from '../config/types';
+import { sleepMs } from '../base/sleep';
 import { V1_CONTROLLERS, hybridUnifiedDir, probeHierarchy, resolveInner, v1Dir, v2Dir, type Hierarchy } from './path';
 import type { Stats } from './stats';
 import { V1Cgroup } from './v1';

@@ -83,18 +83,6 @@ export function emptyStats(): Stats {
   };
 }
 
-/** "0-3,7" → [0,1,2,3,7]. */
-export function parseCpuList(text: string | undefined): number[] {
-  const out: number[] = [];
-  for (const part of (text ?? '').trim().split(',')) {
-    if (!part) continue;
-    const [a, b] = part.split('-').map(Number);
-    if (!Number.isInteger(a)) continue;
-    for (let i = a; i <= (Number.isInteger(b) ? b : a); i++) out.push(i);
-  }
-  return out;
-}
-
 // ---------------------------------------------------------------- Go-shaped JSON
 
 type Json = bigint | number | string | boolean | null | Json[] | { [k: string]: Json };
@@ -166,20 +154,3 @@ export function statsJson(s: Stats): Json {
   };
 }
 
-/** JSON.stringify for bigint-carrying values, escaping <, >, & as Go's encoder does. */
-export function encodeJson(value: unknown): string {
-  const enc = (v: unknown): string => {
-    if (v === null || v === undefined) return 'null';
-    if (typeof v === 'bigint') return v.toString();
-    if (typeof v === 'number' || typeof v === 'boolean') return JSON.stringify(v);
-    if (typeof v === 'string') return JSON.stringify(v).replace(/[<>&\u2028\u2029]/g, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'));
-    if (Array.isArray(v)) return '[' + v.map(enc).join(',') + ']';
-    const parts: string[] = [];
-    for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
-      if (x === undefined) continue;
-      parts.push(enc(k) + ':' + enc(x));
-    }
-    return '{' + parts.join(',') + '}';
-  };
-  return enc(value);
-}

@@ -9,9 +9,9 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { RuntimeError } from '../errors';
+import { RuntimeError } from '../base/errors';
 import { sdbus, type DbusVariant } from '../native';
-import type { LinuxDevice, LinuxResources } from '../spec/types';
+import type { LinuxDevice, LinuxResources } from '../config/types';
 import { containerDeviceRules } from './devices';
 import { parseUint, rmdirRetry } from './fs';
 import type { Cgroup, MemoryEvents } from './index';

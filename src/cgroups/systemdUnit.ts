@@ -7,8 +7,8 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { RuntimeError } from '../errors';
-import type { LinuxResources } from '../spec/types';
+import { RuntimeError } from '../base/errors';
+import type { LinuxResources } from '../config/types';
 import { DeviceState, type DeviceRule } from './devices';
 import { blkioToIoWeight, sharesToWeight, swapToV2 } from './v2';
 

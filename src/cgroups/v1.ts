@@ -5,8 +5,8 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { RuntimeError } from '../errors';
-import type { LinuxDevice, LinuxResources } from '../spec/types';
+import { RuntimeError } from '../base/errors';
+import type { LinuxDevice, LinuxResources } from '../config/types';
 import { DeviceState, containerDeviceRules, formatRule, v1Transition, type DeviceRule } from './devices';
 import {
   CgroupWriteError, allPids, mkdirTracked, parseKeyValues, parseUint, realIO, removeCgroupDirs, setWithRollback,
@@ -14,8 +14,9 @@ import {
 } from './fs';
 import { v1FreezerFrozen } from './frozen';
 import type { Cgroup, MemoryEvents } from './index';
-import { emptyStats, memoryEntry, parseCpuList, type BlkioEntry, type MemoryEntry, type Stats } from './stats';
-import { sleepMs } from '../sleep';
+import { parseCpuList } from '../base/formats';
+import { emptyStats, memoryEntry, type BlkioEntry, type MemoryEntry, type Stats } from './stats';
+import { sleepMs } from '../base/sleep';
 
 export interface V1Options {
   resources?: LinuxResources;
@@ -254,8 +255,8 @@ export class V1Cgroup implements Cgroup {
     // cpuset
     if (this.paths.cpuset) {
       const cs = s.cpuset;
-      cs.cpus = parseCpuList(read('cpuset', 'cpuset.cpus'));
-      cs.mems = parseCpuList(read('cpuset', 'cpuset.mems'));
+      cs.cpus = parseCpuList(read('cpuset', 'cpuset.cpus') ?? '');
+      cs.mems = parseCpuList(read('cpuset', 'cpuset.mems') ?? '');
       cs.cpu_exclusive = parseUint(read('cpuset', 'cpuset.cpu_exclusive'));
       cs.mem_hardwall = parseUint(read('cpuset', 'cpuset.mem_hardwall'));
       cs.mem_exclusive = parseUint(read('cpuset', 'cpuset.mem_exclusive'));

@@ -6,8 +6,8 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { RuntimeError } from '../errors';
-import type { LinuxDevice, LinuxResources } from '../spec/types';
+import { RuntimeError } from '../base/errors';
+import type { LinuxDevice, LinuxResources } from '../config/types';
 import { attachDeviceRules } from './bpf';
 import { containerDeviceRules, type DeviceRule } from './devices';
 import {
@@ -18,7 +18,7 @@ import { v2Frozen } from './frozen';
 import type { Cgroup, MemoryEvents } from './index';
 import { emptyStats, type MemoryEntry, type Stats } from './stats';
 import { checkPageSize, hugePageSizes, setHugetlb, setRdma } from './v1';
-import { sleepMs } from '../sleep';
+import { sleepMs } from '../base/sleep';
 
 export interface V2Options {
   resources?: LinuxResources;

@@ -4,7 +4,7 @@
  */
 import * as fs from 'fs';
 import * as tty from 'tty';
-import { RuntimeError } from '../errors';
+import { RuntimeError } from '../base/errors';
 import { native } from '../native';
 
 export type ConsoleMode = { kind: 'none' } | { kind: 'socket'; path: string } | { kind: 'relay' };

@@ -6,20 +6,21 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { checkPreexisting, openCgroup } from '../cgroups';
-import type { GlobalOptions } from '../context';
-import { RuntimeError } from '../errors';
-import { runHooks } from '../hooks';
-import { guardInheritedFds, startInit, stopInit } from '../initProcess';
-import type { Logger } from '../log';
+import type { GlobalOptions } from '../cli/context';
+import { RuntimeError } from '../base/errors';
+import { NAMESPACE_PROC_NAMES, idMapText } from '../base/formats';
+import { runHooks } from './hooks';
+import { guardInheritedFds, startInit, stopInit } from '../init/process';
+import type { Logger } from '../base/log';
 import { native } from '../native';
-import { buildPlan, initPart } from '../plan';
-import { loadBundle } from '../spec/validate';
-import type { LinuxIDMapping, Spec, State } from '../spec/types';
-import { nowRfc3339Nano, openStore, pidStartTime, validateId, type ContainerRecord, type StateStore } from '../state';
+import { buildPlan, initPart } from '../plan/plan';
+import { loadBundle } from '../config/validate';
+import type { Spec, State } from '../config/types';
+import { nowRfc3339Nano, openStore, pidStartTime, validateId, type ContainerRecord, type StateStore } from '../state/store';
 import { consoleMode, takeMaster } from './console';
-import { writeFileAtomically } from '../files';
-import { forwardSeccompListener } from '../seccomp';
-import { logPlanNotes, runInitSession } from './session';
+import { writeFileAtomically } from '../base/files';
+import { forwardSeccompListener } from './seccompAgent';
+import { logPlanNotes, runInitSession } from '../init/session';
 
 export interface CreateRequest {
   id: string;
@@ -158,22 +159,17 @@ export async function killAndReap(pid: number): Promise<void> {
   await native().waitExit(pid);
 }
 
-function mappingLines(mappings: LinuxIDMapping[] | undefined): string {
-  return (mappings ?? []).map((m) => `${m.containerID} ${m.hostID} ${m.size}\n`).join('');
-}
-
 function writeIdMappings(pid: number, spec: Spec): void {
   try {
-    fs.writeFileSync(`/proc/${pid}/uid_map`, mappingLines(spec.linux?.uidMappings));
-    fs.writeFileSync(`/proc/${pid}/gid_map`, mappingLines(spec.linux?.gidMappings));
+    fs.writeFileSync(`/proc/${pid}/uid_map`, idMapText(spec.linux?.uidMappings));
+    fs.writeFileSync(`/proc/${pid}/gid_map`, idMapText(spec.linux?.gidMappings));
   } catch (err) {
     throw new RuntimeError(`write user namespace mappings: ${(err as Error).message}`);
   }
 }
 
 function namespacePaths(spec: Spec, pid: number): Record<string, string> {
-  const procName: Record<string, string> = { mount: 'mnt', network: 'net', pid: 'pid', ipc: 'ipc', uts: 'uts', user: 'user', cgroup: 'cgroup', time: 'time' };
   const paths: Record<string, string> = {};
-  for (const ns of spec.linux?.namespaces ?? []) paths[ns.type] = ns.path ?? `/proc/${pid}/ns/${procName[ns.type]}`;
+  for (const ns of spec.linux?.namespaces ?? []) paths[ns.type] = ns.path ?? `/proc/${pid}/ns/${NAMESPACE_PROC_NAMES[ns.type]}`;
   return paths;
 }

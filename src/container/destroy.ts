@@ -1,8 +1,8 @@
 import { cgroupFromPaths, signalAll } from '../cgroups';
-import { runHooks } from '../hooks';
-import type { Logger } from '../log';
-import { sleepMs } from '../sleep';
-import { isAlive, type ContainerRecord, type StateStore } from '../state';
+import { runHooks } from './hooks';
+import type { Logger } from '../base/log';
+import { sleepMs } from '../base/sleep';
+import { isAlive, type ContainerRecord, type StateStore } from '../state/store';
 
 const GONE_POLL_MS = 5;
 const GONE_TIMEOUT_MS = 10_000;

@@ -1,5 +1,5 @@
-import type { CommandContext } from '../context';
-import { RuntimeError } from '../errors';
+import type { CommandContext } from '../cli/context';
+import { RuntimeError } from '../base/errors';
 import type { CreateRequest } from './create';
 
 /** The create/run flags shared by both commands, as a CreateRequest (create is always detached). */

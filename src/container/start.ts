@@ -1,9 +1,9 @@
 import { rmSync } from 'fs';
-import { RuntimeError } from '../errors';
-import { runHooks } from '../hooks';
-import type { Logger } from '../log';
+import { RuntimeError } from '../base/errors';
+import { runHooks } from './hooks';
+import type { Logger } from '../base/log';
 import { native } from '../native';
-import type { ContainerRecord, StateStore } from '../state';
+import type { ContainerRecord, StateStore } from '../state/store';
 
 /** Releases a created container's init into the user's process, then runs poststart hooks. */
 export function startContainer(store: StateStore, record: ContainerRecord, log: Logger): void {

@@ -22,7 +22,7 @@ import * as path from 'path';
 import type { Test } from 'tap';
 
 export const REPO = path.resolve(__dirname, '..', '..', '..');
-export const RUNTS_CLI = path.join(REPO, 'dist', 'src', 'cli.js');
+export const RUNTS_CLI = path.join(REPO, 'dist', 'bundle', 'runts.js');
 export const RUNC = '/usr/sbin/runc';
 const IMAGE_DIR = path.join(REPO, 'fixtures', 'out', 'image');
 
@@ -39,7 +39,7 @@ export function unavailable(binaries: string[]): string | undefined {
   if (process.getuid?.() !== 0) return 'needs root';
   const missing = binaries.filter((b) => !fs.existsSync(b));
   if (missing.length) return `${missing.join(', ')} missing: run .ci/clients-setup`;
-  if (runtimeUnderTest() === 'runts' && !fs.existsSync(RUNTS_CLI)) return 'dist/src/cli.js missing: build runts first';
+  if (runtimeUnderTest() === 'runts' && !fs.existsSync(RUNTS_CLI)) return 'dist/bundle/runts.js missing: build runts first';
   if (runtimeUnderTest() === 'runc' && !fs.existsSync(RUNC)) return 'runc missing: apt-get install runc';
   return undefined;
 }

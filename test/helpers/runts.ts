@@ -6,10 +6,10 @@ import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import type { Spec } from '../../src/spec/types';
+import type { Spec } from '../../src/config/types';
 
 export const REPO = path.resolve(__dirname, '..', '..', '..');
-export const CLI = path.join(REPO, 'dist', 'src', 'cli.js');
+export const CLI = path.join(REPO, 'dist', 'bundle', 'runts.js');
 export const FIXTURE_ROOTFS = path.join(REPO, 'fixtures', 'out', 'rootfs');
 
 export interface Result {

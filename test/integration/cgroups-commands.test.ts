@@ -10,7 +10,7 @@ import * as path from 'path';
 import t from 'tap';
 import { openCgroup, waitEmpty, type Cgroup } from '../../src/cgroups';
 import { probeHierarchy } from '../../src/cgroups/path';
-import { pidStartTime, type ContainerRecord } from '../../src/state';
+import { pidStartTime, type ContainerRecord } from '../../src/state/store';
 import { CLI } from '../helpers/runts';
 
 const h = probeHierarchy();

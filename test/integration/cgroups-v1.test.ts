@@ -10,8 +10,9 @@ import * as path from 'path';
 import t from 'tap';
 import { openCgroup, signalAll, waitEmpty, type Cgroup } from '../../src/cgroups';
 import { probeHierarchy } from '../../src/cgroups/path';
-import { encodeJson, statsJson } from '../../src/cgroups/stats';
-import type { LinuxResources } from '../../src/spec/types';
+import { goJson } from '../../src/base/formats';
+import { statsJson } from '../../src/cgroups/stats';
+import type { LinuxResources } from '../../src/config/types';
 import { exited, killAndDestroy } from '../helpers/cgroups';
 
 const h = probeHierarchy();
@@ -236,7 +237,7 @@ t.test('cgroup v1 driver', { skip }, async (t) => {
     t.teardown(() => child.kill('SIGKILL'));
     for (let i = 0; i < 100 && cg.pids().length === 0; i++) await sleep(5);
     await sleep(20);
-    const data = JSON.parse(encodeJson(statsJson(cg.stats())));
+    const data = JSON.parse(goJson(statsJson(cg.stats())));
     t.same(Object.keys(data), ['cpu', 'cpuset', 'memory', 'pids', 'blkio', 'hugetlb', 'intel_rdt', 'network_interfaces']);
     t.equal(data.memory.usage.limit, 64 * 1024 * 1024);
     t.ok(data.memory.usage.usage > 0);

@@ -11,9 +11,10 @@ import t from 'tap';
 import { attachedDeviceFilters, bpfAvailable } from '../../src/cgroups/bpf';
 import { waitEmpty } from '../../src/cgroups';
 import { probeHierarchy } from '../../src/cgroups/path';
-import { encodeJson, statsJson } from '../../src/cgroups/stats';
+import { goJson } from '../../src/base/formats';
+import { statsJson } from '../../src/cgroups/stats';
 import { V2Cgroup } from '../../src/cgroups/v2';
-import type { LinuxDevice, LinuxResources } from '../../src/spec/types';
+import type { LinuxDevice, LinuxResources } from '../../src/config/types';
 import { exited, killAndDestroy } from '../helpers/cgroups';
 
 const h = probeHierarchy();
@@ -133,7 +134,7 @@ t.test('cgroup v2 driver on the real cgroup2 mount', { skip }, async (t) => {
     const child = spawn('sleep', ['30']);
     t.teardown(() => child.kill('SIGKILL'));
     cg.join(child.pid!);
-    const data = JSON.parse(encodeJson(statsJson(cg.stats())));
+    const data = JSON.parse(goJson(statsJson(cg.stats())));
     t.equal(data.pids.current, 1);
     t.type(data.cpu.usage.kernel, 'number');
     t.same(Object.keys(data), ['cpu', 'cpuset', 'memory', 'pids', 'blkio', 'hugetlb', 'intel_rdt', 'network_interfaces']);

@@ -1,7 +1,7 @@
 /** What the container sees, proven from inside: namespaces, pid 1, mounts, devices, users. */
 import * as fs from 'fs';
 import t, { type Test } from 'tap';
-import type { Spec } from '../../src/spec/types';
+import type { Spec } from '../../src/config/types';
 import { baseSpec, cleanupRoot, makeBundle, runInContainer, runts, scratchDir } from '../helpers/runts';
 
 const root = scratchDir('root');

@@ -5,7 +5,7 @@
 import t from 'tap';
 import * as fs from 'fs';
 import * as path from 'path';
-import type { Spec } from '../../src/spec/types';
+import type { Spec } from '../../src/config/types';
 import { FIXTURE_ROOTFS, baseSpec, cleanupRoot, makeBundle, runts, scratchDir } from '../helpers/runts';
 
 const skip = process.getuid?.() !== 0 ? 'needs root' : !fs.existsSync(path.join(FIXTURE_ROOTFS, '.built')) ? 'fixture rootfs missing: npm run fixtures' : false;

@@ -8,7 +8,7 @@ import t, { type Test } from 'tap';
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import type { Spec } from '../../src/spec/types';
+import type { Spec } from '../../src/config/types';
 import { FIXTURE_ROOTFS, baseSpec, cleanupRoot, makeBundle, runts, scratchDir, type Result } from '../helpers/runts';
 
 const RUNC = '/usr/bin/runc';

@@ -8,7 +8,7 @@ import t, { type Test } from 'tap';
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import type { Spec } from '../../src/spec/types';
+import type { Spec } from '../../src/config/types';
 import { FIXTURE_ROOTFS, baseSpec, makeBundle, runInContainer, runts, scratchDir } from '../helpers/runts';
 import { cleanExit, withRuntsRoot } from '../helpers/container-tests';
 

@@ -9,7 +9,7 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import type { Spec } from '../../src/spec/types';
+import type { Spec } from '../../src/config/types';
 import { CLI, FIXTURE_ROOTFS, baseSpec, makeBundle, runInContainer, runts } from '../helpers/runts';
 import { cleanExit, withRuntsRoot } from '../helpers/container-tests';
 

@@ -11,7 +11,7 @@ import t, { type Test } from 'tap';
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import type { LinuxIDMapping, Spec } from '../../src/spec/types';
+import type { LinuxIDMapping, Spec } from '../../src/config/types';
 import { CLI, FIXTURE_ROOTFS, baseSpec, makeBundle, runts, scratchDir, type Result } from '../helpers/runts';
 import { cleanExit, withRuntsRoot } from '../helpers/container-tests';
 

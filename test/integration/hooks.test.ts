@@ -2,7 +2,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import t from 'tap';
-import type { Hook } from '../../src/spec/types';
+import type { Hook } from '../../src/config/types';
 import { baseSpec, cleanupRoot, makeBundle, runts, scratchDir } from '../helpers/runts';
 
 const root = scratchDir('root');

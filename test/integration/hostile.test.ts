@@ -10,7 +10,7 @@ import t, { type Test } from 'tap';
 import { openCgroup } from '../../src/cgroups';
 import { killAndDestroy } from '../helpers/cgroups';
 import { CLI, baseSpec, cleanupRoot, makeBundle, runts, scratchDir, type Result } from '../helpers/runts';
-import type { Process, Spec } from '../../src/spec/types';
+import type { Process, Spec } from '../../src/config/types';
 
 const root = scratchDir('hostile');
 t.teardown(() => cleanupRoot(root));

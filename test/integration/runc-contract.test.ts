@@ -9,7 +9,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import t, { type Test } from 'tap';
 import { probeHierarchy } from '../../src/cgroups/path';
-import type { Spec } from '../../src/spec/types';
+import type { Spec } from '../../src/config/types';
 import { baseSpec, cleanupRoot, makeBundle, runInContainer, runts, scratchDir } from '../helpers/runts';
 
 const root = scratchDir('contract');

@@ -14,7 +14,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import t, { type Test } from 'tap';
 import { native } from '../../src/native';
-import type { LinuxSeccomp, Spec } from '../../src/spec/types';
+import type { LinuxSeccomp, Spec } from '../../src/config/types';
 import { FIXTURE_ROOTFS, REPO, baseSpec, cleanupRoot, makeBundle, runts, scratchDir, type Result } from '../helpers/runts';
 
 const RUNC = '/usr/bin/runc';

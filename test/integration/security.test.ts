@@ -46,7 +46,7 @@ t.test('--preserve-fds passes exactly the extra fds', async (t) => {
   t.teardown(() => fs.rmSync(bundle, { recursive: true, force: true }));
   const { spawnSync } = await import('child_process');
   const extra = fs.openSync(path.join(bundle, 'config.json'), 'r');
-  const r = spawnSync(process.execPath, [path.join(REPO, 'dist/src/cli.js'), '--root', root, 'run', '--preserve-fds', '1', '--bundle', bundle, 'pfd'], {
+  const r = spawnSync(process.execPath, [path.join(REPO, 'dist/bundle/runts.js'), '--root', root, 'run', '--preserve-fds', '1', '--bundle', bundle, 'pfd'], {
     stdio: ['ignore', 'pipe', 'pipe', extra],
     encoding: 'utf8',
   });

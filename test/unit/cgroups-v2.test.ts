@@ -8,11 +8,12 @@ import * as os from 'os';
 import * as path from 'path';
 import t from 'tap';
 import type { CgroupIO } from '../../src/cgroups/fs';
-import { encodeJson, statsJson } from '../../src/cgroups/stats';
+import { goJson } from '../../src/base/formats';
+import { statsJson } from '../../src/cgroups/stats';
 import { V2Cgroup, blkioToIoWeight, sharesToWeight, swapToV2 } from '../../src/cgroups/v2';
 import type { DeviceRule } from '../../src/cgroups/devices';
 import { FakeIOBase } from '../helpers/fake-cgroupfs';
-import type { LinuxResources } from '../../src/spec/types';
+import type { LinuxResources } from '../../src/config/types';
 
 class FakeIO extends FakeIOBase implements CgroupIO {
   readonly refuse = new Map<string, string>();
@@ -216,12 +217,12 @@ t.test('stats: runc fs2 mapping and JSON shape', async (t) => {
   io.set('c/io.stat', '8:0 rbytes=4096 wbytes=0 rios=1 wios=0 dbytes=0 dios=0\n');
   io.set('c/cpu.stat', 'usage_usec 1500\nuser_usec 1000\nsystem_usec 500\nnr_periods 4\nnr_throttled 1\nthrottled_usec 7\n');
   const cg = new V2Cgroup(path.join(root, 'c'), { mountpoint: root, io, created: [] });
-  const json = JSON.parse(encodeJson(statsJson(cg.stats())));
+  const json = JSON.parse(goJson(statsJson(cg.stats())));
   t.same(json.cpu, { usage: { total: 1500000, kernel: 500000, user: 1000000 }, throttling: { periods: 4, throttledPeriods: 1, throttledTime: 7000 } });
   t.same(json.pids, { current: 3 });
   t.equal(json.memory.cache, 8192);
   t.same(json.memory.usage, { limit: 1048576, usage: 12288, max: 20000, failcnt: 2 });
-  t.equal(encodeJson(statsJson(cg.stats())).includes('"swap":{"limit":18446744073709551615,"usage":12288,"failcnt":0}'), true, 'max as 2^64-1, exactly');
+  t.equal(goJson(statsJson(cg.stats())).includes('"swap":{"limit":18446744073709551615,"usage":12288,"failcnt":0}'), true, 'max as 2^64-1, exactly');
   t.same(json.blkio, {
     ioServiceBytesRecursive: [{ major: 8, op: 'Read', value: 4096 }, { major: 8, op: 'Write' }],
     ioServicedRecursive: [{ major: 8, op: 'Read', value: 1 }, { major: 8, op: 'Write' }],

@@ -3,13 +3,13 @@ import { spawnSync } from 'child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join, resolve } from 'path';
-import { parseArgv } from '../../src/argv';
-import type { Invocation } from '../../src/argv';
-import { COMMANDS, GLOBAL_FLAGS, findCommand } from '../../src/commandTable';
-import { COMMAND_MODULES } from '../../src/commandRunner';
+import { parseArgv } from '../../src/cli/argv';
+import type { Invocation } from '../../src/cli/argv';
+import { COMMANDS, GLOBAL_FLAGS, findCommand } from '../../src/cli/commandTable';
+import { COMMAND_MODULES } from '../../src/cli/commandRunner';
 
 const REPO = resolve(__dirname, '..', '..', '..');
-const CLI = join(REPO, 'dist', 'src', 'cli.js');
+const CLI = join(REPO, 'dist', 'bundle', 'runts.js');
 const CLIENT_CALLS = join(REPO, 'fixtures', 'clients');
 
 const RUNC_COMMANDS = [
@@ -173,7 +173,7 @@ t.test('every command module is in commandRunner and exports run', async (t) => 
   for (const command of COMMANDS) t.type(COMMAND_MODULES[command.module]().run, 'function', command.name);
 });
 
-t.test('the bundles: the hot path compiles dist/src/cli.js only, other commands add commandRunner.js', async (t) => {
+t.test('the bundles: the hot path compiles dist/bundle/runts.js only, other commands add commandRunner.js', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'runts-cli-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const hook = join(dir, 'hook.js');
@@ -190,19 +190,20 @@ t.test('the bundles: the hot path compiles dist/src/cli.js only, other commands 
     const ours = `compiled ${REPO}/dist/`;
     return r.stderr.split('\n').filter((l) => l.startsWith(ours)).map((l) => `dist/${l.slice(ours.length)}`);
   };
-  const runner = 'dist/src/commandRunner.js';
+  const entry = 'dist/bundle/runts.js';
+  const runner = 'dist/bundle/commandRunner.js';
   for (const args of [['state', 'c1'], ['list'], ['kill', 'c1'], ['start', 'c1'], ['--version'], ['--help']]) {
-    t.same(compiled(...args), ['dist/src/cli.js'], args.join(' '));
+    t.same(compiled(...args), [entry], args.join(' '));
   }
   for (const args of [['delete', 'c1'], ['kill', '--all', 'c1'], ['exec', 'c1', 'true'], ['ps', 'c1']]) {
-    t.same(compiled(...args), ['dist/src/cli.js', runner], args.join(' '));
+    t.same(compiled(...args), [entry, runner], args.join(' '));
   }
-  t.same(compiled('create', '--bundle', dir, 'c1'), ['dist/src/cli.js', runner], 'create (no config.json)');
+  t.same(compiled('create', '--bundle', dir, 'c1'), [entry, runner], 'create (no config.json)');
 });
 
-t.test('only src/paths.ts uses __dirname: the bundles move every other module', async (t) => {
+t.test('only src/base/paths.ts uses __dirname: the bundles move every other module', async (t) => {
   const walk = (d: string): string[] => readdirSync(d, { withFileTypes: true })
     .flatMap((e) => (e.isDirectory() ? walk(join(d, e.name)) : e.name.endsWith('.ts') ? [join(d, e.name)] : []));
   const users = walk(join(REPO, 'src')).filter((f) => readFileSync(f, 'utf8').includes('__dirname'));
-  t.same(users.map((f) => f.slice(REPO.length + 1)), ['src/paths.ts']);
+  t.same(users.map((f) => f.slice(REPO.length + 1)), ['src/base/paths.ts']);
 });

@@ -3,9 +3,10 @@ import { spawnSync } from 'child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join, resolve } from 'path';
-import { createLogger, formatLogLine, goJson } from '../../src/log';
+import { goJson } from '../../src/base/formats';
+import { createLogger, formatLogLine } from '../../src/base/log';
 
-const CLI = resolve(__dirname, '..', '..', 'src', 'cli.js');
+const CLI = resolve(__dirname, '..', '..', 'bundle', 'runts.js');
 const WHEN = new Date('2026-11-24T20:56:40.123Z');
 
 function runts(args: string[]) {

@@ -1,5 +1,5 @@
 /**
- * The LSM decision logic (src/lsm.ts) on hosts with and without AppArmor/SELinux. The VM these
+ * The LSM decision logic (src/plan/lsm.ts) on hosts with and without AppArmor/SELinux. The VM these
  * tests run on has no LSM that labels (/sys/kernel/security/lsm: lockdown,capability,landlock,bpf),
  * so the "enabled" cases can only be decided here; the attr writes themselves are proven by
  * test/integration/hardening-lsm.test.ts through the RUNTS_TEST_LSM_ATTR_ROOT seam.
@@ -8,7 +8,7 @@ import t from 'tap';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { decideLsm, lsmProblems, probeLsmHost, takesMountContext, withMountContext, type LsmHost } from '../../src/lsm';
+import { decideLsm, lsmProblems, probeLsmHost, takesMountContext, withMountContext, type LsmHost } from '../../src/plan/lsm';
 
 const host = (over: Partial<LsmHost> = {}): LsmHost => ({
   apparmor: false, selinux: false, apparmorAttrDir: false, ...over,

@@ -7,10 +7,10 @@ import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import t from 'tap';
-import { InitChannel } from '../../src/initChannel';
+import { InitChannel } from '../../src/init/channel';
 import { initBinaryPath, native } from '../../src/native';
-import { buildExecPlan, buildPlan, initPart, type InitPlan } from '../../src/plan';
-import type { Spec } from '../../src/spec/types';
+import { buildExecPlan, buildPlan, initPart, type InitPlan } from '../../src/plan/plan';
+import type { Spec } from '../../src/config/types';
 
 const REPO = path.resolve(__dirname, '..', '..', '..');
 /** Keys of channel messages (the runtime's "continue" answer), not of the plan. */

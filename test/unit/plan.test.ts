@@ -3,12 +3,13 @@
  * the init executes without deciding anything (no root needed).
  */
 import t from 'tap';
-import { planCapabilitySets, skippedCapabilitiesMessage } from '../../src/capabilities';
-import type { LsmHost } from '../../src/lsm';
-import { MOUNT_ATTR, MS, parseMountOptions } from '../../src/mountOptions';
-import { buildExecPlan, buildPlan, type PlanOptions } from '../../src/plan';
-import { parseCpuList, planCpuAffinity } from '../../src/processSettings';
-import type { Spec } from '../../src/spec/types';
+import { planCapabilitySets, skippedCapabilitiesMessage } from '../../src/plan/capabilities';
+import type { LsmHost } from '../../src/plan/lsm';
+import { MOUNT_ATTR, MS, parseMountOptions } from '../../src/plan/mountOptions';
+import { buildExecPlan, buildPlan, type PlanOptions } from '../../src/plan/plan';
+import { parseCpuList } from '../../src/base/formats';
+import { planCpuAffinity } from '../../src/plan/processSettings';
+import type { Spec } from '../../src/config/types';
 
 const NO_LSM: LsmHost = { apparmor: false, selinux: false, apparmorAttrDir: false };
 

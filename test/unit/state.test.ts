@@ -3,15 +3,15 @@ import { spawn, spawnSync } from 'child_process';
 import { chmodSync, copyFileSync, existsSync, fstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join, resolve } from 'path';
-import { formatTable } from '../../src/commands/list';
+import { formatTable } from '../../src/cli/commands/list';
 import {
   StateStore, isAlive, ociState, readProcStat, rfc3339Nano, validateId,
   type ContainerRecord,
-} from '../../src/state';
+} from '../../src/state/store';
 
-const DIST_SRC = resolve(__dirname, '..', '..', 'src');
-const CLI = join(DIST_SRC, 'cli.js');
-const STATE_JS = join(DIST_SRC, 'state.js');
+const DIST = resolve(__dirname, '..', '..');
+const CLI = join(DIST, 'bundle', 'runts.js');
+const STATE_JS = join(DIST, 'src', 'state', 'store.js');
 const ADDON = resolve(__dirname, '..', '..', '..', 'build', 'Release', 'runts.node');
 
 function childEnv(): NodeJS.ProcessEnv {

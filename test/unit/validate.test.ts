@@ -3,12 +3,12 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { RuntimeError } from '../../src/errors';
-import { defaultSpec, formatSpec, SPEC_VERSION } from '../../src/spec/default';
-import { findSyntaxError, lineAndColumn, parseJson } from '../../src/spec/load';
-import { pointerJoin } from '../../src/spec/semantic';
-import type { Spec } from '../../src/spec/types';
-import { loadBundle, readConfig, validateProcess, validateResources, validateSpec } from '../../src/spec/validate';
+import { RuntimeError } from '../../src/base/errors';
+import { defaultSpec, formatSpec, SPEC_VERSION } from '../../src/config/default';
+import { findSyntaxError, lineAndColumn, parseJson } from '../../src/config/load';
+import { pointerJoin } from '../../src/config/semantic';
+import type { Spec } from '../../src/config/types';
+import { loadBundle, readConfig, validateProcess, validateResources, validateSpec } from '../../src/config/validate';
 
 const REPO = path.resolve(__dirname, '../../..');
 const VALID_DIR = path.join(REPO, 'fixtures/configs/valid');
@@ -311,7 +311,7 @@ t.test('JSON pointers escape "~" and "/"', async (tt) => {
 
 t.test('the precompiled validators are loaded lazily', async (tt) => {
   const probe = [
-    `require(${JSON.stringify(path.join(REPO, 'dist/src/spec/validate.js'))});`,
+    `require(${JSON.stringify(path.join(REPO, 'dist/src/config/validate.js'))});`,
     `const loaded = Object.keys(require.cache).filter((k) => k.endsWith('validators.js') || k.includes('/ajv/'));`,
     'process.stdout.write(JSON.stringify(loaded));',
   ].join('\n');

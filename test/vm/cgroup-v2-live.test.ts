@@ -9,7 +9,7 @@ import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import t from 'tap';
-import type { LinuxResources, Spec } from '../../src/spec/types';
+import type { LinuxResources, Spec } from '../../src/config/types';
 import { baseSpec, cleanupRoot, makeBundle, runts, scratchDir, type Result } from '../helpers/runts';
 
 const RUNC = '/usr/sbin/runc';
@@ -210,7 +210,7 @@ t.test('an OOM kill shows in memory.events and as an "oom" event', async (t) => 
   t.teardown(() => fs.rmSync(bundle, { recursive: true, force: true }));
   const id = 'oom';
   t.equal(runts(root, ['run', '-d', '--bundle', bundle, id], { timeoutMs: 60_000 }).code, 0, 'run -d exits 0');
-  const events = spawn(process.execPath, [path.join(__dirname, '..', '..', 'src', 'cli.js'), '--root', root, 'events', '--interval', '1s', id], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const events = spawn(process.execPath, [path.join(__dirname, '..', '..', 'bundle', 'runts.js'), '--root', root, 'events', '--interval', '1s', id], { stdio: ['ignore', 'pipe', 'pipe'] });
   t.teardown(() => void events.kill('SIGKILL'));
   let seen = '';
   const oom = await new Promise<boolean>((resolve) => {

@@ -5,7 +5,7 @@
  */
 import * as fs from 'fs';
 import t, { type Test } from 'tap';
-import type { Spec } from '../../src/spec/types';
+import type { Spec } from '../../src/config/types';
 import { baseSpec, cleanupRoot, makeBundle, runts as runtsCli, scratchDir, type Result } from '../helpers/runts';
 import { unitProperties } from '../helpers/systemd';
 

@@ -1,0 +1,26 @@
+/**
+ * `runts run <id>`: create + start. In the foreground runts waits for the container's init
+ * (its child, thanks to CLONE_PARENT), forwards signals, relays a terminal, deletes the
+ * container and exits with its status (128+n for a signal). --detach returns once started.
+ */
+import type { CommandContext } from '../context';
+import { createContainer } from '../../container/create';
+import { destroyContainer } from '../../container/destroy';
+import { waitInForeground } from '../../container/foreground';
+import { createRequest } from '../../container/request';
+import { startContainer } from '../../container/start';
+
+export async function run(ctx: CommandContext): Promise<number> {
+  const detached = Boolean(ctx.flags.detach);
+  const { record, store, consoleMaster } = await createContainer(ctx.globals, createRequest(ctx, detached), ctx.log);
+  try {
+    await store.withLock(record.id, () => startContainer(store, record, ctx.log));
+  } catch (err) {
+    await store.withLock(record.id, () => destroyContainer(store, record, ctx.log));
+    throw err;
+  }
+  if (detached) return 0;
+  const status = await waitInForeground(record.pid, consoleMaster);
+  if (!ctx.flags.keep) await store.withLock(record.id, () => destroyContainer(store, record, ctx.log));
+  return status;
+}

@@ -1,0 +1,12 @@
+/** `runts state <id>`: the OCI state JSON, as runc prints it (2-space indent, no newline). */
+import type { CommandContext } from '../context';
+import { goJson } from '../../base/formats';
+import { printOut } from '../../base/log';
+import { ociState, openStore } from '../../state/store';
+
+export function run(ctx: CommandContext): number {
+  const store = openStore(ctx.globals);
+  const record = store.read(ctx.positionals[0]);
+  printOut(goJson(ociState(record, store.status(record)), 2));
+  return 0;
+}

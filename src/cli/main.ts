@@ -1,0 +1,61 @@
+#!/usr/bin/env node
+/**
+ * runts entry point: parse → logger → require only the selected command → exit status.
+ * The hot path (state, list, kill, start, help, version) loads nothing but the table, argv,
+ * log, state and the command module; every other command is handed, parsed, to
+ * commandRunner.ts. src/build/bundle.ts makes each of the two files one bundle, so the hot path
+ * never parses the code of the others.
+ */
+import { defaultGlobals, parseCommand, parseGlobals } from './argv';
+import type { Invocation } from './argv';
+import type { CommandMain } from './context';
+import { report } from '../base/errors';
+import { createLogger, printOut } from '../base/log';
+import type { Logger } from '../base/log';
+
+/**
+ * The commands run by this file itself, by their table `module`. Literal require() calls, so
+ * the bundler puts them in this file's bundle, each evaluated only when selected.
+ */
+const HOT_COMMANDS: Record<string, () => { run: CommandMain }> = {
+  './commands/kill': () => require('./commands/kill'),
+  './commands/list': () => require('./commands/list'),
+  './commands/start': () => require('./commands/start'),
+  './commands/state': () => require('./commands/state'),
+};
+
+function loadHelp(): typeof import('./help') {
+  return require('./help') as typeof import('./help');
+}
+
+async function dispatch(invocation: Invocation, log: Logger): Promise<number> {
+  if (invocation.action === 'help') {
+    printOut(loadHelp().helpText(invocation.topic));
+    return 0;
+  }
+  if (invocation.action === 'version') {
+    printOut(loadHelp().versionText());
+    return 0;
+  }
+  // kill --all needs the cgroup drivers, which stay out of this file's bundle.
+  const allProcesses = invocation.command.name === 'kill' && invocation.flags.all === true;
+  const hot = allProcesses ? undefined : HOT_COMMANDS[invocation.command.module];
+  if (!hot) return (require('./commandRunner') as typeof import('./commandRunner')).runCommand(invocation, log);
+  return hot().run({ globals: invocation.globals, flags: invocation.flags, positionals: invocation.positionals, log });
+}
+
+export async function main(argv: string[]): Promise<number> {
+  // Until the globals parse, errors go to stderr as text.
+  let log = createLogger(defaultGlobals());
+  try {
+    const parsed = parseGlobals(argv);
+    log = createLogger(parsed.globals);
+    return await dispatch(parseCommand(parsed), log);
+  } catch (err) {
+    return report(err, log);
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then((status) => process.exit(status));
+}

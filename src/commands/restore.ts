@@ -1,6 +1,0 @@
-/** `runts restore`: not implemented yet (a later issue replaces this module). */
-import { RuntimeError } from '../errors';
-
-export function run(): number {
-  throw new RuntimeError('restore: not implemented yet');
-}

@@ -1,0 +1,65 @@
+/**
+ * The runtime's side of the channel to runts-init: frames of a 4-byte little-endian length and
+ * a JSON object, over one end of a socketpair. Reads block: create is a sequence of steps.
+ */
+import * as fs from 'fs';
+import { RuntimeError } from '../base/errors';
+import { native } from '../native';
+
+export type InitMessage =
+  | { type: 'pid'; pid: number }
+  | { type: 'usermap'; pid: number }
+  | { type: 'hook'; name: string }
+  | { type: 'created' }
+  /** Followed by one byte carrying the pty master of a terminal process: take it with receiveFd(). */
+  | { type: 'console' }
+  /** Followed by one byte carrying the seccomp notify listener fd: take it with receiveFd(). */
+  | { type: 'seccomp-listener' }
+  | { type: 'error'; step: string; errno: number; message: string };
+
+export class InitChannel {
+  constructor(private readonly fd: number) {}
+
+  send(message: object): void {
+    const body = Buffer.from(JSON.stringify(message));
+    const frame = Buffer.alloc(4 + body.length);
+    frame.writeUInt32LE(body.length, 0);
+    body.copy(frame, 4);
+    for (let off = 0; off < frame.length; ) off += fs.writeSync(this.fd, frame, off);
+  }
+
+  /** The next message, or null once every init process has closed its end. */
+  receive(): InitMessage | null {
+    const header = this.readExactly(4);
+    if (!header) return null;
+    const body = this.readExactly(header.readUInt32LE(0));
+    if (!body) return null;
+    return JSON.parse(body.toString('utf8')) as InitMessage;
+  }
+
+  /** The fd the init sends right after a frame announcing it (SCM_RIGHTS), close-on-exec. */
+  receiveFd(): number {
+    return native().receiveFd(this.fd);
+  }
+
+  close(): void {
+    fs.closeSync(this.fd);
+  }
+
+  private readExactly(length: number): Buffer | null {
+    const buf = Buffer.alloc(length);
+    let got = 0;
+    while (got < length) {
+      let n: number;
+      try {
+        n = fs.readSync(this.fd, buf, got, length - got, null);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'EAGAIN') continue;
+        throw new RuntimeError(`reading from the container init: ${(err as Error).message}`);
+      }
+      if (n === 0) return null;
+      got += n;
+    }
+    return buf;
+  }
+}

@@ -1,0 +1,102 @@
+/** Starts runts-init from a sealed copy and hands it its channel. */
+import { spawn, type ChildProcess } from 'child_process';
+import * as fs from 'fs';
+import { RuntimeError } from '../base/errors';
+import { InitChannel } from './channel';
+import { initBinaryPath, native } from '../native';
+
+export interface StartedInit {
+  child: ChildProcess;
+  channel: InitChannel;
+}
+
+/** Where the init finds what startInit passes after the preserved fds. */
+export function initFds(preserveFds: number): { channel: number; executable: number; extra: number } {
+  const channel = 3 + preserveFds;
+  return { channel, executable: channel + 1, extra: channel + 2 };
+}
+
+/** Kinds of fd only the runtime itself (Node, libuv) makes: never a caller's preserved fd. */
+const RUNTIME_FD = /^anon_inode:(\[(eventpoll|eventfd|io_uring|signalfd|timerfd)\]|inotify)$/;
+
+/**
+ * Whose each open fd is. Node marks its inherited fds close-on-exec at start-up, so the flag
+ * cannot tell; what can: the event loop's own kinds, and pipes of which this process holds both
+ * ends (libuv's wake-up and signal pipes; a caller passes one end).
+ */
+export function runtimeOwnedFds(fds: { fd: number; target: string; accessMode: number }[]): Set<number> {
+  const owned = new Set<number>();
+  const pipeEnds = new Map<string, Set<number>>();
+  for (const f of fds) {
+    if (RUNTIME_FD.test(f.target)) owned.add(f.fd);
+    if (f.target.startsWith('pipe:')) pipeEnds.set(f.target, (pipeEnds.get(f.target) ?? new Set()).add(f.accessMode));
+  }
+  for (const f of fds) {
+    const modes = pipeEnds.get(f.target);
+    if (modes && modes.has(0) && modes.has(1)) owned.add(f.fd);
+  }
+  return owned;
+}
+
+/**
+ * CVE-2024-21626: nothing of the caller's reaches the container but what it asked for. Only
+ * 3..3+preserveFds-1 go on, each of them must be open in the caller (a runtime-owned fd — Node's
+ * epoll, eventfd, libuv pipes — never fills a gap), and every fd from 3+preserveFds up is made
+ * close-on-exec before any init is spawned.
+ */
+export function guardInheritedFds(preserveFds: number): void {
+  const addon = native();
+  if (preserveFds > 0) {
+    const fds = addon.listFds();
+    const open = new Set(fds.map((f) => f.fd));
+    const owned = runtimeOwnedFds(fds);
+    for (let fd = 3; fd < 3 + preserveFds; fd++) {
+      if (!open.has(fd) || owned.has(fd)) throw new RuntimeError(`--preserve-fds ${preserveFds}: fd ${fd} is not open in the caller`);
+    }
+  }
+  addon.markCloseOnExecFrom(3 + preserveFds);
+}
+
+/**
+ * The init gets stdio as given, the fds 3..3+preserveFds-1 of this process unchanged (runc's
+ * --preserve-fds), then its channel, then the sealed executable it was started from, then
+ * `extraFd` when given (exec: the pidfd of the container's init).
+ */
+export function startInit(stdio: Array<"inherit" | "ignore" | "pipe" | number>, preserveFds: number, extraFd?: number): StartedInit {
+  guardInheritedFds(preserveFds);
+  const addon = native();
+  const [ours, theirs] = addon.socketpair();
+  const executable = addon.sealedCopy(initBinaryPath(), 'runts-init');
+  const fds = initFds(preserveFds);
+  const preserved = Array.from({ length: preserveFds }, (_, i) => 3 + i);
+  let child: ChildProcess;
+  try {
+    child = spawn(`/proc/self/fd/${fds.executable}`, [String(fds.channel)], {
+      argv0: 'runts-init',
+      stdio: [...stdio, ...preserved, theirs, executable, ...(extraFd === undefined ? [] : [extraFd])],
+      env: {},
+    });
+  } finally {
+    fs.closeSync(theirs);
+    fs.closeSync(executable);
+  }
+  if (child.pid === undefined) {
+    fs.closeSync(ours);
+    throw new RuntimeError('could not start runts-init');
+  }
+  child.on('error', () => {});
+  return { child, channel: new InitChannel(ours) };
+}
+
+/** Closes the channel and makes sure stage 1 is gone and reaped (after a failed create). */
+export async function stopInit(init: StartedInit): Promise<void> {
+  try {
+    init.channel.close();
+  } catch {
+    // already closed after "created"
+  }
+  if (init.child.exitCode !== null || init.child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => init.child.once('exit', () => resolve()));
+  init.child.kill('SIGKILL');
+  await exited;
+}

@@ -3,11 +3,12 @@
 # pure cgroup v2) runs test/vm/suite.sh there: the live cgroup v2 tests, the systemd cgroup
 # driver's, containerd and Podman with the systemd driver, and a small part of runc's bats suite
 # against runts, plain and with RUNC_USE_SYSTEMD=1 (pause.bats: freezing through cgroup.freeze and
-# through the unit). Prints the per-part lines, then last:
+# through the unit; cgroup_delegation.bats, systemd only in runc 1.1: the scope chowned to a user
+# namespace's root). Prints the per-part lines, then last:
 #     vm: N passed, M failed
 # Budget on this 2-core machine under TCG (15 min in all, with other work beside it): the image
 # (cached in /var/cache/runts-vm; ~1 min to build when its inputs change), ~1 min boot, then at
-# most 12 min for the tests (~6 min for the tap files, ~1.5 min per bats run when not loaded).
+# most 12 min for the tests (~4 min for the tap files, ~2 min per bats run when not loaded).
 # Every part has its own limit, and the guest's command has VM_CI_TIMEOUT (720 s) in all.
 # Under TCG one `runts run` costs 4-7 s, so each runtime call in these files is chosen.
 set -uo pipefail
@@ -15,13 +16,13 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 TAP_FILES="dist/test/vm/cgroup-v2-live.test.js dist/test/vm/systemd.test.js dist/test/vm/systemd-clients.test.js"
 BATS_PLAIN="pause"
-BATS_SYSTEMD="pause"
+BATS_SYSTEMD="pause cgroup_delegation"
 log=$(mktemp /var/tmp/runts-vm-ci.XXXXXX)
 trap 'rm -f "$log"' EXIT
 "$here/run.sh" --repo "$repo" --timeout "${VM_CI_TIMEOUT:-720}" \
   --env "VM_TAP_FILES=$TAP_FILES" --env VM_TAP_TIMEOUT=300 \
   --env "VM_BATS_PLAIN=$BATS_PLAIN" --env "VM_BATS_SYSTEMD=$BATS_SYSTEMD" \
-  --env RUNC_BATS_TIMEOUT=150 --env RUNC_BATS_TOTAL_TIMEOUT=150 \
+  --env RUNC_BATS_TIMEOUT=180 --env RUNC_BATS_TOTAL_TIMEOUT=300 \
   -- test/vm/suite.sh 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 

@@ -13,6 +13,8 @@ import { parseGoDecimal } from '../../base/formats';
 import type { LinuxCPU, LinuxResources } from '../../config/types';
 import { validateResources } from '../../config/validate';
 import { openStore } from '../../state/store';
+import { clearIntent, self, writeIntent } from '../../container/intent';
+import { mergeResources, settleInterrupted } from '../../container/recover';
 
 /** The parts of a resources object `update` applies (runc's update.go). */
 const APPLIED: Record<string, readonly string[] | true> = {
@@ -30,11 +32,18 @@ export async function run(ctx: CommandContext): Promise<number> {
   const resources = readResources(ctx);
   await store.withLock(id, () => {
     const record = store.read(id);
+    settleInterrupted(store, record, ctx.log);
     if (store.status(record) === 'stopped') throw new RuntimeError('container not running');
-    containerCgroup(record).apply(resources, record.config.linux?.resources);
+    const before = record.config.linux?.resources ?? {};
+    // A runts killed from here on leaves the intent: the next update completes or undoes it.
+    const dir = store.containerDir(id);
+    writeIntent(dir, { operation: 'update', step: 'apply', owner: self(), before, after: resources });
+    containerCgroup(record).apply(resources, before);
     record.config.linux = record.config.linux ?? {};
-    record.config.linux.resources = merge(record.config.linux.resources ?? {}, resources);
+    record.config.linux.resources = mergeResources(before, resources);
+    writeIntent(dir, { operation: 'update', step: 'state', owner: self(), before, after: resources });
     store.write(record);
+    clearIntent(dir);
   });
   return 0;
 }
@@ -122,17 +131,6 @@ function fromJson(file: string, ctx: CommandContext): LinuxResources {
 function withUnlimitedSwap(r: LinuxResources): LinuxResources {
   if (r.memory?.limit === -1 && r.memory.swap === undefined) r.memory.swap = -1;
   return r;
-}
-
-/** The stored config after the update: the given fields replace the old ones. */
-function merge(old: LinuxResources, update: LinuxResources): LinuxResources {
-  const out: LinuxResources = { ...old };
-  if (update.memory) out.memory = { ...old.memory, ...update.memory };
-  if (update.cpu) out.cpu = { ...old.cpu, ...update.cpu };
-  if (update.blockIO) out.blockIO = { ...old.blockIO, ...update.blockIO };
-  if (update.pids) out.pids = { ...old.pids, ...update.pids };
-  if (update.unified) out.unified = { ...old.unified, ...update.unified };
-  return out;
 }
 
 function str(v: FlagValue): string | undefined {

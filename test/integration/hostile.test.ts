@@ -223,9 +223,9 @@ t.test('class 5: pre-existing cgroups: frozen is refused, non-empty gets runc\'s
   t.match(r.stderr, /container's cgroup is not empty: 1 process\(es\) found/);
 });
 
-/** Pid of the first child of `parent` whose command line starts with `command` ("" = any), once there is one. */
+/** Pid of the first child of `parent` whose command line starts with `command` ("" = any), once there is one (10 s at most). */
 async function childOf(parent: number, command = ''): Promise<number> {
-  for (;;) {
+  for (const deadline = Date.now() + 10_000; Date.now() < deadline; ) {
     for (const entry of fs.readdirSync('/proc')) {
       if (!/^\d+$/.test(entry)) continue;
       try {
@@ -238,6 +238,7 @@ async function childOf(parent: number, command = ''): Promise<number> {
     }
     await new Promise((r) => setTimeout(r, 10));
   }
+  throw new Error(`no child${command ? ` ${command}` : ''} of ${parent} within 10 s`);
 }
 
 /** A process at exactly `pid` (via ns_last_pid), in a UTS namespace of its own named "recycled". */
@@ -278,7 +279,17 @@ t.test('class 8: exec never joins a process that took over the init\'s recycled 
   while (fs.existsSync(`/proc/${initPid}`)) await new Promise((r) => setTimeout(r, 10));
   const impostor = await processAtPid(initPid);
   t.teardown(() => impostor.kill('SIGKILL'));
-  process.kill(stopped, 'SIGCONT');
+  // A SIGCONT that lands while strace is still turning its injected SIGSTOP into a group stop is
+  // lost (the stop comes after it): send it until the exec has finished, a bounded number of times.
+  const settled = new Promise<void>((r) => exec.once('exit', () => r()));
+  for (let tries = 0; tries < 100; tries++) {
+    try {
+      process.kill(stopped, 'SIGCONT');
+    } catch {
+      break; // gone
+    }
+    if (await Promise.race([settled.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 100))])) break;
+  }
   const code = await done;
   t.notMatch(out, /recycled/, 'the exec\'d process is not in the impostor\'s namespaces');
   t.equal(code, 255, 'exec fails (255, as runc)');

@@ -2,7 +2,9 @@ import { cgroupFromPaths, signalAll } from '../cgroups';
 import { runHooks } from './hooks';
 import type { Logger } from '../base/log';
 import { sleepMs } from '../base/sleep';
-import { isAlive, type ContainerRecord, type StateStore } from '../state/store';
+import { RuntimeError } from '../base/errors';
+import { CONTAINER_NOT_FOUND, isAlive, type ContainerRecord, type StateStore } from '../state/store';
+import { requireAllowed, statusOf } from './status';
 
 const GONE_POLL_MS = 5;
 const GONE_TIMEOUT_MS = 10_000;
@@ -21,6 +23,22 @@ export function killAll(record: ContainerRecord): void {
     // already gone
   }
   for (let waited = 0; isAlive(record) && waited < GONE_TIMEOUT_MS; waited += GONE_POLL_MS) sleepMs(GONE_POLL_MS);
+}
+
+/**
+ * delete: remove a stopped (or created) container; `force` kills a running or paused one first.
+ * A missing container is fine when forced, as with runc.
+ */
+export async function deleteContainer(store: StateStore, id: string, force: boolean, log: Logger): Promise<void> {
+  if (!store.exists(id)) {
+    if (force) return;
+    throw new RuntimeError(CONTAINER_NOT_FOUND);
+  }
+  await store.withLock(id, () => {
+    const record = store.read(id);
+    if (!force) requireAllowed('delete', statusOf(store, record), id);
+    destroyContainer(store, record, log);
+  });
 }
 
 /** delete's work once the container is stopped (or being forced): processes, cgroups, state. */

@@ -8,7 +8,6 @@ import type { Dirent } from 'fs';
 import { join } from 'path';
 import type { GlobalOptions } from '../cli/context';
 import { RuntimeError, describeSystemError } from '../base/errors';
-import { frozenProbe } from '../cgroups/frozen';
 import { writeFileAtomically } from '../base/files';
 import type { ContainerStatus, Spec } from '../config/types';
 
@@ -54,9 +53,6 @@ export interface OciState {
   annotations?: Record<string, string>;
   owner: string;
 }
-
-/** Tells whether the container's cgroup is frozen. */
-export type FrozenProbe = (record: ContainerRecord) => boolean;
 
 /** runc's `^[\w+-\.]+$`: in Go `+-\.` is the range + , - . (and \w is ASCII only). */
 const ID_PATTERN = /^[\w+,\-.]+$/;
@@ -154,8 +150,7 @@ function isErrno(err: unknown, code: string): boolean {
 }
 
 export class StateStore {
-  /** @param frozen reports a paused container; the default reads the cgroup freezer files. */
-  constructor(readonly root: string, private readonly frozen: FrozenProbe = frozenProbe) {}
+  constructor(readonly root: string) {}
 
   containerDir(id: string): string {
     validateId(id);
@@ -272,17 +267,9 @@ export class StateStore {
       throw describeSystemError(`lock ${this.lockPath(id)}`, err);
     }
   }
-
-  /** The runtime.md status of a recorded container. */
-  status(record: ContainerRecord): ContainerStatus {
-    if (!isAlive(record)) return 'stopped';
-    if (existsSync(this.execFifoPath(record.id))) return 'created';
-    if (this.frozen(record)) return 'paused';
-    return 'running';
-  }
 }
 
-/** A store whose statuses include "paused" (frozen cgroup), as every command wants. */
-export function openStore(globals: Pick<GlobalOptions, 'root'>, frozen: FrozenProbe = frozenProbe): StateStore {
-  return new StateStore(globals.root, frozen);
+/** The store under --root. A record's status is read by src/container/status.ts. */
+export function openStore(globals: Pick<GlobalOptions, 'root'>): StateStore {
+  return new StateStore(globals.root);
 }

@@ -8,6 +8,7 @@ import {
   StateStore, isAlive, ociState, readProcStat, rfc3339Nano, validateId,
   type ContainerRecord,
 } from '../../src/state/store';
+import { statusOf } from '../../src/container/status';
 
 const DIST = resolve(__dirname, '..', '..');
 const CLI = join(DIST, 'bundle', 'runts.js');
@@ -130,16 +131,16 @@ t.test('liveness: pid and start time; pid reuse reads as stopped', async (t) => 
   store.reserve('live');
   const live = record('live', process.pid);
   t.ok(isAlive(live));
-  t.equal(store.status(live), 'running');
-  t.equal(store.status({ ...live, pidStartTime: live.pidStartTime + 1 }), 'stopped', 'same pid, another process');
-  t.equal(store.status({ ...live, pid: 0 }), 'stopped');
+  t.equal(statusOf(store, live), 'running');
+  t.equal(statusOf(store, { ...live, pidStartTime: live.pidStartTime + 1 }), 'stopped', 'same pid, another process');
+  t.equal(statusOf(store, { ...live, pid: 0 }), 'stopped');
   writeFileSync(store.execFifoPath('live'), '');
-  t.equal(store.status(live), 'created', 'exec.fifo present');
+  t.equal(statusOf(store, live), 'created', 'exec.fifo present');
   rmSync(store.execFifoPath('live'));
-  t.equal(new StateStore(root, () => true).status(live), 'paused', 'the frozen probe decides paused');
+  t.equal(statusOf(store, live, () => true), 'paused', 'the frozen probe decides paused');
 
   const exited = spawnSync('true');
-  t.equal(store.status(record('live', exited.pid!, { pidStartTime: 1 })), 'stopped', 'a dead pid');
+  t.equal(statusOf(store, record('live', exited.pid!, { pidStartTime: 1 })), 'stopped', 'a dead pid');
 });
 
 t.test('the default paused probe reads the cgroup freezer', async (t) => {
@@ -148,9 +149,9 @@ t.test('the default paused probe reads the cgroup freezer', async (t) => {
   store.reserve('p');
   const paused = record('p', process.pid, { cgroupPaths: { '': dir } });
   writeFileSync(join(dir, 'cgroup.freeze'), '1\n');
-  t.equal(store.status(paused), 'paused');
+  t.equal(statusOf(store, paused), 'paused');
   writeFileSync(join(dir, 'cgroup.freeze'), '0\n');
-  t.equal(store.status(paused), 'running');
+  t.equal(statusOf(store, paused), 'running');
 });
 
 t.test('a zombie init is stopped', async (t) => {

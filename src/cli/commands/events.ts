@@ -4,7 +4,8 @@
  *   {"type":"oom","id":"<id>"}                when the container's cgroup hits its memory limit
  * The stream ends when the container stops or its cgroup is removed.
  */
-import { containerCgroup, frozenProbe } from '../../cgroups/container';
+import { containerCgroup } from '../../cgroups/container';
+import { requireAllowed, statusOf } from '../../container/status';
 import type { Cgroup, MemoryEvents } from '../../cgroups';
 import { statsJson } from '../../cgroups/stats';
 import { goJson } from '../../base/formats';
@@ -20,9 +21,9 @@ export async function run(ctx: CommandContext): Promise<number> {
   const id = ctx.positionals[0];
   const interval = parseGoDuration(String(ctx.flags.interval ?? '5s'));
   if (interval <= 0) throw new RuntimeError('duration interval must be greater than 0');
-  const store = openStore(ctx.globals, frozenProbe);
+  const store = openStore(ctx.globals);
   const record = store.read(id);
-  if (store.status(record) === 'stopped') throw new RuntimeError(`container with id ${id} is not running`);
+  requireAllowed('events', statusOf(store, record), id);
   const cgroup = containerCgroup(record);
   const emit = (type: string, data?: unknown): void => {
     printOut(goJson(data === undefined ? { type, id } : { type, id, data }) + '\n');

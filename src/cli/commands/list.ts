@@ -7,6 +7,7 @@ import { printOut } from '../../base/log';
 import type { Logger } from '../../base/log';
 import { CONTAINER_NOT_FOUND, ociState, openStore } from '../../state/store';
 import type { OciState, StateStore } from '../../state/store';
+import { statusOf } from '../../container/status';
 
 /** runc's tabwriter settings: minimum cell width 12, padding 3, last column unpadded. */
 const MIN_WIDTH = 12;
@@ -48,7 +49,7 @@ function loadStates(store: StateStore, log: Logger): OciState[] {
   for (const id of store.list()) {
     try {
       const record = store.read(id);
-      states.push(ociState(record, store.status(record), ownerName(store.ownerUid(id))));
+      states.push(ociState(record, statusOf(store, record), ownerName(store.ownerUid(id))));
     } catch (err) {
       // A directory without state.json is a container still being created (or removed).
       if (!(isRuntimeError(err) && err.message === CONTAINER_NOT_FOUND)) {

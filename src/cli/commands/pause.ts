@@ -1,17 +1,9 @@
 /** `runts pause <id>`: freeze every process of a running (or created) container. */
-import { containerCgroup, frozenProbe } from '../../cgroups/container';
 import type { CommandContext } from '../context';
-import { RuntimeError } from '../../base/errors';
+import { pauseContainer } from '../../container/pause';
 import { openStore } from '../../state/store';
 
 export async function run(ctx: CommandContext): Promise<number> {
-  const id = ctx.positionals[0];
-  const store = openStore(ctx.globals, frozenProbe);
-  await store.withLock(id, () => {
-    const record = store.read(id);
-    const status = store.status(record);
-    if (status !== 'running' && status !== 'created') throw new RuntimeError('container not running');
-    containerCgroup(record).freeze();
-  });
+  await pauseContainer(openStore(ctx.globals), ctx.positionals[0]);
   return 0;
 }

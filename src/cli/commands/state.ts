@@ -3,10 +3,11 @@ import type { CommandContext } from '../context';
 import { goJson } from '../../base/formats';
 import { printOut } from '../../base/log';
 import { ociState, openStore } from '../../state/store';
+import { statusOf } from '../../container/status';
 
 export function run(ctx: CommandContext): number {
   const store = openStore(ctx.globals);
   const record = store.read(ctx.positionals[0]);
-  printOut(goJson(ociState(record, store.status(record)), 2));
+  printOut(goJson(ociState(record, statusOf(store, record)), 2));
   return 0;
 }

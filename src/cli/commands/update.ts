@@ -6,13 +6,13 @@
  * before it, and the stored config is updated only when every write went through.
  */
 import * as fs from 'fs';
-import { containerCgroup, frozenProbe } from '../../cgroups/container';
 import type { CommandContext, FlagValue } from '../context';
 import { RuntimeError } from '../../base/errors';
 import { parseGoDecimal } from '../../base/formats';
 import type { LinuxCPU, LinuxResources } from '../../config/types';
 import { validateResources } from '../../config/validate';
 import { openStore } from '../../state/store';
+import { updateContainer } from '../../container/update';
 
 /** The parts of a resources object `update` applies (runc's update.go). */
 const APPLIED: Record<string, readonly string[] | true> = {
@@ -25,17 +25,9 @@ const APPLIED: Record<string, readonly string[] | true> = {
 
 export async function run(ctx: CommandContext): Promise<number> {
   const id = ctx.positionals[0];
-  const store = openStore(ctx.globals, frozenProbe);
+  const store = openStore(ctx.globals);
   store.read(id); // "container does not exist" before anything else
-  const resources = readResources(ctx);
-  await store.withLock(id, () => {
-    const record = store.read(id);
-    if (store.status(record) === 'stopped') throw new RuntimeError('container not running');
-    containerCgroup(record).apply(resources, record.config.linux?.resources);
-    record.config.linux = record.config.linux ?? {};
-    record.config.linux.resources = merge(record.config.linux.resources ?? {}, resources);
-    store.write(record);
-  });
+  await updateContainer(store, id, readResources(ctx));
   return 0;
 }
 
@@ -55,9 +47,7 @@ function readResources(ctx: CommandContext): LinuxResources {
   if (weight) r.blockIO = { weight };
   if (str(flags['cpuset-cpus'])) cpu.cpus = str(flags['cpuset-cpus']);
   if (str(flags['cpuset-mems'])) cpu.mems = str(flags['cpuset-mems']);
-  const idle = str(flags['cpu-idle']);
-  if (idle) cpu.idle = parseGoDecimal('cpu-idle', idle, true);
-  for (const [flag, field] of [['cpu-burst', 'burst'], ['cpu-period', 'period'], ['cpu-rt-period', 'realtimePeriod'], ['cpu-share', 'shares']] as const) {
+  for (const [flag, field] of [['cpu-period', 'period'], ['cpu-rt-period', 'realtimePeriod'], ['cpu-share', 'shares']] as const) {
     const v = str(flags[flag]);
     if (v) cpu[field] = parseGoDecimal(flag, v, false);
   }
@@ -122,17 +112,6 @@ function fromJson(file: string, ctx: CommandContext): LinuxResources {
 function withUnlimitedSwap(r: LinuxResources): LinuxResources {
   if (r.memory?.limit === -1 && r.memory.swap === undefined) r.memory.swap = -1;
   return r;
-}
-
-/** The stored config after the update: the given fields replace the old ones. */
-function merge(old: LinuxResources, update: LinuxResources): LinuxResources {
-  const out: LinuxResources = { ...old };
-  if (update.memory) out.memory = { ...old.memory, ...update.memory };
-  if (update.cpu) out.cpu = { ...old.cpu, ...update.cpu };
-  if (update.blockIO) out.blockIO = { ...old.blockIO, ...update.blockIO };
-  if (update.pids) out.pids = { ...old.pids, ...update.pids };
-  if (update.unified) out.unified = { ...old.unified, ...update.unified };
-  return out;
 }
 
 function str(v: FlagValue): string | undefined {

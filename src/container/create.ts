@@ -87,7 +87,7 @@ export async function createContainer(globals: GlobalOptions, request: CreateReq
     const joinBeforeSetup =
       (spec.linux?.namespaces?.some((n) => n.type === 'cgroup' && !n.path) ?? false) || REALTIME_POLICIES.has(spec.process?.scheduler?.policy ?? '');
     if (joinBeforeSetup) cgroup.join(init.child.pid!);
-    init.channel.send(initPart(plan));
+    init.channel.sendPlan(initPart(plan));
     const pid = runInitSession(init.channel, {
       pid: (child) => undo.push(() => killAndReap(child)),
       console: (fd) => {

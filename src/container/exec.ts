@@ -66,7 +66,7 @@ export async function execProcess(globals: GlobalOptions, request: ExecRequest, 
       const explicit = Object.keys(request.subCgroups ?? {}).length > 0;
       joinCgroups(subCgroupPaths(record.cgroupPaths, request.subCgroups ?? {}), init.child.pid!, explicit ? undefined : record.pid);
     }
-    init.channel.send(initPart(plan));
+    init.channel.sendPlan(initPart(plan));
     pid = runInitSession(init.channel, {
       pid: (child) => (pid = child),
       console: (fd) => (consoleMaster = takeMaster(console, fd)),

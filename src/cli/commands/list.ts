@@ -1,5 +1,6 @@
 /** `runts list`: every container under --root, as runc's table, ids only (-q) or JSON. */
 import { readFileSync } from 'fs';
+import type { FlagsOf } from '../commandTable';
 import type { CommandContext } from '../context';
 import { RuntimeError, isRuntimeError } from '../../base/errors';
 import { goJson } from '../../base/formats';
@@ -72,8 +73,8 @@ function render(states: OciState[], quiet: boolean, format: string): string {
   throw new RuntimeError('invalid format option');
 }
 
-export function run(ctx: CommandContext): number {
+export function run(ctx: CommandContext<FlagsOf<'list'>>): number {
   const states = loadStates(openStore(ctx.globals), ctx.log);
-  printOut(render(states, ctx.flags.quiet as boolean, ctx.flags.format as string));
+  printOut(render(states, ctx.flags.quiet, ctx.flags.format ?? 'table'));
   return 0;
 }

@@ -9,17 +9,13 @@ import {
   type ContainerRecord,
 } from '../../src/state/store';
 import { statusOf } from '../../src/container/status';
+import { childEnv } from '../helpers/runts';
+import { skipUnless } from '../helpers/skip';
 
 const DIST = resolve(__dirname, '..', '..');
 const CLI = join(DIST, 'bundle', 'runts.js');
 const STATE_JS = join(DIST, 'src', 'state', 'store.js');
 const ADDON = resolve(__dirname, '..', '..', '..', 'build', 'Release', 'runts.node');
-
-function childEnv(): NodeJS.ProcessEnv {
-  const env = { ...process.env };
-  delete env.NODE_EXTRA_CA_CERTS;
-  return env;
-}
 
 function scratch(t: { teardown(fn: () => void): void }): string {
   const dir = mkdtempSync(join(tmpdir(), 'runts-state-'));
@@ -221,7 +217,7 @@ t.test('runc list table alignment (tabwriter: min width 12, padding 3)', async (
     'ID          PID         STATUS      BUNDLE      CREATED     OWNER\n', 'empty list: the header only');
 });
 
-t.test('state and list commands print what runc prints', async (t) => {
+t.test('state and list commands print what runc prints', { skip: skipUnless({ root: true }) }, async (t) => {
   const root = scratch(t);
   const store = new StateStore(root);
   store.reserve('c1');
@@ -290,7 +286,7 @@ t.test('withLock: flock on <root>/<id>/.lock, released afterwards', async (t) =>
   t.throws(() => fstatSync(lockFd), { code: 'EBADF' }, 'the lock fd is closed');
 });
 
-t.test('withLock serialises processes (real addon)', { skip: !existsSync(ADDON) && 'native addon not built' }, async (t) => {
+t.test('withLock serialises processes (real addon)', { skip: skipUnless({ root: true }) || (!existsSync(ADDON) && 'native addon not built') }, async (t) => {
   const root = scratch(t);
   new StateStore(root).reserve('c');
   const holder = `new S.StateStore(${JSON.stringify(root)}).withLock('c', async () => {

@@ -1,11 +1,14 @@
 #!/usr/bin/env node
 'use strict';
 /**
- * Container lifecycle cost, runts next to Debian's runc, in one interleaved run on one bundle
- * (the fixture busybox rootfs, `runc spec`'s config running /bin/true, no terminal):
- *   - `run` of /bin/true, create / start / delete each timed and their sum, `node -e 0` as baseline;
+ * Every command's cost, runts next to Debian's runc, in one interleaved run on one bundle
+ * (the fixture busybox rootfs, `runc spec`'s config running /bin/true, no terminal), checked
+ * against issue 13's targets (`npm run bench`):
+ *   - state, list, kill of a running container; exec and run of /bin/true; create / start /
+ *     delete each timed and their sum; `node -e 0` as the baseline of every target;
+ *   - peak RSS of each runtime process (wait4's ru_maxrss through /usr/bin/time), untimed;
  *   - VmRSS of the container's init while `created` (runts' init vs `runc init`).
- * Usage (root): npx tsc -p . && node bench/lifecycle.js [--iterations N]
+ * Usage (root): npm run build && node bench/lifecycle.js [--iterations N]
  */
 const fs = require('fs');
 const os = require('os');
@@ -102,6 +105,41 @@ function lifecycle(rt, bundle, id, work) {
   return { create, start, delete: del, sum: create + start + del, rss, initName };
 }
 
+/** Peak RSS (KiB) of one untimed call of argv, from wait4's rusage via GNU time. */
+function peakRssKiB(name, argv, stderrFd) {
+  const out = path.join(os.tmpdir(), `runts-bench-rss-${process.pid}`);
+  try {
+    timeArgv(name, ['/usr/bin/time', '-f', '%M', '-o', out, ...argv], { stderrFd });
+    return Number(fs.readFileSync(out, 'utf8').trim().split('\n').pop());
+  } finally {
+    fs.rmSync(out, { force: true });
+  }
+}
+
+/** Peak RSS of every runtime process a case runs: one untimed pass. */
+function peakRss(rt, bundle, work) {
+  const logFd = fs.openSync(path.join(work, `${rt.name}-rss.stderr`), 'w');
+  try {
+    const rss = {
+      state: peakRssKiB(`${rt.name} state`, rt.cli('state', 'exec-box')),
+      list: peakRssKiB(`${rt.name} list`, rt.cli('list')),
+      kill: peakRssKiB(`${rt.name} kill`, rt.cli('kill', 'exec-box', 'CONT')),
+      exec: peakRssKiB(`${rt.name} exec`, rt.cli('exec', 'exec-box', '/bin/true')),
+      run: peakRssKiB(`${rt.name} run`, rt.cli('run', '--bundle', bundle, 'rss-run'), logFd),
+      create: peakRssKiB(`${rt.name} create`, rt.cli('create', '--bundle', bundle, 'rss-cycle'), logFd),
+      start: peakRssKiB(`${rt.name} start`, rt.cli('start', 'rss-cycle')),
+    };
+    for (let i = 0; rt.state('rss-cycle').status !== 'stopped'; i++) {
+      if (i > 1000) throw new Error(`${rt.name}: rss-cycle never reported stopped`);
+      sleepMs(2);
+    }
+    rss.delete = peakRssKiB(`${rt.name} delete`, rt.cli('delete', 'rss-cycle'));
+    return rss;
+  } finally {
+    fs.closeSync(logFd);
+  }
+}
+
 function runOnce(rt, bundle, id) {
   const ms = timeArgv(`${rt.name} run`, rt.cli('run', '--bundle', bundle, id));
   if (fs.existsSync(path.join(rt.root, id))) {
@@ -152,6 +190,7 @@ function main() {
   const samples = {};
   const add = (key, value) => (samples[key] ??= []).push(value);
   const initNames = {};
+  const peakRssByRuntime = {};
   try {
     const bundle = makeBundle(runc, path.join(work, 'bundle'));
     // One long-running container per runtime to exec into; it keeps run's stdio: give it a file.
@@ -169,6 +208,9 @@ function main() {
       record('node -e 0', timeArgv('node -e 0', [process.execPath, '-e', '0']));
       for (const name of order) record(`${name} run`, runOnce(runtimes[name], bundle, `run-${i}`));
       for (const name of order) record(`${name} exec`, timeArgv(`${name} exec`, runtimes[name].cli('exec', 'exec-box', '/bin/true')));
+      for (const name of order) record(`${name} state`, timeArgv(`${name} state`, runtimes[name].cli('state', 'exec-box')));
+      for (const name of order) record(`${name} list`, timeArgv(`${name} list`, runtimes[name].cli('list')));
+      for (const name of order) record(`${name} kill`, timeArgv(`${name} kill`, runtimes[name].cli('kill', 'exec-box', 'CONT')));
       for (const name of order) {
         const r = lifecycle(runtimes[name], bundle, `cycle-${i}`, work);
         for (const step of ['create', 'start', 'delete', 'sum']) record(`${name} ${step}`, r[step]);
@@ -176,6 +218,7 @@ function main() {
         initNames[name] = r.initName;
       }
     }
+    for (const rt of Object.values(runtimes)) peakRssByRuntime[rt.name] = peakRss(rt, bundle, work);
   } finally {
     cleanup();
   }
@@ -188,6 +231,10 @@ function main() {
     rows.push([label, s.median.toFixed(2), s.p90.toFixed(2), ratio, (s.median / node).toFixed(2), (s.median - node).toFixed(2)]);
   };
   row('node -e 0', 'node -e 0');
+  for (const command of ['state', 'list', 'kill']) {
+    row(`runts ${command}`, `runts ${command}`, `runc ${command}`);
+    row(`runc  ${command}`, `runc ${command}`);
+  }
   row('runts run /bin/true', 'runts run', 'runc run');
   row('runc  run /bin/true', 'runc run');
   row('runts exec /bin/true', 'runts exec', 'runc exec');
@@ -213,6 +260,36 @@ function main() {
     rssRows.push([name, initNames[name] ?? '?', String(s.median), String(s.min), String(s.max), (s.median / 1024).toFixed(2)]);
   }
   printTable(rssRows);
+
+  console.log('');
+  const peakRows = [['peak RSS (MiB)', ...COMMANDS]];
+  for (const name of ['runts', 'runc']) peakRows.push([name, ...COMMANDS.map((c) => (peakRssByRuntime[name][c] / 1024).toFixed(1))]);
+  peakRows.push(['node -e 0', (peakRssKiB('node -e 0', [process.execPath, '-e', '0']) / 1024).toFixed(1)]);
+  printTable(peakRows);
+
+  console.log('');
+  printTargets(samples, node);
+}
+
+const COMMANDS = ['state', 'list', 'kill', 'start', 'delete', 'create', 'exec', 'run'];
+
+/** Issue 13's targets: runts' median above `node -e 0`, at most this many ms. */
+const TARGET_ABOVE_NODE = { state: 2, list: 2, kill: 2, start: 2, delete: 4, create: 8, exec: 8, run: 10 };
+
+function printTargets(samples, node) {
+  const median = (key) => stats(samples[key]).median;
+  const rows = [['target', 'runts', 'runc', 'runts above node', 'limit', 'met']];
+  for (const [command, limit] of Object.entries(TARGET_ABOVE_NODE)) {
+    const above = median(`runts ${command}`) - node;
+    rows.push([`${command} <= node + ${limit} ms`, median(`runts ${command}`).toFixed(2), median(`runc ${command}`).toFixed(2), above.toFixed(2), limit.toFixed(2), above <= limit ? 'yes' : 'NO']);
+  }
+  // runts' own work in create+start+delete: above its three Node starts; at most half of runc's whole.
+  const work = median('runts sum') - 3 * node;
+  const half = median('runc sum') / 2;
+  rows.push(['c+s+d work <= runc c+s+d / 2', median('runts sum').toFixed(2), median('runc sum').toFixed(2), work.toFixed(2), half.toFixed(2), work <= half ? 'yes' : 'NO']);
+  const initKiB = stats(samples['runts rss']).median;
+  rows.push(['created init <= 1 MiB', `${(initKiB / 1024).toFixed(2)} MiB`, `${(stats(samples['runc rss']).median / 1024).toFixed(2)} MiB`, '', '1.00', initKiB <= 1024 ? 'yes' : 'NO']);
+  printTable(rows);
 }
 
 main();

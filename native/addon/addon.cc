@@ -5,6 +5,7 @@
 #include <napi.h>
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <linux/seccomp.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
@@ -14,7 +15,9 @@
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <dirent.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -77,12 +80,28 @@ Napi::Value SealedCopy(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), memfd);
 }
 
+// With a timeout (ms) the wait is bounded: ETIMEDOUT once it passes. A holder that dies frees
+// the lock at once (flock belongs to its open file), so only a live, stuck holder times out.
 Napi::Value LockFile(const Napi::CallbackInfo& info) {
   std::string path = info[0].As<Napi::String>();
+  bool bounded = info.Length() > 1 && info[1].IsNumber();
+  int64_t timeoutMs = bounded ? info[1].As<Napi::Number>().Int64Value() : 0;
   int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) return throwErrno(info.Env(), "open lock " + path, errno);
-  while (flock(fd, LOCK_EX) < 0) {
+  struct timespec start;
+  clock_gettime(CLOCK_MONOTONIC, &start);
+  while (flock(fd, bounded ? LOCK_EX | LOCK_NB : LOCK_EX) < 0) {
     if (errno == EINTR) continue;
+    if (bounded && errno == EWOULDBLOCK) {
+      struct timespec now;
+      clock_gettime(CLOCK_MONOTONIC, &now);
+      int64_t elapsed = (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
+      if (elapsed < timeoutMs) {
+        usleep(2000);
+        continue;
+      }
+      errno = ETIMEDOUT;
+    }
     int err = errno;
     close(fd);
     return throwErrno(info.Env(), "lock " + path, err);
@@ -108,6 +127,9 @@ Napi::Value ReleaseExecFifo(const Napi::CallbackInfo& info) {
   uint64_t startTime = static_cast<uint64_t>(info[2].As<Napi::Number>().DoubleValue());
   int fd = open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) return throwErrno(info.Env(), "open exec fifo " + path, errno);
+  // Gone from the state dir the moment start commits: a start killed from here on leaves a
+  // container that reads as running (or stopped), never one that a second start would retry.
+  unlink(path.c_str());
   for (;;) {
     struct pollfd p = {fd, POLLIN, 0};
     int ready = poll(&p, 1, 100);
@@ -252,6 +274,13 @@ bool waitFd(int fd, short events, int timeoutMs) {
   }
 }
 
+// waitReadable(fd, timeoutMs): true once fd has something to read (or EOF), false on timeout.
+Napi::Value WaitReadable(const Napi::CallbackInfo& info) {
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  int timeoutMs = info[1].As<Napi::Number>().Int32Value();
+  return Napi::Boolean::New(info.Env(), waitFd(fd, POLLIN, timeoutMs));
+}
+
 int timeoutArg(const Napi::CallbackInfo& info, size_t i, int fallback) {
   return info.Length() > i && info[i].IsNumber() ? info[i].As<Napi::Number>().Int32Value() : fallback;
 }
@@ -324,6 +353,8 @@ bool unixAddress(const std::string& path, struct sockaddr_un& addr) {
   return true;
 }
 
+constexpr time_t kSocketSendTimeoutSeconds = 10;
+
 // sendFdsToUnixSocket(path, data, fds): connects (AF_UNIX, SOCK_STREAM), sends `data` with `fds`
 // as SCM_RIGHTS on its first byte, closes. runtime-spec's listenerPath protocol.
 Napi::Value SendFdsToUnixSocket(const Napi::CallbackInfo& info) {
@@ -336,11 +367,15 @@ Napi::Value SendFdsToUnixSocket(const Napi::CallbackInfo& info) {
   if (!unixAddress(path, addr)) return throwErrno(info.Env(), "connect " + path, ENAMETOOLONG);
   int sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (sock < 0) return throwErrno(info.Env(), "socket", errno);
+  // A listener that never accepts (full backlog) or never reads must not hang the runtime:
+  // connect and sendmsg on AF_UNIX give up after SO_SNDTIMEO.
+  struct timeval bound = {kSocketSendTimeoutSeconds, 0};
+  setsockopt(sock, SOL_SOCKET, SO_SNDTIMEO, &bound, sizeof bound);
   int rc;
   while ((rc = connect(sock, reinterpret_cast<struct sockaddr*>(&addr), sizeof addr)) < 0 && errno == EINTR) {
   }
   if (rc < 0) {
-    int err = errno;
+    int err = errno == EAGAIN ? ETIMEDOUT : errno;
     close(sock);
     return throwErrno(info.Env(), "connect " + path, err);
   }
@@ -367,7 +402,7 @@ Napi::Value SendFdsToUnixSocket(const Napi::CallbackInfo& info) {
     ssize_t n = sendmsg(sock, &msg, MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
-      int err = errno;
+      int err = errno == EAGAIN ? ETIMEDOUT : errno;
       close(sock);
       return throwErrno(info.Env(), "send to " + path, err);
     }
@@ -479,9 +514,72 @@ Napi::Value SetWindowSize(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+
+// spawnInit(path, argv0, args, fds): posix_spawn of `path` (a /proc/self/fd/N of the sealed
+// init) with an empty environment; fds[i] becomes the child's fd 3+i, stdio is inherited. Every
+// other fd must already be close-on-exec (guardInheritedFds). Signals the runtime ignores or
+// blocks are reset: they would otherwise reach the container's process through execve. Spares
+// the runtime loading child_process (and its streams) and the fork of a large process.
+Napi::Value SpawnInit(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string path = info[0].As<Napi::String>(), argv0 = info[1].As<Napi::String>();
+  Napi::Array args = info[2].As<Napi::Array>(), fdArray = info[3].As<Napi::Array>();
+  std::vector<std::string> argStrings{argv0};
+  for (uint32_t i = 0; i < args.Length(); i++) argStrings.push_back(args.Get(i).As<Napi::String>());
+  std::vector<char*> argv;
+  for (auto& a : argStrings) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  char* envp[] = {nullptr};
+
+  // Each source is first duplicated above every target, so no dup2 overwrites a later source.
+  const int count = static_cast<int>(fdArray.Length());
+  std::vector<int> high;
+  auto closeHigh = [&high]() {
+    for (int fd : high) close(fd);
+  };
+  for (int i = 0; i < count; i++) {
+    int fd = fcntl(fdArray.Get(static_cast<uint32_t>(i)).As<Napi::Number>().Int32Value(), F_DUPFD_CLOEXEC, count);
+    if (fd < 0) {
+      int err = errno;
+      closeHigh();
+      return throwErrno(env, "spawn runts-init: dup", err);
+    }
+    high.push_back(fd);
+  }
+  posix_spawn_file_actions_t actions;
+  posix_spawnattr_t attr;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawnattr_init(&attr);
+  for (int i = 0; i < count; i++) posix_spawn_file_actions_adddup2(&actions, high[i], i);
+  sigset_t all, none;
+  sigfillset(&all);
+  sigemptyset(&none);
+  posix_spawnattr_setsigdefault(&attr, &all);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+  pid_t pid = -1;
+  int err = posix_spawn(&pid, path.c_str(), &actions, &attr, argv.data(), envp);
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
+  closeHigh();
+  if (err != 0) return throwErrno(env, "spawn runts-init", err);
+  return Napi::Number::New(env, pid);
+}
+
+// realtimeNanos(): CLOCK_REALTIME in nanoseconds (a bigint), for `created`; Node's own clock
+// at this resolution is performance.now, whose module costs create more than the call.
+Napi::Value RealtimeNanos(const Napi::CallbackInfo& info) {
+  struct timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  uint64_t nanos = static_cast<uint64_t>(now.tv_sec) * 1000000000u + static_cast<uint64_t>(now.tv_nsec);
+  return Napi::BigInt::New(info.Env(), nanos);
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setWindowSize", Napi::Function::New(env, SetWindowSize));
   exports.Set("socketpair", Napi::Function::New(env, Socketpair));
+  exports.Set("spawnInit", Napi::Function::New(env, SpawnInit));
+  exports.Set("realtimeNanos", Napi::Function::New(env, RealtimeNanos));
   exports.Set("sealedCopy", Napi::Function::New(env, SealedCopy));
   exports.Set("lockFile", Napi::Function::New(env, LockFile));
   exports.Set("mkfifo", Napi::Function::New(env, Mkfifo));
@@ -489,6 +587,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("waitExit", Napi::Function::New(env, WaitExit));
   exports.Set("signalProcess", Napi::Function::New(env, SignalProcess));
   exports.Set("receiveFd", Napi::Function::New(env, ReceiveFd));
+  exports.Set("waitReadable", Napi::Function::New(env, WaitReadable));
   exports.Set("pidfdOpen", Napi::Function::New(env, PidfdOpen));
   exports.Set("listFds", Napi::Function::New(env, ListFds));
   exports.Set("markCloseOnExecFrom", Napi::Function::New(env, MarkCloseOnExecFrom));

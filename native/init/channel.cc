@@ -160,4 +160,13 @@ void close() {
   closed = true;
 }
 
+void closeWhenRuntimeLetsGo() {
+  char buf[64];
+  for (;;) {
+    ssize_t n = read(channelFd, buf, sizeof buf);
+    if (n == 0 || (n < 0 && errno != EINTR)) break;
+  }
+  close();
+}
+
 }  // namespace channel

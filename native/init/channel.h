@@ -28,6 +28,9 @@ bool receiveWithFd(int sock, void* data, size_t len, int* fd);
 json::Value expect(const char* expected);
 // Set once the channel is closed (after "created"); fail() then writes to stderr instead.
 void close();
+// Blocks until the runtime's end of the channel is closed (the runtime process has exited or
+// let go of it), then closes ours.
+void closeWhenRuntimeLetsGo();
 
 std::string quote(const std::string& s);
 

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstdlib>
 #include <string>
 
@@ -29,6 +30,26 @@ namespace {
 // nsexec does the same first). It stays so until execve of the container's process.
 __attribute__((constructor(101))) void becomeNonDumpable() {
   if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) _exit(1);
+}
+
+// glibc's posix_spawn (the runtime's spawnInit) hands its internal signals (32, 33) to the
+// child as SIG_IGN, and an ignored signal survives execve into the container's process: every
+// ignored signal goes back to its default, through the raw syscall (glibc refuses 32 and 33).
+void resetIgnoredSignals() {
+  struct KernelSigaction {
+    void (*handler)(int);
+    unsigned long flags;
+    void (*restorer)();
+    uint64_t mask;
+  };
+  for (int sig = 1; sig <= 64; sig++) {
+    if (sig == SIGKILL || sig == SIGSTOP) continue;
+    KernelSigaction current{};
+    if (syscall(SYS_rt_sigaction, sig, nullptr, &current, sizeof(uint64_t)) < 0 || current.handler != SIG_IGN) continue;
+    KernelSigaction reset{};
+    reset.handler = SIG_DFL;
+    syscall(SYS_rt_sigaction, sig, &reset, nullptr, sizeof(uint64_t));
+  }
 }
 
 pid_t forkSibling() {
@@ -89,7 +110,10 @@ void runStage2(const json::Value& plan, int releasePipe) {
   if (noNewPrivileges) seccomp::passListener(seccomp::load(plan));
 
   channel::send(protocol::kCreated);
-  channel::close();
+  // A detached exec with a terminal: the caller (containerd's shim) takes the pty master only
+  // once the runtime has returned; a process that ran and exited before that lost its output.
+  if (plan["startAfterRuntimeExits"].flag()) channel::closeWhenRuntimeLetsGo();
+  else channel::close();
   if (fifoPathFd >= 0) waitForStart(fifoPathFd, procDir);
   hooks::run("startContainer", plan["hooks"]["startContainer"], state, plan["process"]["env"]);
   proc::execute(plan, executable);
@@ -108,6 +132,7 @@ int main(int argc, char** argv) {
     std::string version = seccomp::linkedVersion() + "\n";
     return write(STDOUT_FILENO, version.data(), version.size()) == static_cast<ssize_t>(version.size()) ? 0 : 1;
   }
+  resetIgnoredSignals();
   channel::attach(atoi(argv[1]));
   json::onInvalid([](const std::string& reason) { channel::fail(reason, 0); });
   procfs::openHost();

@@ -36,13 +36,15 @@ export const HOT_BUNDLE_EXTERNAL = ['./commandRunner', '../cgroups'];
 /**
  * Modules (paths under dist/src/) the hot bundle must not contain: the cgroup drivers (only the
  * freezer probe and the path rules are allowed), the plan, the init protocol, config loading and
- * validation, and the container operations other than start, kill and status.
+ * validation, and the container operations other than start, kill and status (and the intents
+ * the store reads).
  */
 export const HOT_BUNDLE_FORBIDDEN: RegExp[] = [
   /^cgroups\/(?!frozen\.js$|path\.js$)/,
   /^plan\//,
   /^init\//,
   /^config\/(?!default\.js$|types\.js$)/,
-  /^container\/(?!start\.js$|kill\.js$|status\.js$|hooks\.js$)/,
+  // intent.js: the store reads a create intent as the record of a container being created.
+  /^container\/(?!start\.js$|kill\.js$|status\.js$|hooks\.js$|intent\.js$)/,
   /^cli\/commandRunner\.js$/,
 ];

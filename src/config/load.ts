@@ -89,8 +89,12 @@ const NUMBER = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/y;
 const ESCAPE = /\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4})/y;
 
 /** A validating-only recursive descent scanner: it builds nothing, it just finds the error. */
+/** Deeper than this the scanner (recursive) stops: the fuzz test found a stack overflow at ~10^4. */
+const MAX_SCAN_DEPTH = 1000;
+
 class JsonScanner {
   private pos = 0;
+  private depth = 0;
 
   constructor(private readonly text: string) {}
 
@@ -123,6 +127,7 @@ class JsonScanner {
 
   private object(): void {
     if (this.openList('}')) return;
+    this.nest();
     for (;;) {
       this.skipSpace();
       if (this.text[this.pos] !== '"') this.fail('expected double-quoted property name');
@@ -131,16 +136,21 @@ class JsonScanner {
       if (this.text[this.pos] !== ':') this.fail("expected ':' after property name");
       this.pos++;
       this.value();
-      if (this.endOfList('}')) return;
+      if (this.endOfList('}')) return void this.depth--;
     }
   }
 
   private array(): void {
     if (this.openList(']')) return;
+    this.nest();
     for (;;) {
       this.value();
-      if (this.endOfList(']')) return;
+      if (this.endOfList(']')) return void this.depth--;
     }
+  }
+
+  private nest(): void {
+    if (++this.depth > MAX_SCAN_DEPTH) this.fail(`nested deeper than ${MAX_SCAN_DEPTH} levels`);
   }
 
   /** Consumes the opening bracket; true when the list is empty (its closing bracket consumed too). */

@@ -112,6 +112,11 @@ function describeSchemaError(err: SchemaError): Problem {
   return { pointer: err.instancePath === '' ? '/' : err.instancePath, message };
 }
 
+/** One line per problem, always: control characters a config put in a path or value are escaped. */
 function formatProblem(label: string, problem: Problem): string {
-  return `${label}: ${problem.pointer}: ${problem.message}`;
+  return `${label}: ${escapeControls(problem.pointer)}: ${escapeControls(problem.message)}`;
+}
+
+function escapeControls(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f]/g, (c) => JSON.stringify(c).slice(1, -1));
 }

@@ -3,7 +3,6 @@
  * closed: the runtime keeps no copy), or, in the foreground, relayed by runts to its own stdio.
  */
 import * as fs from 'fs';
-import * as tty from 'tty';
 import { RuntimeError } from '../base/errors';
 import { native } from '../native';
 
@@ -42,6 +41,8 @@ export function takeMaster(mode: ConsoleMode, master: number): number | undefine
  * step). Resolves when the pty has no writer left; call the result's stop() after the process exits.
  */
 export function relayConsole(master: number): { drained: Promise<void>; stop: () => void } {
+  // Required here: tty loads net and the streams, which create and detached runs never need.
+  const tty = require('tty') as typeof import('tty');
   const output = new tty.ReadStream(master);
   const stdin = process.stdin;
   const rawMode = stdin.isTTY ? stdin.setRawMode.bind(stdin) : undefined;

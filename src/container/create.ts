@@ -16,11 +16,12 @@ import { native } from '../native';
 import { buildPlan, initPart } from '../plan/plan';
 import { loadBundle } from '../config/validate';
 import type { Spec, State } from '../config/types';
-import { nowRfc3339Nano, openStore, pidStartTime, validateId, type ContainerRecord, type StateStore } from '../state/store';
+import { openStore, pidStartTime, rfc3339Nano, validateId, type ContainerRecord, type StateStore } from '../state/store';
 import { consoleMode, takeMaster } from './console';
 import { writeFileAtomically } from '../base/files';
 import { forwardSeccompListener } from './seccompAgent';
 import { logPlanNotes, runInitSession } from '../init/session';
+import { clearIntent, self, writeIntent, type CreateIntent, type ProcessRef } from './intent';
 
 export interface CreateRequest {
   id: string;
@@ -70,32 +71,64 @@ export async function createContainer(globals: GlobalOptions, request: CreateReq
   logPlanNotes(plan, log);
   checkPreexisting(cgroup, (message) => log.warn(message));
 
+  // Every step below is announced in the intent record first (see intent.ts): a runts killed
+  // anywhere leaves what `delete --force` needs to remove exactly what was made.
+  const intent: CreateIntent = {
+    operation: 'create',
+    step: 'state-dir',
+    owner: self(),
+    ociVersion: spec.ociVersion,
+    id: request.id,
+    bundle,
+    rootfs,
+    created: rfc3339Nano(native().realtimeNanos()),
+    annotations: spec.annotations ?? {},
+  };
+  const dir = store.containerDir(request.id);
+  const announce = (step: CreateStep, change: Partial<CreateIntent> = {}) => writeIntent(dir, Object.assign(intent, change, { step }));
   const undo = new UndoList();
-  store.reserve(request.id);
+  const lockFd = store.reserve(request.id, intent);
   undo.push(() => store.remove(request.id));
   try {
+    announce('exec-fifo');
     native().mkfifo(store.execFifoPath(request.id), 0o622);
+    announce('cgroup', { cgroupPaths: cgroup.paths, cgroupMissing: missingDirectories(Object.values(cgroup.paths)), cgroupUnit: cgroup.unit });
     cgroup.create();
     undo.push(() => cgroup.destroy());
     let consoleMaster: number | undefined;
-    const init = startInit(['inherit', 'inherit', 'inherit'], request.preserveFds);
+    announce('init');
+    const init = startInit(request.preserveFds);
     undo.push(() => stopInit(init));
+    // createContainer hooks run inside the init, each bounded by its own timeout when it has one.
+    const inInitHooks = spec.hooks?.createContainer ?? [];
+    if (init.channel.timeoutMs > 0) {
+      init.channel.timeoutMs = inInitHooks.some((h) => !h.timeout) ? 0 : init.channel.timeoutMs + inInitHooks.reduce((sum, h) => sum + h.timeout! * 1000, 0);
+    }
+    announce('init-started', { cgroupMissing: [...cgroup.created], init: processRef(init.pid) });
     // A new cgroup namespace is rooted where the init stands when it unshares it: then the init
     // must join first. Otherwise it joins once set up, so the kernel memory of its namespaces
     // and mounts is the runtime's one-time cost and a small memory limit still starts.
     // A real-time process may not join a v1 cpu cgroup after the fact either.
     const joinBeforeSetup =
       (spec.linux?.namespaces?.some((n) => n.type === 'cgroup' && !n.path) ?? false) || REALTIME_POLICIES.has(spec.process?.scheduler?.policy ?? '');
-    if (joinBeforeSetup) cgroup.join(init.child.pid!);
+    if (joinBeforeSetup) cgroup.join(init.pid);
+    announce('plan');
     init.channel.sendPlan(initPart(plan));
     const pid = runInitSession(init.channel, {
-      pid: (child) => undo.push(() => killAndReap(child)),
+      pid: (child) => {
+        undo.push(() => killAndReap(child));
+        announce('container-process', { container: processRef(child) });
+      },
       console: (fd) => {
         consoleMaster = takeMaster(console, fd);
         if (consoleMaster !== undefined) undo.push(() => fs.closeSync(consoleMaster!));
       },
-      usermap: (child) => writeIdMappings(child, spec),
+      usermap: (child) => {
+        announce('user-maps');
+        writeIdMappings(child, spec);
+      },
       hook: (_name, child) => {
+        announce('hooks');
         const state: State = { ociVersion: spec.ociVersion, id: request.id, status: 'creating', pid: child, bundle, annotations: spec.annotations };
         runHooks('prestart', spec.hooks, state);
         runHooks('createRuntime', spec.hooks, state);
@@ -104,6 +137,7 @@ export async function createContainer(globals: GlobalOptions, request: CreateReq
       seccompListener: (fd, child) =>
         forwardSeccompListener(fd, spec, { ociVersion: spec.ociVersion, id: request.id, status: 'creating', pid: child, bundle, annotations: spec.annotations }),
     });
+    announce('cgroup-join');
     if (!joinBeforeSetup) cgroup.join(pid);
     await stopInit(init);
     const record: ContainerRecord = {
@@ -113,7 +147,7 @@ export async function createContainer(globals: GlobalOptions, request: CreateReq
       pidStartTime: pidStartTime(pid),
       bundle,
       rootfs,
-      created: nowRfc3339Nano(),
+      created: intent.created,
       annotations: spec.annotations ?? {},
       config: spec,
       cgroupPaths: cgroup.paths,
@@ -121,14 +155,37 @@ export async function createContainer(globals: GlobalOptions, request: CreateReq
       cgroupUnit: cgroup.unit,
       namespacePaths: namespacePaths(spec, pid),
     };
+    announce('state');
     store.write(record);
+    clearIntent(dir);
     if (request.pidFile) writeFileAtomically(path.resolve(request.pidFile), String(pid));
     log.debug(`created container ${request.id} with init pid ${pid}`);
     return { record, store, consoleMaster };
   } catch (err) {
     await undo.run(log);
     throw err;
+  } finally {
+    fs.closeSync(lockFd);
   }
+}
+
+/** The steps create announces, in order: the crash tests stop runts at each. */
+export const CREATE_STEPS = ['state-dir', 'exec-fifo', 'cgroup', 'init', 'init-started', 'plan', 'container-process', 'user-maps', 'hooks', 'cgroup-join', 'state'] as const;
+export type CreateStep = (typeof CREATE_STEPS)[number];
+
+function processRef(pid: number): ProcessRef {
+  return { pid, startTime: pidStartTime(pid) };
+}
+
+/** Of `dirs`, every directory (ancestors included) that does not exist yet, parents first. */
+function missingDirectories(dirs: string[]): string[] {
+  const missing = new Set<string>();
+  for (const dir of dirs) {
+    const chain: string[] = [];
+    for (let d = dir; !fs.existsSync(d) && path.dirname(d) !== d; d = path.dirname(d)) chain.unshift(d);
+    for (const d of chain) missing.add(d);
+  }
+  return [...missing];
 }
 
 const REALTIME_POLICIES = new Set(['SCHED_FIFO', 'SCHED_RR', 'SCHED_DEADLINE']);

@@ -2,8 +2,10 @@ import { cgroupFromPaths, signalAll } from '../cgroups';
 import { runHooks } from './hooks';
 import type { Logger } from '../base/log';
 import { sleepMs } from '../base/sleep';
-import { RuntimeError } from '../base/errors';
+import { RuntimeError, isRuntimeError } from '../base/errors';
 import { CONTAINER_NOT_FOUND, isAlive, type ContainerRecord, type StateStore } from '../state/store';
+import { removeCgroupDirs } from '../cgroups/fs';
+import { isRunning, readExecIntents, self, writeIntent, type ProcessRef } from './intent';
 import { requireAllowed, statusOf } from './status';
 
 const GONE_POLL_MS = 5;
@@ -11,14 +13,14 @@ const GONE_TIMEOUT_MS = 10_000;
 
 /** SIGKILLs every process of the container and waits until the init is gone. */
 export function killAll(record: ContainerRecord): void {
-  if (record.cgroupPaths) {
+  if (record.cgroupPaths && ownsCgroup(record)) {
     const cgroup = cgroupFromPaths(record.cgroupPaths, record.cgroupCreated);
     signalAll(cgroup, 'SIGKILL');
     // A paused container's processes die only once thawed.
     if (cgroup.isFrozen()) cgroup.thaw();
   }
   try {
-    process.kill(record.pid, 'SIGKILL');
+    if (record.pid > 0) process.kill(record.pid, 'SIGKILL');
   } catch {
     // already gone
   }
@@ -30,22 +32,76 @@ export function killAll(record: ContainerRecord): void {
  * A missing container is fine when forced, as with runc.
  */
 export async function deleteContainer(store: StateStore, id: string, force: boolean, log: Logger): Promise<void> {
+  store.sweepStaging(id);
   if (!store.exists(id)) {
     if (force) return;
     throw new RuntimeError(CONTAINER_NOT_FOUND);
   }
   await store.withLock(id, () => {
-    const record = store.read(id);
+    let record: ContainerRecord;
+    try {
+      record = store.read(id);
+    } catch (err) {
+      // Neither a state nor a create intent (or state.json unreadable): nothing was started
+      // from this directory that a record would name, so the directory is all there is.
+      if (!force && !(isRuntimeError(err) && err.message === CONTAINER_NOT_FOUND)) throw err;
+      store.remove(id);
+      return;
+    }
     if (!force) requireAllowed('delete', statusOf(store, record), id);
     destroyContainer(store, record, log);
   });
 }
 
-/** delete's work once the container is stopped (or being forced): processes, cgroups, state. */
+/**
+ * A container whose create was cut short may stand in a cgroup that was there before it, with
+ * other processes: only a cgroup create made is emptied wholesale.
+ */
+function ownsCgroup(record: ContainerRecord): boolean {
+  if (!record.creating) return true;
+  const made = new Set(record.cgroupCreated ?? []);
+  return Object.values(record.cgroupPaths ?? {}).every((dir) => made.has(dir));
+}
+
+/** SIGKILLs a process named in an intent, if it is still that process, and waits for it. */
+function killRef(ref: ProcessRef | undefined): void {
+  if (!ref || !isRunning(ref)) return;
+  try {
+    process.kill(ref.pid, 'SIGKILL');
+  } catch {
+    return;
+  }
+  for (let waited = 0; isRunning(ref) && waited < GONE_TIMEOUT_MS; waited += GONE_POLL_MS) sleepMs(GONE_POLL_MS);
+}
+
+/**
+ * delete's work once the container is stopped (or being forced): processes, cgroups, state.
+ * Every step can be run again: a delete killed half-way is finished by the next one, which
+ * reads the same record (state.json, or the create intent) until the directory goes at the end.
+ */
 export function destroyContainer(store: StateStore, record: ContainerRecord, log: Logger): void {
-  if (isAlive(record)) killAll(record);
-  if (record.cgroupPaths) cgroupFromPaths(record.cgroupPaths, record.cgroupCreated, record.cgroupUnit).destroy();
+  const dir = store.containerDir(record.id);
+  // A create intent is the record itself here: it must not be overwritten.
+  const announce = (step: string) => {
+    if (!record.creating) writeIntent(dir, { operation: 'delete', step, owner: self() });
+  };
+  announce('kill');
+  killRef(record.creating?.init);
+  for (const exec of readExecIntents(dir)) {
+    killRef(exec.init);
+    killRef(exec.process);
+  }
+  if (isAlive(record) || record.creating) killAll(record);
+  announce('cgroup');
+  if (record.creating && !record.cgroupUnit) {
+    // Only what create found missing, deepest first; never below a cgroup that was there.
+    for (const failure of removeCgroupDirs(record.cgroupCreated ?? [])) log.warn(failure);
+  } else if (record.cgroupPaths) {
+    cgroupFromPaths(record.cgroupPaths, record.cgroupCreated, record.cgroupUnit).destroy();
+  }
+  announce('state-dir');
   store.remove(record.id);
+  if (record.creating) return;
   try {
     runHooks('poststop', record.config.hooks, { ociVersion: record.ociVersion, id: record.id, status: 'stopped', bundle: record.bundle, annotations: record.annotations });
   } catch (err) {

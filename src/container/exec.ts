@@ -3,6 +3,7 @@
  * container's settings unless the request overrides them.
  */
 import * as fs from 'fs';
+import { rmSync } from 'fs';
 import * as path from 'path';
 import { cgroupFromPaths } from '../cgroups';
 import { CgroupWriteError } from '../cgroups/fs';
@@ -18,6 +19,8 @@ import type { Process } from '../config/types';
 import { openStore } from '../state/store';
 import { writeFileAtomically } from '../base/files';
 import { logPlanNotes, runInitSession } from '../init/session';
+import { pidStartTime } from '../state/store';
+import { execIntentPath, self, writeExecIntent, type ExecIntent } from './intent';
 import { consoleMode, takeMaster } from './console';
 import { waitInForeground } from './foreground';
 import { requireAllowed, statusOf } from './status';
@@ -51,35 +54,58 @@ export async function execProcess(globals: GlobalOptions, request: ExecRequest, 
   } catch {
     throw new RuntimeError('cannot exec in a stopped container');
   }
-  const plan = buildExecPlan(record.config, request.process, { nsPidfd: initFds(request.preserveFds).extra, preserveFds: request.preserveFds });
+  const startAfterRuntimeExits = request.detach && console.kind === 'socket';
+  const plan = buildExecPlan(record.config, request.process, { nsPidfd: initFds(request.preserveFds).extra, preserveFds: request.preserveFds, startAfterRuntimeExits });
   logPlanNotes(plan, log);
+  // Announced like create's steps (intent.ts), in a file of its own: execs run side by side.
+  const intent: ExecIntent = { operation: 'exec', step: 'init', owner: self() };
+  const dir = store.containerDir(request.id);
+  const announce = (step: string, change: Partial<ExecIntent> = {}) => {
+    try {
+      writeExecIntent(dir, Object.assign(intent, change, { step }));
+    } catch (err) {
+      throw (err as NodeJS.ErrnoException).code === 'ENOENT' ? new RuntimeError('cannot exec in a stopped container') : err;
+    }
+  };
   let init: ReturnType<typeof startInit>;
   try {
-    init = startInit(['inherit', 'inherit', 'inherit'], request.preserveFds, pidfd);
+    announce('init');
+    init = startInit(request.preserveFds, pidfd);
+  } catch (err) {
+    rmSync(execIntentPath(dir), { force: true });
+    throw err;
   } finally {
     fs.closeSync(pidfd);
   }
   let pid = 0;
   let consoleMaster: number | undefined;
+  let started = false;
   try {
+    announce('cgroup-join', { init: { pid: init.pid, startTime: pidStartTime(init.pid) } });
     if (record.cgroupPaths) {
       const explicit = Object.keys(request.subCgroups ?? {}).length > 0;
-      joinCgroups(subCgroupPaths(record.cgroupPaths, request.subCgroups ?? {}), init.child.pid!, explicit ? undefined : record.pid);
+      joinCgroups(subCgroupPaths(record.cgroupPaths, request.subCgroups ?? {}), init.pid, explicit ? undefined : record.pid);
     }
     init.channel.sendPlan(initPart(plan));
     pid = runInitSession(init.channel, {
-      pid: (child) => (pid = child),
+      pid: (child) => {
+        pid = child;
+        announce('process', { process: { pid: child, startTime: pidStartTime(child) } });
+      },
       console: (fd) => (consoleMaster = takeMaster(console, fd)),
       seccompListener: (fd, child) =>
         forwardSeccompListener(fd, record.config, { ociVersion: record.ociVersion, id: record.id, status: 'running', pid: child, bundle: record.bundle, annotations: record.annotations }),
     });
     if (request.pidFile) writePidFile(request.pidFile, pid);
+    started = true;
   } catch (err) {
     if (pid) process.kill(pid, 'SIGKILL');
     if (consoleMaster !== undefined) fs.closeSync(consoleMaster);
     throw err;
   } finally {
-    await stopInit(init);
+    // With startAfterRuntimeExits the process waits for this end to close: at exit.
+    await stopInit(init, started && startAfterRuntimeExits);
+    rmSync(execIntentPath(dir), { force: true });
   }
   log.debug(`exec'd pid ${pid} in container ${request.id}`);
   if (request.detach) return 0;

@@ -2,9 +2,9 @@
  * A container's status (runtime.md) and the operations each status allows: the one place where
  * "container not running" and its siblings are written, with runc 1.1.5's wording.
  *
- * The status is read from facts, never stored: the init alive (pid + start time, so a reused pid
- * does not count), its exec fifo present (created, waiting for `start`), its cgroup frozen
- * (paused). The freezer probe lives here, not in the state store, so the store needs no cgroup
+ * The status is read from facts, never stored: a create intent whose owner still runs
+ * (creating), the init alive (pid + start time, so a reused pid does not count), its exec fifo
+ * present (created, waiting for `start`), its cgroup frozen (paused). The freezer probe lives here, not in the state store, so the store needs no cgroup
  * code and `state`/`list` load only src/cgroups/frozen.ts.
  *
  *   creating ─create─▶ created ─start─▶ running ◀─resume─ paused
@@ -16,6 +16,7 @@ import { RuntimeError } from '../base/errors';
 import { isFrozenPaths } from '../cgroups/frozen';
 import type { ContainerStatus } from '../config/types';
 import { isAlive, type ContainerRecord, type StateStore } from '../state/store';
+import { isRunning } from './intent';
 
 export type { ContainerStatus };
 
@@ -26,6 +27,8 @@ export const cgroupFrozen: FrozenProbe = (record) => isFrozenPaths(record.cgroup
 
 /** The runtime.md status of a recorded container. */
 export function statusOf(store: StateStore, record: ContainerRecord, frozen: FrozenProbe = cgroupFrozen): ContainerStatus {
+  // A record read from a create intent: creating while that create runs, stopped once it died.
+  if (record.creating) return isRunning(record.creating.owner) ? 'creating' : 'stopped';
   if (!isAlive(record)) return 'stopped';
   if (existsSync(store.execFifoPath(record.id))) return 'created';
   if (frozen(record)) return 'paused';
@@ -42,8 +45,8 @@ export const can = {
   signal: (s: ContainerStatus) => s !== 'stopped' && s !== 'creating',
   /** A created init waits for `start` with its namespaces set up: runc lets a process join it. */
   exec: (s: ContainerStatus, ignorePaused: boolean) => s === 'running' || s === 'created' || (s === 'paused' && ignorePaused),
-  /** Without --force; with it, any status. */
-  delete: (s: ContainerStatus) => s === 'stopped' || s === 'created',
+  /** Without --force (with it, any status): not while the init runs. */
+  delete: (s: ContainerStatus) => s !== 'running' && s !== 'paused',
 };
 
 export type Operation = 'start' | 'pause' | 'resume' | 'kill' | 'update' | 'events' | 'exec' | 'delete';

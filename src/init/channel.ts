@@ -10,7 +10,25 @@ import type { InitMessage, PlanMessage, RuntimeMessage } from './protocol';
 
 export type { InitMessage, RuntimeMessage };
 
+/**
+ * How long the runtime waits for the init's next message (its setup takes well under a second):
+ * 60 s, or RUNTS_INIT_TIMEOUT seconds when the operator sets it (0: no bound).
+ */
+export function initMessageTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
+  const seconds = Number(env.RUNTS_INIT_TIMEOUT ?? 60);
+  return Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : 60_000;
+}
+
 export class InitChannel {
+  /**
+   * The longest silence accepted from the init before giving up (0: none). The init dying is
+   * seen at once (EOF); this bounds an init that lives but never answers — frozen in a cgroup, or
+   * stuck in a createContainer hook without a timeout of its own.
+   */
+  timeoutMs = initMessageTimeoutMs();
+  /** The last message received, to say where the init stopped answering. */
+  private last = 'none yet';
+
   constructor(private readonly fd: number) {}
 
   /** The first frame: what the init is to do. */
@@ -37,7 +55,9 @@ export class InitChannel {
     if (!header) return null;
     const body = this.readExactly(header.readUInt32LE(0));
     if (!body) return null;
-    return JSON.parse(body.toString('utf8')) as InitMessage;
+    const message = JSON.parse(body.toString('utf8')) as InitMessage;
+    this.last = message.type;
+    return message;
   }
 
   /** The fd the init sends right after a frame announcing it (SCM_RIGHTS), close-on-exec. */
@@ -53,6 +73,9 @@ export class InitChannel {
     const buf = Buffer.alloc(length);
     let got = 0;
     while (got < length) {
+      if (this.timeoutMs > 0 && !native().waitReadable(this.fd, this.timeoutMs)) {
+        throw new RuntimeError(`timed out after ${this.timeoutMs / 1000}s waiting for the container init to answer (last message: ${this.last})`);
+      }
       let n: number;
       try {
         n = fs.readSync(this.fd, buf, got, length - got, null);

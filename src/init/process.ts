@@ -1,12 +1,12 @@
 /** Starts runts-init from a sealed copy and hands it its channel. */
-import { spawn, type ChildProcess } from 'child_process';
 import * as fs from 'fs';
 import { RuntimeError } from '../base/errors';
 import { InitChannel } from './channel';
 import { initBinaryPath, native } from '../native';
 
 export interface StartedInit {
-  child: ChildProcess;
+  /** Stage 1's pid: this process's child until stopInit reaps it. */
+  pid: number;
   channel: InitChannel;
 }
 
@@ -58,45 +58,61 @@ export function guardInheritedFds(preserveFds: number): void {
 }
 
 /**
- * The init gets stdio as given, the fds 3..3+preserveFds-1 of this process unchanged (runc's
+ * The init gets this process's stdio, the fds 3..3+preserveFds-1 of this process unchanged (runc's
  * --preserve-fds), then its channel, then the sealed executable it was started from, then
  * `extraFd` when given (exec: the pidfd of the container's init).
  */
-export function startInit(stdio: Array<"inherit" | "ignore" | "pipe" | number>, preserveFds: number, extraFd?: number): StartedInit {
+export function startInit(preserveFds: number, extraFd?: number): StartedInit {
   guardInheritedFds(preserveFds);
   const addon = native();
   const [ours, theirs] = addon.socketpair();
-  const executable = addon.sealedCopy(initBinaryPath(), 'runts-init');
-  const fds = initFds(preserveFds);
-  const preserved = Array.from({ length: preserveFds }, (_, i) => 3 + i);
-  let child: ChildProcess;
+  let executable: number | undefined;
+  let pid: number;
   try {
-    child = spawn(`/proc/self/fd/${fds.executable}`, [String(fds.channel)], {
-      argv0: 'runts-init',
-      stdio: [...stdio, ...preserved, theirs, executable, ...(extraFd === undefined ? [] : [extraFd])],
-      env: {},
-    });
+    executable = addon.sealedCopy(initBinaryPath(), 'runts-init');
+    const fds = initFds(preserveFds);
+    const preserved = Array.from({ length: preserveFds }, (_, i) => 3 + i);
+    pid = addon.spawnInit(`/proc/self/fd/${fds.executable}`, 'runts-init', [String(fds.channel)], [
+      0,
+      1,
+      2,
+      ...preserved,
+      theirs,
+      executable,
+      ...(extraFd === undefined ? [] : [extraFd]),
+    ]);
+  } catch (err) {
+    fs.closeSync(ours);
+    throw new RuntimeError(`could not start runts-init: ${(err as Error).message}`);
   } finally {
     fs.closeSync(theirs);
-    fs.closeSync(executable);
+    if (executable !== undefined) fs.closeSync(executable);
   }
-  if (child.pid === undefined) {
-    fs.closeSync(ours);
-    throw new RuntimeError('could not start runts-init');
-  }
-  child.on('error', () => {});
-  return { child, channel: new InitChannel(ours) };
+  return { pid, channel: new InitChannel(ours) };
 }
 
-/** Closes the channel and makes sure stage 1 is gone and reaped (after a failed create). */
-export async function stopInit(init: StartedInit): Promise<void> {
+const STOP_WAIT_MS = 5000;
+
+/**
+ * Closes the channel and makes sure stage 1 is gone and reaped (after a failed create).
+ * `keepChannel`: the channel stays open until this process exits (startAfterRuntimeExits).
+ */
+export async function stopInit(init: StartedInit, keepChannel = false): Promise<void> {
   try {
-    init.channel.close();
+    if (!keepChannel) init.channel.close();
   } catch {
     // already closed after "created"
   }
-  if (init.child.exitCode !== null || init.child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => init.child.once('exit', () => resolve()));
-  init.child.kill('SIGKILL');
-  await exited;
+  // Stage 1 has exited after reporting stage 2's pid, or is killed here (a failed step before
+  // that); unreaped until waitExit, its pid cannot be reused meanwhile.
+  try {
+    process.kill(init.pid, 'SIGKILL');
+  } catch {
+    // already reaped
+  }
+  // A process in a frozen cgroup dies only once thawed: do not wait for it forever (it is in the
+  // container's cgroup by then, where delete finds it).
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([native().waitExit(init.pid), new Promise<void>((resolve) => (timer = setTimeout(resolve, STOP_WAIT_MS)))]);
+  clearTimeout(timer);
 }

@@ -29,15 +29,25 @@ export interface SeccompNotification {
 export interface NativeAddon {
   /** AF_UNIX SOCK_STREAM pair, both ends close-on-exec. */
   socketpair(): [number, number];
+  /**
+   * posix_spawn of the init at `path` with `argv0` and `args`, an empty environment and
+   * `fds[i]` as its fd i (stdio included); signal dispositions and mask reset. Returns its pid.
+   */
+  spawnInit(path: string, argv0: string, args: string[], fds: number[]): number;
+  /** CLOCK_REALTIME in nanoseconds. */
+  realtimeNanos(): bigint;
   /** A sealed (read-only, fixed size) memfd copy of the file at `path`, close-on-exec. */
   sealedCopy(path: string, name: string): number;
-  /** Opens (creating) `path` and takes an exclusive flock; returns the fd: closing it unlocks. */
-  lockFile(path: string): number;
+  /**
+   * Opens (creating) `path` and takes an exclusive flock; returns the fd: closing it unlocks.
+   * With `timeoutMs`, gives up with errno ETIMEDOUT once it has waited that long.
+   */
+  lockFile(path: string, timeoutMs?: number): number;
   /** mkfifo(2) with the exact mode (umask ignored). */
   mkfifo(path: string, mode: number): void;
   /**
-   * Opens the exec fifo for reading and waits for the container init's byte, giving up with
-   * an error when `pid` dies first. Returns when the init has been released.
+   * Opens the exec fifo for reading, unlinks it, and waits for the container init's byte, giving
+   * up with an error when `pid` dies first. Returns when the init has been released.
    */
   releaseExecFifo(path: string, pid: number, pidStartTime: number): void;
   /** Blocks (off the JS thread) until child `pid` exits; reaps it. */
@@ -56,6 +66,8 @@ export interface NativeAddon {
   deviceFilterIds(cgroupDir: string): number[];
   /** TIOCSWINSZ on a pty master the runtime relays. */
   setWindowSize(fd: number, rows: number, cols: number): void;
+  /** Waits up to `timeoutMs` for `fd` to be readable (or at EOF); false when the time ran out. */
+  waitReadable(fd: number, timeoutMs: number): boolean;
   /** Takes the fd runts-init sent with channel::sendFd (one byte, SCM_RIGHTS); close-on-exec. */
   receiveFd(socketFd: number, timeoutMs?: number): number;
   /**

@@ -128,6 +128,12 @@ export interface InitPlan {
   seccomp: PlanSeccomp | null;
   /** Join a running container instead of setting one up. */
   exec: boolean;
+  /**
+   * exec -d with a terminal: the process is exec'd only once the runtime has let go of the
+   * channel (exited). containerd's shim takes the pty master after the runtime returns; a
+   * process that ran and exited before that lost its output.
+   */
+  startAfterRuntimeExits: boolean;
   /** Hooks the init runs inside the container's namespaces. */
   hooks: { createContainer: PlanHook[]; startContainer: PlanHook[] };
 }
@@ -233,6 +239,7 @@ export function buildPlan(spec: Spec, opts: PlanOptions): Plan {
     process: { ...planProcess(proc), execCPUAffinity: null },
     seccomp: planSeccomp(spec),
     exec: false,
+    startAfterRuntimeExits: false,
     hooks: { createContainer: planHooks(spec.hooks?.createContainer), startContainer: planHooks(spec.hooks?.startContainer) },
   };
 }
@@ -245,6 +252,8 @@ export interface ExecPlanOptions {
   /** The init's fd number of the pidfd of the container's init (checked by the runtime). */
   nsPidfd: number;
   preserveFds: number;
+  /** See InitPlan.startAfterRuntimeExits. */
+  startAfterRuntimeExits?: boolean;
   /** The host's LSMs; probed when absent (tests pass their own). */
   lsmHost?: LsmHost;
 }
@@ -292,6 +301,7 @@ export function buildExecPlan(container: Spec, proc: Process, opts: ExecPlanOpti
     // runc gives an exec'd process the container's filter.
     seccomp: planSeccomp(container),
     exec: true,
+    startAfterRuntimeExits: opts.startAfterRuntimeExits ?? false,
     hooks: { createContainer: [], startContainer: [] },
   };
 }

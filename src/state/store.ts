@@ -3,12 +3,13 @@
  * atomically (temp file + rename) so a reader sees the old or the new record, never a torn one.
  * Liveness is pid + start time, so a recycled pid never makes a dead container look alive.
  */
-import { closeSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync } from 'fs';
+import { closeSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync } from 'fs';
 import type { Dirent } from 'fs';
 import { join } from 'path';
 import type { GlobalOptions } from '../cli/context';
 import { RuntimeError, describeSystemError } from '../base/errors';
 import { writeFileAtomically } from '../base/files';
+import { isRunning, processStartTime, readIntent, writeIntent, type CreateIntent } from '../container/intent';
 import type { ContainerStatus, Spec } from '../config/types';
 
 export type { ContainerStatus };
@@ -39,6 +40,13 @@ export interface ContainerRecord {
   cgroupUnit?: string;
   /** /proc/<pid>/ns/<type> paths of the namespaces the container joined or created. */
   namespacePaths?: Record<string, string>;
+  /**
+   * Set by read() (never stored) when there is no state.json yet: the record stands for a
+   * create in flight, "creating" while its runts lives and "stopped" once it died.
+   */
+  creating?: CreateIntent;
+  /** How the last update that was interrupted was settled: "completed" or "rolled back". */
+  interruptedUpdate?: 'completed' | 'rolled back';
 }
 
 /** What `runc state` prints, fields in runc's order. */
@@ -61,6 +69,13 @@ export function validateId(id: string): void {
   if (id === '') throw new RuntimeError('container id cannot be empty');
   if (!ID_PATTERN.test(id) || id === '.' || id === '..') throw new RuntimeError('invalid container ID format');
 }
+
+/** Names under --root no container id can take (`~` is outside the id pattern). */
+const STAGING_PREFIX = '~creating~';
+const DELETING_PREFIX = '~deleting~';
+/** How long a command waits for another one on the same container (a dead holder's lock is freed at once). */
+const LOCK_TIMEOUT_MS = 30_000;
+const ETIMEDOUT = 110;
 
 export const CONTAINER_NOT_FOUND = 'container does not exist';
 export const CONTAINER_EXISTS = 'container with given ID already exists';
@@ -114,12 +129,6 @@ export function rfc3339Nano(epochNanos: bigint): string {
   return `${seconds}${fraction ? '.' + fraction : ''}Z`;
 }
 
-/** The current time for `created` (microsecond resolution is what Node offers). */
-export function nowRfc3339Nano(): string {
-  const micros = Math.round((performance.timeOrigin + performance.now()) * 1000);
-  return rfc3339Nano(BigInt(micros) * 1000n);
-}
-
 function sortedCopy(map: Record<string, string>): Record<string, string> {
   const sorted: Record<string, string> = {};
   for (const key of Object.keys(map).sort()) sorted[key] = map[key];
@@ -150,7 +159,8 @@ function isErrno(err: unknown, code: string): boolean {
 }
 
 export class StateStore {
-  constructor(readonly root: string) {}
+  /** @param lockTimeoutMs how long a command waits for another one holding the container's lock. */
+  constructor(readonly root: string, private readonly lockTimeoutMs = LOCK_TIMEOUT_MS) {}
 
   containerDir(id: string): string {
     validateId(id);
@@ -176,19 +186,51 @@ export class StateStore {
   }
 
   /**
-   * Creates the container directory; of several concurrent callers exactly one succeeds,
-   * the others get runc's "container with given ID already exists".
+   * Makes the container directory, already locked and holding `intent`: it is built under a
+   * staging name no id can take and renamed into place, so the directory never exists without
+   * its intent record and a held lock. Of several concurrent callers exactly one succeeds, the
+   * others get runc's "container with given ID already exists". Returns the lock's fd.
    */
-  reserve(id: string): string {
+  reserve(id: string, intent: CreateIntent): number {
     const dir = this.containerDir(id);
     try {
       mkdirSync(this.root, { recursive: true, mode: 0o700 });
-      mkdirSync(dir, { mode: 0o711 });
     } catch (err) {
-      if (isErrno(err, 'EEXIST')) throw new RuntimeError(CONTAINER_EXISTS);
+      throw describeSystemError(`create state directory ${this.root}`, err);
+    }
+    if (existsSync(dir)) throw new RuntimeError(CONTAINER_EXISTS);
+    this.sweepStaging(id);
+    const staging = join(this.root, `${STAGING_PREFIX}${id}~${process.pid}`);
+    let lockFd: number | undefined;
+    try {
+      mkdirSync(staging, { mode: 0o711 });
+      lockFd = this.nativeAddon().lockFile(join(staging, '.lock'));
+      writeIntent(staging, intent);
+      renameSync(staging, dir);
+      return lockFd;
+    } catch (err) {
+      if (lockFd !== undefined) closeSync(lockFd);
+      rmSync(staging, { recursive: true, force: true });
+      if (isErrno(err, 'ENOTEMPTY') || isErrno(err, 'EEXIST')) throw new RuntimeError(CONTAINER_EXISTS);
       throw describeSystemError(`create state directory ${dir}`, err);
     }
-    return dir;
+  }
+
+  /** Removes staging directories of `id` left by a create killed before it renamed them. */
+  sweepStaging(id: string): void {
+    let names: string[];
+    try {
+      names = readdirSync(this.root);
+    } catch {
+      return;
+    }
+    const prefix = `${STAGING_PREFIX}${id}~`;
+    for (const name of names) {
+      if (!name.startsWith(prefix) && !name.startsWith(`${DELETING_PREFIX}${id}~`)) continue;
+      // The name ends in the pid of the runts that made it: a live one is still at work.
+      if (processStartTime(Number(name.slice(name.lastIndexOf('~') + 1))) !== undefined) continue;
+      rmSync(join(this.root, name), { recursive: true, force: true });
+    }
   }
 
   /** Replaces state.json atomically: write a temp file in the same directory, rename it. */
@@ -202,25 +244,63 @@ export class StateStore {
     }
   }
 
+  /**
+   * The container's record. Without a readable state.json, a create's intent stands in for it
+   * (see ContainerRecord.creating); with neither, the container does not exist for reading.
+   */
   read(id: string): ContainerRecord {
     const file = this.statePath(id);
     let text: string;
     try {
       text = readFileSync(file, 'utf8');
     } catch (err) {
-      if (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR')) throw new RuntimeError(CONTAINER_NOT_FOUND);
+      if (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR')) return this.provisional(id, CONTAINER_NOT_FOUND);
       throw describeSystemError(`read ${file}`, err);
     }
     try {
       return JSON.parse(text) as ContainerRecord;
     } catch (err) {
-      throw new RuntimeError(`${file}: invalid state: ${(err as Error).message}`);
+      return this.provisional(id, `${file}: invalid state: ${(err as Error).message}`);
     }
   }
 
-  /** Deletes the container directory and everything in it; a missing one is fine. */
+  /** A record built from a create intent, for a container whose state.json is not there. */
+  private provisional(id: string, otherwise: string): ContainerRecord {
+    const intent = readIntent(this.containerDir(id));
+    if (intent?.operation !== 'create') throw new RuntimeError(otherwise);
+    return {
+      ociVersion: intent.ociVersion,
+      id,
+      pid: intent.container?.pid ?? 0,
+      pidStartTime: intent.container?.startTime ?? 0,
+      bundle: intent.bundle,
+      rootfs: intent.rootfs,
+      created: intent.created,
+      annotations: intent.annotations,
+      config: { ociVersion: intent.ociVersion },
+      cgroupPaths: intent.cgroupPaths,
+      cgroupCreated: intent.cgroupMissing,
+      cgroupUnit: intent.cgroupUnit,
+      creating: intent,
+    };
+  }
+
+  /**
+   * Deletes the container directory and everything in it; a missing one is fine. The directory
+   * is first renamed out of the id's way, so a delete killed half-way never leaves a partial
+   * container (the leftover is swept by the next create or delete of the id).
+   */
   remove(id: string): void {
-    rmSync(this.containerDir(id), { recursive: true, force: true });
+    const dir = this.containerDir(id);
+    const doomed = join(this.root, `${DELETING_PREFIX}${id}~${process.pid}`);
+    try {
+      renameSync(dir, doomed);
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) return;
+      rmSync(dir, { recursive: true, force: true });
+      return;
+    }
+    rmSync(doomed, { recursive: true, force: true });
   }
 
   /** Ids of every container directory, sorted as runc lists them. */
@@ -259,13 +339,17 @@ export class StateStore {
 
   private lock(id: string): number {
     try {
-      // Required here, not at the top: state and list never lock, so never load the addon module.
-      const { native } = require('../native') as typeof import('../native');
-      return native().lockFile(this.lockPath(id));
+      return this.nativeAddon().lockFile(this.lockPath(id), this.lockTimeoutMs);
     } catch (err) {
       if (!this.exists(id)) throw new RuntimeError(CONTAINER_NOT_FOUND);
+      if ((err as { errno?: number }).errno === ETIMEDOUT) throw new RuntimeError(`timed out after ${this.lockTimeoutMs / 1000}s waiting for the lock of container ${id} (${this.lockPath(id)}): another runts holds it`);
       throw describeSystemError(`lock ${this.lockPath(id)}`, err);
     }
+  }
+
+  /** Required here, not at the top: state and list never lock, so never load the addon module. */
+  private nativeAddon(): import('../native').NativeAddon {
+    return (require('../native') as typeof import('../native')).native();
   }
 }
 

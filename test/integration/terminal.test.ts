@@ -85,6 +85,35 @@ t.test('exec -t relays, exec -t -d needs a console socket', async (t) => {
   t.equal(runts(root, ['delete', '--force', 'tty3']).code, 0);
 });
 
+t.test('exec -d with a console socket starts the process only once runts has exited', async (t) => {
+  // containerd's shim takes the pty master only after the runtime returns: a process that ran
+  // and exited before that lost its output. The container shares the host's pid namespace, so
+  // the process can see whether the runts that exec'd it is still there: runts' command line
+  // holds MARK=<marker> (its --env), which no other process's does (the pattern is bracketed).
+  const spec = baseSpec(['sleep', '60']);
+  spec.linux!.namespaces = spec.linux!.namespaces!.filter((n) => n.type !== 'pid');
+  const bundle = makeBundle(spec);
+  t.teardown(() => fs.rmSync(bundle, { recursive: true, force: true }));
+  t.equal(runts(root, ['run', '-d', '--bundle', bundle, 'tty5']).code, 0);
+  t.teardown(() => runts(root, ['delete', '--force', 'tty5']));
+  const dir = scratchDir('console-exec');
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const socketPath = path.join(dir, 'console.sock');
+  const listener = native().unixListen(socketPath);
+  t.teardown(() => fs.closeSync(listener));
+  const marker = `runts-exec-${process.pid}`;
+  const pattern = `MARK=${marker.slice(0, -1)}[${marker.slice(-1)}]`;
+  const script = `if grep -aqs '${pattern}' /proc/[0-9]*/cmdline; then echo runtime-alive; else echo runtime-gone; fi`;
+  for (let i = 0; i < 3; i++) {
+    const exec = spawnRunts(root, ['exec', '-d', '-t', '--console-socket', socketPath, '--env', `MARK=${marker}`, 'tty5', 'sh', '-c', script]);
+    const exited = new Promise<number | null>((resolve) => exec.on('exit', resolve));
+    const message = native().unixAcceptMessage(listener, 15000);
+    const output = readAll(message.fds[0]);
+    t.equal(await exited, 0, 'exec -d succeeded');
+    t.match(await output, /runtime-gone/, `try ${i}: runts had exited when the process started`);
+  }
+});
+
 t.test('bad console sockets are refused before anything is created', async (t) => {
   const bundle = makeBundle(terminalSpec(['true']));
   t.teardown(() => fs.rmSync(bundle, { recursive: true, force: true }));

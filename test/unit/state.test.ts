@@ -1,6 +1,6 @@
 import t from 'tap';
 import { spawn, spawnSync } from 'child_process';
-import { chmodSync, copyFileSync, existsSync, fstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'fs';
+import { chmodSync, closeSync, copyFileSync, existsSync, fstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join, resolve } from 'path';
 import { formatTable } from '../../src/cli/commands/list';
@@ -9,6 +9,7 @@ import {
   type ContainerRecord,
 } from '../../src/state/store';
 import { statusOf } from '../../src/container/status';
+import type { CreateIntent } from '../../src/container/intent';
 import { childEnv } from '../helpers/runts';
 import { skipUnless } from '../helpers/skip';
 
@@ -60,23 +61,43 @@ t.test('container ids as runc accepts them', async (t) => {
   t.throws(() => store.read('../etc'), { message: 'invalid container ID format' }, 'never a path');
 });
 
-t.test('reserve, write, read, list, remove', async (t) => {
+/** A create intent as create writes it first, owned by this process. */
+function createIntent(id: string): CreateIntent {
+  return {
+    operation: 'create', step: 'state-dir', owner: { pid: process.pid, startTime: readProcStat(process.pid)!.startTime },
+    ociVersion: '1.2.0', id, bundle: '/b', rootfs: '/b/rootfs', created: '2026-11-24T20:59:09.243793788Z', annotations: {},
+  };
+}
+
+/** A container directory with nothing in it yet, as the tests below need one. */
+function containerDir(store: StateStore, id: string): void {
+  mkdirSync(store.root, { recursive: true, mode: 0o700 });
+  mkdirSync(store.containerDir(id), { mode: 0o711 });
+}
+
+t.test('reserve, write, read, list, remove', { skip: !existsSync(ADDON) && 'native addon not built' }, async (t) => {
   const root = join(scratch(t), 'nested', 'root');
   const store = new StateStore(root);
   t.same(store.list(), [], 'a missing root lists nothing');
   t.throws(() => store.read('c1'), { message: 'container does not exist' });
-  store.reserve('c1');
+  const lockFd = store.reserve('c1', createIntent('c1'));
   t.equal(statSync(root).mode & 0o777, 0o700, 'root is created 0700');
   t.equal(statSync(join(root, 'c1')).mode & 0o777, 0o711, 'container directories 0711, as runc');
-  t.throws(() => store.reserve('c1'), { message: 'container with given ID already exists' });
-  t.throws(() => store.read('c1'), { message: 'container does not exist' }, 'no record yet');
+  t.ok(existsSync(join(root, 'c1', 'intent.json')), 'the directory appears with its intent');
+  t.throws(() => store.reserve('c1', createIntent('c1')), { message: 'container with given ID already exists' });
+  const provisional = store.read('c1');
+  t.equal(statusOf(store, provisional), 'creating', 'no record yet: the intent says creating while its owner lives');
+  t.equal(statusOf(store, { ...provisional, creating: { ...provisional.creating!, owner: { pid: process.pid, startTime: 1 } } }), 'stopped', 'a dead owner: stopped');
+  closeSync(lockFd);
   store.write(record('c1', process.pid));
   t.equal(store.read('c1').pid, process.pid);
-  store.reserve('b0');
+  t.equal(store.read('c1').creating, undefined, 'state.json wins over the intent');
+  containerDir(store, 'b0');
   store.write(record('b0', 0));
   writeFileSync(join(root, 'stray-file'), '');
   mkdirSync(join(root, 'not an id'));
-  t.same(store.list(), ['b0', 'c1'], 'sorted, directories with valid ids only');
+  mkdirSync(join(root, '~creating~x~1'));
+  t.same(store.list(), ['b0', 'c1'], 'sorted, directories with valid ids only (no staging directory)');
   store.remove('c1');
   t.notOk(existsSync(join(root, 'c1')));
   t.throws(() => store.read('c1'), { message: 'container does not exist' });
@@ -84,21 +105,10 @@ t.test('reserve, write, read, list, remove', async (t) => {
   t.throws(() => store.write(record('gone', 1)), { message: 'container does not exist' });
 });
 
-t.test('of concurrent reservations of one id exactly one wins', async (t) => {
-  const root = scratch(t);
-  const startAt = Date.now() + 400;
-  const attempt = `while (Date.now() < ${startAt});
-    try { new S.StateStore(${JSON.stringify(root)}).reserve('same'); process.stdout.write('won'); }
-    catch (e) { process.stdout.write(e.message); }`;
-  const results = await Promise.all(Array.from({ length: 8 }, () => nodeChild(attempt)));
-  t.equal(results.filter((r) => r === 'won').length, 1);
-  t.equal(results.filter((r) => r === 'container with given ID already exists').length, 7);
-});
-
 t.test('a reader never sees a partial state.json while a writer rewrites it', async (t) => {
   const root = scratch(t);
   const store = new StateStore(root);
-  store.reserve('w');
+  containerDir(store, 'w');
   store.write(record('w', 0, { annotations: { size: '0', pad: '' } }));
   const writer = nodeChild(`const store = new S.StateStore(${JSON.stringify(root)});
     const base = store.read('w');
@@ -124,7 +134,7 @@ t.test('a reader never sees a partial state.json while a writer rewrites it', as
 t.test('liveness: pid and start time; pid reuse reads as stopped', async (t) => {
   const root = scratch(t);
   const store = new StateStore(root);
-  store.reserve('live');
+  containerDir(store, 'live');
   const live = record('live', process.pid);
   t.ok(isAlive(live));
   t.equal(statusOf(store, live), 'running');
@@ -142,7 +152,7 @@ t.test('liveness: pid and start time; pid reuse reads as stopped', async (t) => 
 t.test('the default paused probe reads the cgroup freezer', async (t) => {
   const dir = scratch(t);
   const store = new StateStore(scratch(t));
-  store.reserve('p');
+  containerDir(store, 'p');
   const paused = record('p', process.pid, { cgroupPaths: { '': dir } });
   writeFileSync(join(dir, 'cgroup.freeze'), '1\n');
   t.equal(statusOf(store, paused), 'paused');
@@ -220,7 +230,7 @@ t.test('runc list table alignment (tabwriter: min width 12, padding 3)', async (
 t.test('state and list commands print what runc prints', { skip: skipUnless({ root: true }) }, async (t) => {
   const root = scratch(t);
   const store = new StateStore(root);
-  store.reserve('c1');
+  containerDir(store, 'c1');
   store.write(record('c1', process.pid, { annotations: { k: 'v' } }));
   const run = (...args: string[]) => spawnSync(process.execPath, [CLI, '--root', root, ...args], { env: childEnv(), encoding: 'utf8' });
 
@@ -264,7 +274,7 @@ t.test('withLock: flock on <root>/<id>/.lock, released afterwards', async (t) =>
   const root = scratch(t);
   const store = new StateStore(root);
   await t.rejects(store.withLock('none', () => 1), { message: 'container does not exist' });
-  store.reserve('c');
+  containerDir(store, 'c');
 
   const nativeModule = require('../../src/native') as typeof import('../../src/native');
   const realNative = nativeModule.native;
@@ -288,7 +298,7 @@ t.test('withLock: flock on <root>/<id>/.lock, released afterwards', async (t) =>
 
 t.test('withLock serialises processes (real addon)', { skip: skipUnless({ root: true }) || (!existsSync(ADDON) && 'native addon not built') }, async (t) => {
   const root = scratch(t);
-  new StateStore(root).reserve('c');
+  containerDir(new StateStore(root), 'c');
   const holder = `new S.StateStore(${JSON.stringify(root)}).withLock('c', async () => {
       const start = Date.now();
       await new Promise((r) => setTimeout(r, 300));
@@ -300,3 +310,27 @@ t.test('withLock serialises processes (real addon)', { skip: skipUnless({ root: 
   spans.sort((a, b) => a[0] - b[0]);
   t.ok(spans[1][0] >= spans[0][1], `second holder started after the first released (${JSON.stringify(spans)})`);
 });
+
+t.test('withLock gives up on a live holder after its bound; a dead holder frees it at once', { skip: !existsSync(ADDON) && 'native addon not built' }, async (t) => {
+  const root = scratch(t);
+  containerDir(new StateStore(root), 'c');
+  const holder = (ms: number) => `new S.StateStore(${JSON.stringify(root)}).withLock('c', async () => {
+      process.stdout.write('locked');
+      await new Promise((r) => setTimeout(r, ${ms}));
+    });`;
+  const held = nodeChild(holder(4000));
+  const waiter = new StateStore(root, 300);
+  while (!existsSync(join(root, 'c', '.lock'))) await new Promise((r) => setTimeout(r, 20));
+  await new Promise((r) => setTimeout(r, 500));
+  const started = Date.now();
+  await t.rejects(waiter.withLock('c', () => 1), { message: /^timed out after 0.3s waiting for the lock of container c \(.*\.lock\): another runts holds it$/ });
+  t.ok(Date.now() - started < 3000, 'it did not wait for the holder');
+  await held;
+  // A holder killed while holding: the kernel drops its flock with its open file.
+  const killed = spawn(process.execPath, ['-e', `const S = require(${JSON.stringify(STATE_JS)});\n${holder(60_000)}`], { env: childEnv(), stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise((r) => killed.stdout.once('data', r));
+  killed.kill('SIGKILL');
+  await new Promise((r) => killed.once('exit', r));
+  t.equal(await new StateStore(root, 2000).withLock('c', () => 'got it'), 'got it', 'a dead holder frees the lock');
+});
+

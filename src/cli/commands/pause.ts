@@ -5,6 +5,6 @@ import { pauseContainer } from '../../container/pause';
 import { openStore } from '../../state/store';
 
 export async function run(ctx: CommandContext<FlagsOf<'pause'>>): Promise<number> {
-  await pauseContainer(openStore(ctx.globals), ctx.positionals[0]);
+  await pauseContainer(openStore(ctx.globals), ctx.positionals[0], ctx.log);
   return 0;
 }

@@ -28,7 +28,7 @@ export async function run(ctx: CommandContext<FlagsOf<'update'>>): Promise<numbe
   const id = ctx.positionals[0];
   const store = openStore(ctx.globals);
   store.read(id); // "container does not exist" before anything else
-  await updateContainer(store, id, readResources(ctx));
+  await updateContainer(store, id, readResources(ctx), ctx.log);
   return 0;
 }
 

@@ -1,0 +1,133 @@
+/**
+ * create SIGKILLed at every step it announces (and at the native calls and renames between), and
+ * after a spread of delays; then `state`/`list` must still answer and `delete --force` (or plain
+ * `delete`) must leave nothing: state dir, cgroup directories in every hierarchy, processes,
+ * mounts under the bundle. Also: a cgroup that was there before create survives the cleanup.
+ */
+import t, { type Test } from 'tap';
+import * as fs from 'fs';
+import * as path from 'path';
+import { baseSpec, cleanupRoot, makeBundle, runts, scratchDir } from '../helpers/runts';
+import { SIGKILLED, cgroupMounts, killPointsOf, leftovers, recordedProcesses, runtsKilledAfter, runtsKilledAt } from '../helpers/crash';
+
+const root = scratchDir('crash-create-root');
+const prefix = `runts-crash-c${process.pid}-`;
+const marker = String(7_000_000 + (process.pid % 1_000_000));
+const bundle = makeBundle(baseSpec(['sleep', marker]));
+const cgroupsPath = (id: string) => `/${prefix}${id}.d/ctr`;
+
+/** The bundle's config with this id's cgroupsPath (one config.json per container dir). */
+function bundleFor(id: string): string {
+  const spec = baseSpec(['sleep', marker]);
+  spec.linux!.cgroupsPath = cgroupsPath(id);
+  spec.root = { path: path.join(bundle, 'rootfs'), readonly: true };
+  const dir = path.join(bundle, 'configs', id);
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(spec));
+  return dir;
+}
+
+t.teardown(() => {
+  cleanupRoot(root);
+  for (const mount of cgroupMounts()) {
+    for (const name of fs.readdirSync(mount).filter((n) => n.startsWith(prefix))) {
+      for (const sub of ['ctr', '']) fs.rmSync(path.join(mount, name, sub), { recursive: false, force: true });
+    }
+  }
+  fs.rmSync(bundle, { recursive: true, force: true });
+});
+
+const traces = { root, cgroupPrefix: prefix, bundle, marker };
+
+/** state answers for a killed create: nothing yet, or valid JSON saying stopped or created. */
+function checkState(t: Test, id: string, what: string): void {
+  const state = runts(root, ['state', id]);
+  if (state.code !== 0) {
+    t.match(state.stderr, /container does not exist/, `${what}: state: no container yet`);
+    t.notOk(fs.existsSync(path.join(root, id)), `${what}: and no state dir`);
+    return;
+  }
+  const parsed = JSON.parse(state.stdout) as { status: string; id: string };
+  t.ok(['stopped', 'created'].includes(parsed.status), `${what}: state says ${parsed.status}`);
+}
+
+t.test('create killed at each named step, then delete --force', async (t) => {
+  const probe = killPointsOf(root, ['create', '--bundle', bundleFor('probe'), 'probe']);
+  t.equal(probe.result.code, 0, `a full create passes ${probe.points.length} kill points`);
+  runts(root, ['delete', '--force', 'probe']);
+  // The points after which something new exists (or is about to): the lock before the state dir
+  // appears, the dir, the fifo, the cgroup, the init and the container process, the join and the
+  // state. The rest add nothing a neighbour does not (plan and hooks fall between two of these),
+  // and fewer kills keep this file inside tap's per-file limit on a loaded machine.
+  const wanted = /^(native:lockFile|rename:staging-dir|intent:create:(exec-fifo|cgroup|init|init-started|container-process|cgroup-join|state)|native:mkfifo:done|rename:state\.json)$/;
+  const points = probe.points.filter((p) => wanted.test(p));
+  t.equal(points.length, 11, `${points.length} of them are killed at`);
+  t.ok(points.includes('intent:create:container-process') && points.includes('rename:state.json'), 'the points span the whole create');
+  const killed: { id: string; point: string }[] = [];
+  points.forEach((point, n) => {
+    const id = `k${n}`;
+    const r = runtsKilledAt(root, ['create', '--bundle', bundleFor(id), id], point);
+    t.equal(r.code, SIGKILLED, `${point}: runts was killed there`);
+    killed.push({ id, point });
+  });
+  const list = runts(root, ['list', '--format', 'json']);
+  t.equal(list.code, 0, 'list answers');
+  t.equal(list.stderr, '', 'list warns about nothing');
+  const listed = JSON.parse(list.stdout) as { id: string; status: string }[] | null;
+  for (const entry of listed ?? []) t.ok(['stopped', 'created'].includes(entry.status), `list: ${entry.id} is ${entry.status}`);
+  for (const { id, point } of killed) {
+    checkState(t, id, point);
+    const processes = recordedProcesses(root, id);
+    const del = runts(root, ['delete', '--force', id]);
+    t.equal(del.code, 0, `${point}: delete --force: ${del.stderr.trim()}`);
+    const left = leftovers({ root, bundle, cgroupPrefix: `${prefix}${id}.d`, processes });
+    t.same(left.filter((l) => !l.startsWith('state:') || l.endsWith(`/${id}`)), [], `${point}: nothing left`);
+  }
+  t.same(leftovers(traces), [], 'nothing left of any');
+});
+
+t.test('create killed after a spread of delays, then delete --force', async (t) => {
+  // Spread over how long a create takes on this machine now, so the kills land inside it.
+  const started = Date.now();
+  t.equal(runts(root, ['create', '--bundle', bundleFor('timed'), 'timed']).code, 0);
+  const took = Date.now() - started;
+  t.equal(runts(root, ['delete', '--force', 'timed']).code, 0);
+  const delays = [0.35, 0.5, 0.62, 0.74, 0.86, 0.98].map((f) => Math.round(f * took));
+  for (const [n, delay] of delays.entries()) {
+    const id = `d${n}`;
+    const r = await runtsKilledAfter(root, ['create', '--bundle', bundleFor(id), id], delay);
+    checkState(t, id, `${delay} ms (exit ${r.code})`);
+    const processes = recordedProcesses(root, id);
+    const del = runts(root, ['delete', '--force', id]);
+    t.equal(del.code, 0, `${delay} ms: delete --force: ${del.stderr.trim()}`);
+    t.same(leftovers({ ...traces, processes }), [], `${delay} ms: nothing left`);
+  }
+});
+
+t.test('a create that died is deleted without --force too', async (t) => {
+  const id = 'plain';
+  t.equal(runtsKilledAt(root, ['create', '--bundle', bundleFor(id), id], 'intent:create:cgroup-join').code, SIGKILLED);
+  const state = JSON.parse(runts(root, ['state', id]).stdout) as { status: string; pid: number };
+  t.equal(state.status, 'stopped', 'its runts is dead: stopped, as runc shows a dead init');
+  t.equal(state.pid, 0);
+  const processes = recordedProcesses(root, id);
+  t.ok(processes.length >= 2, 'the intent named the init and the container process');
+  const del = runts(root, ['delete', id]);
+  t.equal(del.code, 0, del.stderr);
+  t.same(leftovers({ ...traces, processes }), [], 'nothing left');
+});
+
+t.test('a cgroup that was there before create is left, what create made is removed', async (t) => {
+  const id = 'pre';
+  const mounts = cgroupMounts();
+  const existing = path.join(mounts[0], `${prefix}${id}.d`);
+  fs.mkdirSync(existing);
+  t.teardown(() => fs.rmSync(existing, { recursive: false, force: true }));
+  t.equal(runtsKilledAt(root, ['create', '--bundle', bundleFor(id), id], 'intent:create:state').code, SIGKILLED);
+  const processes = recordedProcesses(root, id);
+  t.equal(runts(root, ['delete', '--force', id]).code, 0);
+  t.ok(fs.existsSync(existing), `${existing}, there before, is still there`);
+  t.notOk(fs.existsSync(path.join(existing, 'ctr')), 'the container cgroup create made below it is gone');
+  t.same(leftovers({ ...traces, processes }).filter((l) => l !== `cgroup: ${existing}`), [], 'nothing else left');
+  fs.rmdirSync(existing);
+});

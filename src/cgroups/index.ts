@@ -6,7 +6,8 @@
  * V1Cgroup, which in hybrid mode also joins the unified hierarchy (key "") as runc does.
  */
 import { RuntimeError } from '../base/errors';
-import type { LinuxDevice, LinuxResources } from '../config/types';
+import * as path from 'path';
+import type { LinuxDevice, LinuxResources, Spec } from '../config/types';
 import { sleepMs } from '../base/sleep';
 import { V1_CONTROLLERS, hybridUnifiedDir, probeHierarchy, resolveInner, v1Dir, v2Dir, type Hierarchy } from './path';
 import type { Stats } from './stats';
@@ -28,6 +29,8 @@ export interface CgroupOptions {
   devices?: LinuxDevice[];
   /** The config's annotations: `org.systemd.property.*` ones become unit properties under --systemd-cgroup. */
   annotations?: Record<string, string>;
+  /** Under --systemd-cgroup on v2: the host uid that gets the container's cgroup (cgroupOwner). */
+  ownerUid?: number;
   /** Receives warnings (ignored kernel memory settings …); silent when absent. */
   warn?: (msg: string) => void;
 }
@@ -71,6 +74,21 @@ export interface Cgroup {
   exists(): boolean;
   /** Kills nothing; rmdir every directory create() made (retrying EBUSY briefly), and only those. */
   destroy(): void;
+}
+
+/**
+ * The host uid that owns a --systemd-cgroup container's cgroup on v2, as runc 1.1's systemd driver chowns it: when
+ * the container has its own user namespace and a new cgroup namespace and mounts /sys/fs/cgroup
+ * read-write, its root (the host uid that container uid 0 maps to) gets the directory and the
+ * files the kernel lists as delegatable, so it can manage its own subtree. Otherwise none.
+ */
+export function cgroupOwner(spec: Spec): number | undefined {
+  const namespaces = spec.linux?.namespaces ?? [];
+  if (!namespaces.some((n) => n.type === 'user') || !namespaces.some((n) => n.type === 'cgroup' && !n.path)) return undefined;
+  const cgroupMount = (spec.mounts ?? []).filter((m) => path.posix.normalize(m.destination) === '/sys/fs/cgroup').pop();
+  if (!cgroupMount || (cgroupMount.options ?? []).includes('ro')) return undefined;
+  const root = (spec.linux?.uidMappings ?? []).find((m) => m.containerID <= 0 && 0 < m.containerID + m.size);
+  return root ? root.hostID - root.containerID : undefined;
 }
 
 /** The Cgroup for a new container. Throws RuntimeError for an escaping path or a bad unit name. */

@@ -18,7 +18,7 @@ import type { Cgroup, MemoryEvents } from './index';
 import { V1_CONTROLLERS, parseProcCgroup, probeHierarchy } from './path';
 import type { Stats } from './stats';
 import {
-  annotationProperties, placeUnit, resourceProperties, systemdVersionNumber, unifiedUnitDir, unitProperties, v1UnitDir,
+  annotationProperties, delegatedFiles, placeUnit, resourceProperties, systemdVersionNumber, unifiedUnitDir, unitProperties, v1UnitDir,
   type Layout, type PropertyContext, type UnitPlace, type UnitProperty,
 } from './systemdUnit';
 import { V1Cgroup } from './v1';
@@ -155,6 +155,8 @@ export interface SystemdCgroupOptions {
   resources?: LinuxResources;
   devices?: LinuxDevice[];
   annotations?: Record<string, string>;
+  /** v2: the host uid that gets the unit's cgroup (cgroupOwner), or none. */
+  ownerUid?: number;
   warn?: (msg: string) => void;
 }
 
@@ -253,6 +255,21 @@ export class SystemdCgroup implements Cgroup {
     const files = this.files(this.opts.resources);
     files.create();
     if (this.opts.layout === 'v1') files.join(pid);
+    if (this.opts.layout === 'v2' && this.opts.ownerUid !== undefined) this.chownToOwner(this.opts.ownerUid);
+  }
+
+  private chownToOwner(uid: number): void {
+    const dir = this.paths[''];
+    const chown = (p: string, missingOk: boolean) => {
+      try {
+        fs.chownSync(p, uid, -1);
+      } catch (err) {
+        if (missingOk && (err as NodeJS.ErrnoException).code === 'ENOENT') return;
+        throw new RuntimeError(`unit ${this.unit}: chown ${p} to the container's root (uid ${uid}): ${(err as Error).message}`);
+      }
+    };
+    chown(dir, false);
+    for (const file of delegatedFiles()) chown(path.join(dir, file), true);
   }
 
   /**
@@ -270,11 +287,14 @@ export class SystemdCgroup implements Cgroup {
     delete forSystemd.devices;
     const props = resourceProperties(forSystemd, ctx);
     this.checkMemoryUsage(resources);
+    // The files get the exact pair too: systemd rounds CPUQuotaPerSecUSec to 10 ms, which for
+    // another period is not the quota asked for (runc writes cpu.max itself after systemd).
+    const forFiles: LinuxResources = forSystemd.cpu ? { ...resources, cpu: forSystemd.cpu } : resources;
     const iface = this.unit.endsWith('.slice') ? 'org.freedesktop.systemd1.Slice' : 'org.freedesktop.systemd1.Scope';
     const before = props.length > 0 ? systemd().properties(this.unit, iface, [...new Set(props.map((p) => p.name))]) : [];
     systemd().setProperties(this.unit, props);
     try {
-      this.files().apply(resources);
+      this.files().apply(forFiles);
     } catch (err) {
       try {
         systemd().setProperties(this.unit, before);

@@ -456,3 +456,14 @@ function gvValue(p: { s: string; i: number }, want: string | undefined): { type:
   }
   throw new Error(`cannot parse ${JSON.stringify(rest)}`);
 }
+
+/** The files below a cgroup that delegation hands over (/sys/kernel/cgroup/delegate, else the kernel's classic three). */
+export function delegatedFiles(): string[] {
+  try {
+    const listed = fs.readFileSync('/sys/kernel/cgroup/delegate', 'utf8').split('\n').map((l) => l.trim()).filter(Boolean);
+    if (listed.length > 0) return listed;
+  } catch {
+    /* an older kernel: no list */
+  }
+  return ['cgroup.procs', 'cgroup.subtree_control', 'cgroup.threads'];
+}

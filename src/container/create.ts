@@ -5,7 +5,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { checkPreexisting, openCgroup } from '../cgroups';
+import { cgroupOwner, checkPreexisting, openCgroup } from '../cgroups';
 import type { GlobalOptions } from '../cli/context';
 import { RuntimeError } from '../base/errors';
 import { NAMESPACE_PROC_NAMES, idMapText } from '../base/formats';
@@ -55,6 +55,7 @@ export async function createContainer(globals: GlobalOptions, request: CreateReq
     resources: spec.linux?.resources,
     devices: spec.linux?.devices,
     annotations: spec.annotations,
+    ownerUid: globals.systemdCgroup ? cgroupOwner(spec) : undefined,
     warn: (message) => log.warn(message),
   });
   const plan = buildPlan(spec, {

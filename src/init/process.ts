@@ -3,6 +3,7 @@ import * as fs from 'fs';
 import { RuntimeError } from '../base/errors';
 import { InitChannel } from './channel';
 import { initBinaryPath, native } from '../native';
+import { pidStartTime } from '../state/store';
 
 export interface StartedInit {
   /** Stage 1's pid: this process's child until stopInit reaps it. */
@@ -110,9 +111,21 @@ export async function stopInit(init: StartedInit, keepChannel = false): Promise<
   } catch {
     // already reaped
   }
-  // A process in a frozen cgroup dies only once thawed: do not wait for it forever (it is in the
-  // container's cgroup by then, where delete finds it).
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([native().waitExit(init.pid), new Promise<void>((resolve) => (timer = setTimeout(resolve, STOP_WAIT_MS)))]);
-  clearTimeout(timer);
+  // A process in a frozen cgroup dies only once thawed: wait for it at most STOP_WAIT_MS, on its
+  // pidfd, and reap it only once it has exited. A waitpid that never returns would hold a libuv
+  // thread that Node joins at exit, and runts would hang (it is in the container's cgroup by
+  // then, where delete finds it).
+  const addon = native();
+  let pidfd: number;
+  try {
+    pidfd = addon.pidfdOpen(init.pid, pidStartTime(init.pid));
+  } catch {
+    return; // already reaped
+  }
+  try {
+    if (!addon.waitReadable(pidfd, STOP_WAIT_MS)) return;
+  } finally {
+    fs.closeSync(pidfd);
+  }
+  await addon.waitExit(init.pid);
 }

@@ -2,7 +2,8 @@ import t from 'tap';
 import {
   hybridUnifiedDir, parseCgroupMounts, parseProcCgroup, resolveInner, v1Dir, v2Dir, type Hierarchy,
 } from '../../src/cgroups/path';
-import { openCgroup } from '../../src/cgroups';
+import { cgroupOwner, openCgroup } from '../../src/cgroups';
+import type { Spec } from '../../src/config/types';
 
 const MOUNTINFO = [
   '31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755',
@@ -72,4 +73,23 @@ t.test('openCgroup refuses a malformed systemd cgroupsPath and escaping paths', 
   t.throws(() => openCgroup({ id: 'x', systemd: true, cgroupsPath: '/a/b' }), /expected cgroupsPath to be of format "slice:prefix:name" for systemd cgroups, got "\/a\/b" instead/);
   t.throws(() => openCgroup({ id: 'x', systemd: true, cgroupsPath: 'bad-.slice:p:n' }), /invalid slice name: bad-.slice/);
   t.throws(() => openCgroup({ id: 'x', systemd: false, cgroupsPath: '/../../x' }), /escapes/);
+});
+
+t.test('cgroupOwner: the container root owns its cgroup only with a user namespace, a new cgroupns and a rw cgroup mount', async (t) => {
+  const spec = (over: { ns?: string[]; nsPath?: boolean; cgroupOptions?: string[] | null; maps?: { containerID: number; hostID: number; size: number }[] }): Spec => ({
+    ociVersion: '1.0.2',
+    mounts: over.cgroupOptions === null ? [] : [{ destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: over.cgroupOptions ?? ['nosuid', 'rw'] }],
+    linux: {
+      namespaces: (over.ns ?? ['user', 'cgroup', 'mount']).map((type) => (type === 'cgroup' && over.nsPath ? { type, path: '/proc/1/ns/cgroup' } : { type })) as never,
+      uidMappings: over.maps ?? [{ containerID: 0, hostID: 100000, size: 65536 }],
+    },
+  });
+  t.equal(cgroupOwner(spec({})), 100000, 'userns + new cgroupns + rw /sys/fs/cgroup: the host uid of container root');
+  t.equal(cgroupOwner(spec({ maps: [{ containerID: 1, hostID: 5000, size: 10 }, { containerID: 0, hostID: 7000, size: 1 }] })), 7000, 'the mapping that holds uid 0');
+  t.equal(cgroupOwner(spec({ cgroupOptions: ['nosuid', 'ro'] })), undefined, 'a read-only cgroup mount: no chown');
+  t.equal(cgroupOwner(spec({ cgroupOptions: null })), undefined, 'no cgroup mount');
+  t.equal(cgroupOwner(spec({ ns: ['user', 'mount'] })), undefined, 'the cgroup namespace inherited');
+  t.equal(cgroupOwner(spec({ nsPath: true })), undefined, 'an existing cgroup namespace joined');
+  t.equal(cgroupOwner(spec({ ns: ['cgroup', 'mount'] })), undefined, 'no user namespace');
+  t.equal(cgroupOwner(spec({ maps: [{ containerID: 1, hostID: 5000, size: 10 }] })), undefined, 'container root unmapped');
 });

@@ -64,6 +64,17 @@ t.test('the VM is a pure cgroup v2 host with systemd as PID 1', async (t) => {
 const root = scratchDir('v2live');
 t.teardown(() => cleanupRoot(root));
 
+t.test('`runts spec` writes what `runc spec` writes on cgroup v2: the same bytes, with a cgroup namespace', async (t) => {
+  const [ours, theirs] = [scratchDir('spec-runts'), scratchDir('spec-runc')];
+  t.teardown(() => [ours, theirs].forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
+  t.equal(runts(root, ['spec'], { cwd: ours }).code, 0, 'runts spec exits 0');
+  t.equal(runc(['spec'], theirs).code, 0, 'runc spec exits 0');
+  const versionFree = (dir: string) => fs.readFileSync(path.join(dir, 'config.json'), 'utf8').replace(/"ociVersion": "[^"]*"/, '"ociVersion": ""');
+  t.equal(versionFree(ours), versionFree(theirs), 'the same config.json apart from ociVersion');
+  const spec = JSON.parse(versionFree(ours)) as Spec;
+  t.ok(spec.linux?.namespaces?.some((n) => n.type === 'cgroup'), 'with a cgroup namespace, as on every v2 host');
+});
+
 t.test('every resource field lands in the cgroup2 files as runc writes it (v1 values converted as runc does)', async (t) => {
   const resources: LinuxResources = {
     memory: { limit: 64 * MiB, swap: 96 * MiB, reservation: 16 * MiB },

@@ -19,6 +19,8 @@
 # cached in /var/cache/runts-vm; the first run builds it (~1.5 min). KVM is used when a bounded
 # probe shows it boots, else TCG (RUNTS_VM_ACCEL=kvm|tcg forces one). RUNTS_VM_MEM (MiB, 2048),
 # RUNTS_VM_CPUS (2). RUNTS_VM_KEEP=1 keeps the job directory (serial console log in it).
+# RUNTS_VM_CGROUPS=hybrid boots systemd on the hybrid layout instead (v1 controllers, cgroup2 at
+# /sys/fs/cgroup/unified: systemd.unified_cgroup_hierarchy=0).
 # Needs root and the Debian packages qemu-system-x86, qemu-utils, linux-image-amd64, mmdebstrap.
 set -uo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -63,10 +65,17 @@ accel() {
 mode=$(accel)
 if [ "$mode" = kvm ]; then machine=(-accel kvm -cpu host); else machine=(-accel tcg,thread=multi -cpu max); fi
 
+case "${RUNTS_VM_CGROUPS:-v2}" in
+  v2) cgroups="systemd.unified_cgroup_hierarchy=1 cgroup_no_v1=all" ;;
+  hybrid) cgroups="systemd.unified_cgroup_hierarchy=0 systemd.legacy_systemd_cgroup_controller=0" ;;
+  *) echo "run.sh: RUNTS_VM_CGROUPS is v2 or hybrid, not ${RUNTS_VM_CGROUPS}" >&2; exit 2 ;;
+esac
+
 job=$(mktemp -d /tmp/runts-vm-job.XXXXXX)
-qpid=""
+qpid="" tailpid=""
 cleanup() {
   [ -n "$qpid" ] && kill "$qpid" 2>/dev/null
+  [ -n "$tailpid" ] && kill "$tailpid" 2>/dev/null
   if [ "${RUNTS_VM_KEEP:-}" = 1 ]; then echo "run.sh: job directory kept: $job" >&2; else rm -rf "$job"; fi
 }
 trap cleanup EXIT
@@ -90,16 +99,21 @@ timeout -k 10 $((timeout + 240)) qemu-system-x86_64 "${machine[@]}" -smp "${RUNT
   -m "${RUNTS_VM_MEM:-2048}" -nodefaults -display none -no-reboot -nic none \
   -serial "file:$job/serial.log" \
   -kernel "$kernel" -initrd "$initrd" \
-  -append "root=/dev/vda rw console=ttyS0 panic=-1 loglevel=4 sysrq_always_enabled=1 systemd.unified_cgroup_hierarchy=1 cgroup_no_v1=all systemd.show_status=0" \
+  -append "root=/dev/vda rw console=ttyS0 panic=-1 loglevel=4 sysrq_always_enabled=1 $cgroups systemd.show_status=0" \
   -drive "file=$image,format=raw,if=virtio,snapshot=on" \
   -virtfs "local,path=/,mount_tag=host,security_model=passthrough,readonly=on,multidevs=remap" \
   -virtfs "local,path=$job,mount_tag=job,security_model=passthrough" "${share[@]}" \
   >"$job/qemu.log" 2>&1 &
 qpid=$!
-tail -n +1 -F --pid=$qpid "$job/output" 2>/dev/null
+# In the background, so that a TERM or INT to this script runs its traps (stopping the VM) at once:
+# bash defers traps while a foreground command runs, and `wait` is interruptible.
+tail -n +1 -F --pid=$qpid "$job/output" 2>/dev/null &
+tailpid=$!
 wait $qpid
 qrc=$?
 qpid=""
+wait $tailpid
+tailpid=""
 elapsed=$((SECONDS - started))
 if [ -f "$job/rc" ]; then
   rc=$(cat "$job/rc")

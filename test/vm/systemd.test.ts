@@ -67,9 +67,11 @@ t.test('a --systemd-cgroup container is a delegated transient scope that holds i
   t.same(before.stdout.trim().split('\n'), ['67108864', '33554432', '77', '20', '50000 100000', '0', '0::/'], 'the kernel enforces them inside the container (its cgroup namespace root is the scope)');
   t.equal(fs.readFileSync(`${dir}/cgroup.controllers`, 'utf8'), fs.readFileSync('/sys/fs/cgroup/machine.slice/cgroup.controllers', 'utf8'), 'every controller of the slice is delegated to the scope');
 
-  ok(t, runts(root, ['update', '--memory', '32M', '--memory-swap', '48M', '--pids-limit', '50', '--cpu-quota', '25000', id]), 'update');
-  t.same(show(unit, ['MemoryMax', 'MemorySwapMax', 'TasksMax', 'CPUQuotaPerSecUSec']), { MemoryMax: '33554432', MemorySwapMax: '16777216', TasksMax: '50', CPUQuotaPerSecUSec: '250ms' }, 'update went through SetUnitProperties');
-  t.same(inside().stdout.trim().split('\n').slice(0, 5), ['33554432', '16777216', '50', '20', '25000 100000'], 'and into the cgroup');
+  // A new period alone: the unit gets quota/period per second, which systemd rounds up to 10 ms
+  // (50000/90000 s → 560ms); the cgroup must still hold the exact pair, as runc writes it.
+  ok(t, runts(root, ['update', '--memory', '32M', '--memory-swap', '48M', '--pids-limit', '50', '--cpu-period', '90000', id]), 'update');
+  t.same(show(unit, ['MemoryMax', 'MemorySwapMax', 'TasksMax', 'CPUQuotaPerSecUSec']), { MemoryMax: '33554432', MemorySwapMax: '16777216', TasksMax: '50', CPUQuotaPerSecUSec: '560ms' }, 'update went through SetUnitProperties');
+  t.same(inside().stdout.trim().split('\n').slice(0, 5), ['33554432', '16777216', '50', '20', '50000 90000'], 'and into the cgroup, the cpu pair exact');
 
   const refused = runts(root, ['update', '--pids-limit', '40', '--cpuset-cpus', '63', id]);
   t.equal(refused.code, 1, 'a cpuset the kernel refuses fails the update');

@@ -1,4 +1,5 @@
 #include "channel.h"
+#include "protocol.h"
 
 #include <errno.h>
 #include <string.h>
@@ -140,7 +141,7 @@ void fail(const std::string& step, int err) {
     std::string line = "runts-init: " + step + (err ? std::string(": ") + strerror(err) : "") + "\n";
     writeAll(STDERR_FILENO, line.data(), line.size());
   } else {
-    send("error", "\"step\":" + quote(step) + ",\"errno\":" + std::to_string(err) +
+    send(protocol::kError, "\"step\":" + quote(step) + ",\"errno\":" + std::to_string(err) +
                       ",\"message\":" + quote(err ? strerror(err) : ""));
   }
   _exit(1);

@@ -18,6 +18,7 @@
 #include <string>
 
 #include "channel.h"
+#include "protocol.h"
 #include "procfs.h"
 #include "seccomp.h"
 #include "steps.h"
@@ -90,8 +91,8 @@ void runStage2(const json::Value& plan, int releasePipe) {
     channel::fail("open /proc", errno);
   if (!plan["exec"].flag()) {
     rootfs::prepare(plan);
-    channel::send("hook", "\"name\":\"createRuntime\"");
-    state = channel::expect("continue")["state"].str();
+    channel::send(protocol::kHook, "\"name\":\"createRuntime\"");
+    state = channel::expect(protocol::kContinue)["state"].str();
     // runc runs them from the rootfs directory (still the host's path, before the pivot).
     std::string rootfsDir = plan["rootfs"].str();
     if (chdir(rootfsDir.c_str()) < 0) channel::fail("chdir to the rootfs " + rootfsDir, errno);
@@ -108,7 +109,7 @@ void runStage2(const json::Value& plan, int releasePipe) {
   proc::finalize(plan);
   if (noNewPrivileges) seccomp::passListener(seccomp::load(plan));
 
-  channel::send("created");
+  channel::send(protocol::kCreated);
   // A detached exec with a terminal: the caller (containerd's shim) takes the pty master only
   // once the runtime has returned; a process that ran and exited before that lost its output.
   if (plan["startAfterRuntimeExits"].flag()) channel::closeWhenRuntimeLetsGo();
@@ -150,7 +151,7 @@ int main(int argc, char** argv) {
     runStage2(plan, release[0]);
   }
   close(release[0]);
-  channel::send("pid", "\"pid\":" + std::to_string(child));
+  channel::send(protocol::kPid, "\"pid\":" + std::to_string(child));
   close(release[1]);
   return 0;
 }

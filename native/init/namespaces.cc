@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "channel.h"
+#include "protocol.h"
 #include "procfs.h"
 #include "steps.h"
 
@@ -388,8 +389,8 @@ void enter(const json::Value& plan) {
     // Only an unprivileged runtime needs this to write gid_map (user_namespaces(7)).
     if (plan["denySetgroups"].flag() && !procfs::write(procfs::host(), "self/setgroups", "deny", "/proc/self/setgroups"))
       channel::fail("write deny to /proc/self/setgroups", errno);
-    channel::send("usermap", "\"pid\":" + std::to_string(getpid()));
-    channel::expect("usermap-done");
+    channel::send(protocol::kUsermap, "\"pid\":" + std::to_string(getpid()));
+    channel::expect(protocol::kUsermapDone);
     becomeNamespaceRoot();
     newFlags &= ~CLONE_NEWUSER;
   }

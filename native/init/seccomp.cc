@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "channel.h"
+#include "protocol.h"
 
 #ifndef SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
 #define SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (1UL << 5)
@@ -305,8 +306,8 @@ int load(const json::Value& fullPlan) {
 
 void passListener(int fd) {
   if (fd < 0) return;
-  if (!channel::send("seccomp-listener") || !channel::sendFd(fd)) channel::fail("seccomp: send the listener fd to the runtime", errno);
-  channel::expect("seccomp-listener-sent");
+  if (!channel::send(protocol::kSeccompListener) || !channel::sendFd(fd)) channel::fail("seccomp: send the listener fd to the runtime", errno);
+  channel::expect(protocol::kSeccompListenerSent);
   close(fd);
 }
 

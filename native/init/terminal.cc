@@ -9,6 +9,7 @@
 #include <string>
 
 #include "channel.h"
+#include "protocol.h"
 #include "steps.h"
 
 namespace terminal {
@@ -46,7 +47,7 @@ void setup(const json::Value& plan) {
   // The process owns its terminal, as with runc.
   if (fchown(slave, static_cast<uid_t>(process["user"]["uid"].u64()), static_cast<gid_t>(-1)) < 0)
     channel::fail("chown the pty", errno);
-  channel::send("console");
+  channel::send(protocol::kConsole);
   if (!channel::sendFd(master)) channel::fail("send the pty master to the runtime", errno);
   close(master);
   for (int fd = 0; fd < 3; fd++)

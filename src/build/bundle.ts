@@ -9,18 +9,21 @@
  * cgroup drivers) would cost the hot path more than one file saves. tsc's dist/src/ stays as it
  * is, so unit tests load the very modules the bundles are made of. Node built-ins and
  * node_modules stay external, and so do the generated validators and the addon, loaded by
- * computed paths from src/base/paths.ts.
+ * computed paths from src/base/paths.ts. The build fails if the hot bundle contains a module
+ * src/cli/hotPath.ts forbids (read from esbuild's metafile).
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import { buildSync, type BuildOptions } from 'esbuild';
 import { PACKAGE_ROOT } from '../base/paths';
+import { HOT_BUNDLE_EXTERNAL, HOT_BUNDLE_FORBIDDEN } from '../cli/hotPath';
 
+const DIST_SRC = path.join(PACKAGE_ROOT, 'dist', 'src');
 const BUNDLE_DIR = path.join(PACKAGE_ROOT, 'dist', 'bundle');
 const ENTRY = path.join(BUNDLE_DIR, 'runts.js');
 
 const common: BuildOptions = {
-  absWorkingDir: path.join(PACKAGE_ROOT, 'dist', 'src', 'cli'),
+  absWorkingDir: path.join(DIST_SRC, 'cli'),
   bundle: true,
   platform: 'node',
   format: 'cjs',
@@ -31,8 +34,14 @@ const common: BuildOptions = {
 
 fs.rmSync(BUNDLE_DIR, { recursive: true, force: true });
 buildSync({ ...common, entryPoints: ['commandRunner.js'], outfile: path.join(BUNDLE_DIR, 'commandRunner.js') });
-// runts.js hands every other command to ./commandRunner.js (a file beside it in dist/bundle/),
-// and never runs the cgroup drivers (kill --all goes to commandRunner): keep both out.
-buildSync({ ...common, entryPoints: ['main.js'], outfile: ENTRY, external: ['./commandRunner', '../../cgroups'] });
+const hot = buildSync({ ...common, entryPoints: ['main.js'], outfile: ENTRY, external: HOT_BUNDLE_EXTERNAL, metafile: true });
 // The entry is run directly (package.json's bin, a symlink on the PATH).
 fs.chmodSync(ENTRY, 0o755);
+
+const inHotBundle = Object.keys(hot.metafile!.inputs).map((input) => path.relative(DIST_SRC, path.resolve(common.absWorkingDir!, input)));
+const forbidden = inHotBundle.filter((module) => HOT_BUNDLE_FORBIDDEN.some((rule) => rule.test(module)));
+if (forbidden.length > 0) {
+  fs.rmSync(BUNDLE_DIR, { recursive: true, force: true });
+  console.error(`bundle: the hot bundle (dist/bundle/runts.js) must not contain ${forbidden.join(', ')} (see src/cli/hotPath.ts)`);
+  process.exit(1);
+}

@@ -6,8 +6,6 @@ import { RuntimeError } from '../base/errors';
 import type { ContainerRecord } from '../state/store';
 import { cgroupFromPaths, type Cgroup } from './index';
 
-export { frozenProbe } from './frozen';
-
 /** The record's cgroup bookkeeping; `cgroupCreated` is what create() made (if stored). */
 type CgroupRecord = Pick<ContainerRecord, 'id' | 'cgroupPaths'> & { cgroupCreated?: string[]; cgroupUnit?: string };
 

@@ -1,10 +1,10 @@
 /**
- * "Is this container's cgroup frozen?" — the state store's paused probe. Kept apart from the
- * drivers so `runts state` / `list` pay for two small reads, not for loading the drivers.
+ * "Is this container's cgroup frozen?" — how src/container/status.ts tells paused from running.
+ * Kept apart from the drivers so `runts state` / `list` pay for two small reads, not for
+ * loading the drivers.
  */
 import { readFileSync } from 'fs';
 import { sleepMs } from '../base/sleep';
-import type { ContainerRecord } from '../state/store';
 import type { CgroupIO } from './fs';
 
 /** Only what the probe needs (fs.ts stays unloaded on the hot path). */
@@ -48,9 +48,4 @@ export function isFrozenPaths(paths: Record<string, string> | undefined): boolea
   } catch {
     return false;
   }
-}
-
-/** For openStore(globals, frozenProbe): a container whose cgroup is frozen is "paused". */
-export function frozenProbe(record: Pick<ContainerRecord, 'cgroupPaths'>): boolean {
-  return isFrozenPaths(record.cgroupPaths);
 }

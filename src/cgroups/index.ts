@@ -155,7 +155,7 @@ export function cgroupFromPaths(paths: Record<string, string>, created?: string[
   return new V1Cgroup(paths, { created });
 }
 
-export { frozenProbe, isFrozenPaths } from './frozen';
+export { isFrozenPaths } from './frozen';
 
 /**
  * `kill --all`: freeze, signal every process, thaw — so nothing forks past the signal (runc's

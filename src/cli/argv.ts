@@ -36,7 +36,7 @@ type ScanMode =
   /** urfave/cli's reordering: known flags are still read after positionals. */
   | 'interleave';
 
-function flagIndex(flags: FlagSpec[]): Map<string, FlagSpec> {
+function flagIndex(flags: readonly FlagSpec[]): Map<string, FlagSpec> {
   const index = new Map<string, FlagSpec>();
   for (const flag of flags) {
     index.set(flag.name, flag);
@@ -45,7 +45,7 @@ function flagIndex(flags: FlagSpec[]): Map<string, FlagSpec> {
   return index;
 }
 
-function initialValues(flags: FlagSpec[]): Record<string, FlagValue> {
+function initialValues(flags: readonly FlagSpec[]): Record<string, FlagValue> {
   const values: Record<string, FlagValue> = {};
   for (const flag of flags) {
     if (flag.type === 'boolean') values[flag.name] = false;

@@ -1,17 +1,19 @@
 /**
  * The one table of runts' command line: every runc 1.1.5 command with its flags, plus the
  * runts-only `validate`. Pure data: argv.ts parses from it, help.ts prints it, main.ts loads
- * `module` for the selected command only.
+ * `module` for the selected command only. The flags live here rather than in each command file
+ * because the hot path parses every command line without loading the command modules; each
+ * command's `run` is typed from its entry instead (`CommandContext<FlagsOf<'exec'>>`).
  */
 
 export type FlagType = 'boolean' | 'string' | 'number' | 'string-array';
 
-export interface FlagSpec {
+export interface FlagSpec<Name extends string = string, Type extends FlagType = FlagType> {
   /** Long name without dashes; also the key in CommandContext.flags. */
-  name: string;
+  name: Name;
   /** One-letter alias (`-b`). */
   short?: string;
-  type: FlagType;
+  type: Type;
   /** Value when the flag is absent (booleans default to false, arrays to []). */
   default?: string | number;
   description: string;
@@ -28,10 +30,10 @@ export interface CommandSpec {
   /** Longer help text (DESCRIPTION), optional. */
   description?: string;
   /** Display names of the positionals, in order. */
-  positionals: string[];
+  positionals: readonly string[];
   /** How many positionals runc accepts (max: Infinity when open-ended). */
   args: { min: number; max: number };
-  flags: FlagSpec[];
+  flags: readonly FlagSpec[];
   /**
    * runc's exec and ps stop reading flags at the first positional: everything after the
    * container id belongs to the command. Other commands take flags anywhere before `--`.
@@ -45,19 +47,19 @@ const ID = '<container-id>';
 const exactlyOne = { min: 1, max: 1 };
 const none = { min: 0, max: 0 };
 
-function bool(name: string, description: string, short?: string): FlagSpec {
+function bool<N extends string>(name: N, description: string, short?: string): FlagSpec<N, 'boolean'> {
   return { name, short, type: 'boolean', description };
 }
 
-function str(name: string, description: string, short?: string, def?: string): FlagSpec {
+function str<N extends string>(name: N, description: string, short?: string, def?: string): FlagSpec<N, 'string'> {
   return { name, short, type: 'string', description, default: def };
 }
 
-function num(name: string, description: string, def: number): FlagSpec {
+function num<N extends string>(name: N, description: string, def: number): FlagSpec<N, 'number'> {
   return { name, type: 'number', description, default: def };
 }
 
-function list(name: string, description: string, short?: string): FlagSpec {
+function list<N extends string>(name: N, description: string, short?: string): FlagSpec<N, 'string-array'> {
   return { name, short, type: 'string-array', description };
 }
 
@@ -98,7 +100,8 @@ const emptyNs = list('empty-ns', 'create this namespace but do not restore its p
 const autoDedup = bool('auto-dedup', 'deduplicate memory images');
 const formatFlag = str('format', "output format: 'table' or 'json'", 'f', 'table');
 
-export const COMMANDS: CommandSpec[] = [
+/** `as const`, so that FlagsOf can read each command's flag names and types. */
+const TABLE = [
   {
     name: 'checkpoint',
     summary: 'checkpoint a running container',
@@ -355,7 +358,20 @@ export const COMMANDS: CommandSpec[] = [
     flags: [str('bundle', 'bundle directory (default: the current directory)', 'b')],
     module: './commands/validate',
   },
-];
+] as const satisfies readonly CommandSpec[];
+
+export const COMMANDS: readonly CommandSpec[] = TABLE;
+
+/** What argv.ts puts in `flags` for a flag of each type (absent: false, [], or the default). */
+type FlagValueOf<T extends FlagType> =
+  T extends 'boolean' ? boolean : T extends 'number' ? number : T extends 'string-array' ? string[] : string | undefined;
+
+export type CommandName = (typeof TABLE)[number]['name'];
+
+/** The parsed flags of command `N`, typed from its table entry. */
+export type FlagsOf<N extends CommandName> = {
+  readonly [F in Extract<(typeof TABLE)[number], { name: N }>['flags'][number] as F['name']]: FlagValueOf<F['type']>;
+};
 
 /** The built-in `help` command (runc: "help, h"); handled by argv.ts, not a module. */
 export const HELP_COMMAND = {

@@ -62,7 +62,7 @@ function flagText(flag: FlagSpec): string {
   return flag.description + shown;
 }
 
-function flagRows(flags: FlagSpec[]): string {
+function flagRows(flags: readonly FlagSpec[]): string {
   return twoColumns(flags.filter((f) => !f.hidden).map((f): [string, string] => [flagLabel(f), flagText(f)]));
 }
 

@@ -8,21 +8,10 @@
  */
 import { defaultGlobals, parseCommand, parseGlobals } from './argv';
 import type { Invocation } from './argv';
-import type { CommandMain } from './context';
+import { hotCommand } from './hotPath';
 import { report } from '../base/errors';
 import { createLogger, printOut } from '../base/log';
 import type { Logger } from '../base/log';
-
-/**
- * The commands run by this file itself, by their table `module`. Literal require() calls, so
- * the bundler puts them in this file's bundle, each evaluated only when selected.
- */
-const HOT_COMMANDS: Record<string, () => { run: CommandMain }> = {
-  './commands/kill': () => require('./commands/kill'),
-  './commands/list': () => require('./commands/list'),
-  './commands/start': () => require('./commands/start'),
-  './commands/state': () => require('./commands/state'),
-};
 
 function loadHelp(): typeof import('./help') {
   return require('./help') as typeof import('./help');
@@ -37,9 +26,7 @@ async function dispatch(invocation: Invocation, log: Logger): Promise<number> {
     printOut(loadHelp().versionText());
     return 0;
   }
-  // kill --all needs the cgroup drivers, which stay out of this file's bundle.
-  const allProcesses = invocation.command.name === 'kill' && invocation.flags.all === true;
-  const hot = allProcesses ? undefined : HOT_COMMANDS[invocation.command.module];
+  const hot = hotCommand(invocation);
   if (!hot) return (require('./commandRunner') as typeof import('./commandRunner')).runCommand(invocation, log);
   return hot().run({ globals: invocation.globals, flags: invocation.flags, positionals: invocation.positionals, log });
 }

@@ -114,7 +114,7 @@ export async function createContainer(globals: GlobalOptions, request: CreateReq
       (spec.linux?.namespaces?.some((n) => n.type === 'cgroup' && !n.path) ?? false) || REALTIME_POLICIES.has(spec.process?.scheduler?.policy ?? '');
     if (joinBeforeSetup) cgroup.join(init.pid);
     announce('plan');
-    init.channel.send(initPart(plan));
+    init.channel.sendPlan(initPart(plan));
     const pid = runInitSession(init.channel, {
       pid: (child) => {
         undo.push(() => killAndReap(child));

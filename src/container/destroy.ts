@@ -2,9 +2,11 @@ import { cgroupFromPaths, signalAll } from '../cgroups';
 import { runHooks } from './hooks';
 import type { Logger } from '../base/log';
 import { sleepMs } from '../base/sleep';
-import { isAlive, type ContainerRecord, type StateStore } from '../state/store';
+import { RuntimeError, isRuntimeError } from '../base/errors';
+import { CONTAINER_NOT_FOUND, isAlive, type ContainerRecord, type StateStore } from '../state/store';
 import { removeCgroupDirs } from '../cgroups/fs';
 import { isRunning, readExecIntents, self, writeIntent, type ProcessRef } from './intent';
+import { requireAllowed, statusOf } from './status';
 
 const GONE_POLL_MS = 5;
 const GONE_TIMEOUT_MS = 10_000;
@@ -23,6 +25,32 @@ export function killAll(record: ContainerRecord): void {
     // already gone
   }
   for (let waited = 0; isAlive(record) && waited < GONE_TIMEOUT_MS; waited += GONE_POLL_MS) sleepMs(GONE_POLL_MS);
+}
+
+/**
+ * delete: remove a stopped (or created) container; `force` kills a running or paused one first.
+ * A missing container is fine when forced, as with runc.
+ */
+export async function deleteContainer(store: StateStore, id: string, force: boolean, log: Logger): Promise<void> {
+  store.sweepStaging(id);
+  if (!store.exists(id)) {
+    if (force) return;
+    throw new RuntimeError(CONTAINER_NOT_FOUND);
+  }
+  await store.withLock(id, () => {
+    let record: ContainerRecord;
+    try {
+      record = store.read(id);
+    } catch (err) {
+      // Neither a state nor a create intent (or state.json unreadable): nothing was started
+      // from this directory that a record would name, so the directory is all there is.
+      if (!force && !(isRuntimeError(err) && err.message === CONTAINER_NOT_FOUND)) throw err;
+      store.remove(id);
+      return;
+    }
+    if (!force) requireAllowed('delete', statusOf(store, record), id);
+    destroyContainer(store, record, log);
+  });
 }
 
 /**

@@ -5,7 +5,6 @@
 import * as fs from 'fs';
 import { rmSync } from 'fs';
 import * as path from 'path';
-import { frozenProbe } from '../cgroups/container';
 import { cgroupFromPaths } from '../cgroups';
 import { CgroupWriteError } from '../cgroups/fs';
 import { isBelow, probeHierarchy } from '../cgroups/path';
@@ -24,6 +23,7 @@ import { pidStartTime } from '../state/store';
 import { execIntentPath, self, writeExecIntent, type ExecIntent } from './intent';
 import { consoleMode, takeMaster } from './console';
 import { waitInForeground } from './foreground';
+import { requireAllowed, statusOf } from './status';
 
 export interface ExecRequest {
   id: string;
@@ -39,13 +39,9 @@ export interface ExecRequest {
 
 /** Runs the process; returns its exit status in the foreground, 0 when detached. */
 export async function execProcess(globals: GlobalOptions, request: ExecRequest, log: Logger): Promise<number> {
-  const store = openStore(globals, frozenProbe);
+  const store = openStore(globals);
   const record = store.read(request.id);
-  const status = store.status(record);
-  if (status === 'paused' && !request.ignorePaused) throw new RuntimeError('cannot exec in a paused container (use --ignore-paused to override)');
-  // A created container's init waits for `start` with its namespaces set up: runc lets a
-  // process join it then, and so does runts.
-  if (status === 'stopped' || status === 'creating') throw new RuntimeError(`cannot exec in a ${status} container`);
+  requireAllowed('exec', statusOf(store, record), request.id, { ignorePaused: request.ignorePaused });
   const console = consoleMode(request.process.terminal ?? false, request.consoleSocket, request.detach);
 
   guardInheritedFds(request.preserveFds);
@@ -90,7 +86,7 @@ export async function execProcess(globals: GlobalOptions, request: ExecRequest, 
       const explicit = Object.keys(request.subCgroups ?? {}).length > 0;
       joinCgroups(subCgroupPaths(record.cgroupPaths, request.subCgroups ?? {}), init.pid, explicit ? undefined : record.pid);
     }
-    init.channel.send(initPart(plan));
+    init.channel.sendPlan(initPart(plan));
     pid = runInitSession(init.channel, {
       pid: (child) => {
         pid = child;

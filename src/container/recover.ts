@@ -7,6 +7,7 @@ import type { Logger } from '../base/log';
 import type { LinuxResources } from '../config/types';
 import type { ContainerRecord, StateStore } from '../state/store';
 import { clearIntent, isRunning, readIntent } from './intent';
+import { statusOf } from './status';
 
 export function settleInterrupted(store: StateStore, record: ContainerRecord, log: Logger): void {
   if (record.creating) return;
@@ -30,10 +31,10 @@ export function settleInterrupted(store: StateStore, record: ContainerRecord, lo
       log.warn(`an interrupted update of container ${record.id} was ${record.interruptedUpdate}`);
       break;
     case 'pause':
-      if (store.status(record) !== 'stopped') cgroup().freeze();
+      if (statusOf(store, record) !== 'stopped') cgroup().freeze();
       break;
     case 'resume':
-      if (store.status(record) !== 'stopped') cgroup().thaw();
+      if (statusOf(store, record) !== 'stopped') cgroup().thaw();
       break;
   }
   clearIntent(dir);

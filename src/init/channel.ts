@@ -1,21 +1,14 @@
 /**
  * The runtime's side of the channel to runts-init: frames of a 4-byte little-endian length and
- * a JSON object, over one end of a socketpair. Reads block: create is a sequence of steps.
+ * a JSON object, over one end of a socketpair, typed both ways by ./protocol.ts. Reads block:
+ * create is a sequence of steps.
  */
 import * as fs from 'fs';
 import { RuntimeError } from '../base/errors';
 import { native } from '../native';
+import type { InitMessage, PlanMessage, RuntimeMessage } from './protocol';
 
-export type InitMessage =
-  | { type: 'pid'; pid: number }
-  | { type: 'usermap'; pid: number }
-  | { type: 'hook'; name: string }
-  | { type: 'created' }
-  /** Followed by one byte carrying the pty master of a terminal process: take it with receiveFd(). */
-  | { type: 'console' }
-  /** Followed by one byte carrying the seccomp notify listener fd: take it with receiveFd(). */
-  | { type: 'seccomp-listener' }
-  | { type: 'error'; step: string; errno: number; message: string };
+export type { InitMessage, RuntimeMessage };
 
 /**
  * How long the runtime waits for the init's next message (its setup takes well under a second):
@@ -38,7 +31,17 @@ export class InitChannel {
 
   constructor(private readonly fd: number) {}
 
-  send(message: object): void {
+  /** The first frame: what the init is to do. */
+  sendPlan(plan: PlanMessage): void {
+    this.write(plan);
+  }
+
+  /** An answer to the init's last message. */
+  send(message: RuntimeMessage): void {
+    this.write(message);
+  }
+
+  private write(message: PlanMessage | RuntimeMessage): void {
     const body = Buffer.from(JSON.stringify(message));
     const frame = Buffer.alloc(4 + body.length);
     frame.writeUInt32LE(body.length, 0);

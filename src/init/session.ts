@@ -1,4 +1,4 @@
-/** The runtime side of the init protocol, message by message, until "created". */
+/** The runtime side of the init protocol (./protocol.ts), message by message, until "created". */
 import { RuntimeError } from '../base/errors';
 import type { InitChannel } from './channel';
 import type { Logger } from '../base/log';
@@ -11,8 +11,8 @@ export interface SessionHandlers {
   usermap?(pid: number): void;
   /** The pty master of a process with a terminal: the handler owns the fd. */
   console?(fd: number): void;
-  /** A hook point inside the init; returns extra fields of the "continue" answer. */
-  hook?(name: string, pid: number): Record<string, unknown>;
+  /** A hook point inside the init; returns the OCI state the init's own hooks get. */
+  hook?(name: string, pid: number): { state: string };
   /** The init's seccomp notify listener fd (SCMP_ACT_NOTIFY): pass it on, then close it. */
   seccompListener?(fd: number, pid: number): void;
 }

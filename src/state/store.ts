@@ -8,7 +8,6 @@ import type { Dirent } from 'fs';
 import { join } from 'path';
 import type { GlobalOptions } from '../cli/context';
 import { RuntimeError, describeSystemError } from '../base/errors';
-import { frozenProbe } from '../cgroups/frozen';
 import { writeFileAtomically } from '../base/files';
 import { isRunning, processStartTime, readIntent, writeIntent, type CreateIntent } from '../container/intent';
 import type { ContainerStatus, Spec } from '../config/types';
@@ -62,9 +61,6 @@ export interface OciState {
   annotations?: Record<string, string>;
   owner: string;
 }
-
-/** Tells whether the container's cgroup is frozen. */
-export type FrozenProbe = (record: ContainerRecord) => boolean;
 
 /** runc's `^[\w+-\.]+$`: in Go `+-\.` is the range + , - . (and \w is ASCII only). */
 const ID_PATTERN = /^[\w+,\-.]+$/;
@@ -163,12 +159,8 @@ function isErrno(err: unknown, code: string): boolean {
 }
 
 export class StateStore {
-  /** @param frozen reports a paused container; the default reads the cgroup freezer files. */
-  /**
-   * @param frozen reports a paused container; the default reads the cgroup freezer files.
-   * @param lockTimeoutMs how long a command waits for another one holding the container's lock.
-   */
-  constructor(readonly root: string, private readonly frozen: FrozenProbe = frozenProbe, private readonly lockTimeoutMs = LOCK_TIMEOUT_MS) {}
+  /** @param lockTimeoutMs how long a command waits for another one holding the container's lock. */
+  constructor(readonly root: string, private readonly lockTimeoutMs = LOCK_TIMEOUT_MS) {}
 
   containerDir(id: string): string {
     validateId(id);
@@ -359,18 +351,9 @@ export class StateStore {
   private nativeAddon(): import('../native').NativeAddon {
     return (require('../native') as typeof import('../native')).native();
   }
-
-  /** The runtime.md status of a recorded container. */
-  status(record: ContainerRecord): ContainerStatus {
-    if (record.creating) return isRunning(record.creating.owner) ? 'creating' : 'stopped';
-    if (!isAlive(record)) return 'stopped';
-    if (existsSync(this.execFifoPath(record.id))) return 'created';
-    if (this.frozen(record)) return 'paused';
-    return 'running';
-  }
 }
 
-/** A store whose statuses include "paused" (frozen cgroup), as every command wants. */
-export function openStore(globals: Pick<GlobalOptions, 'root'>, frozen: FrozenProbe = frozenProbe): StateStore {
-  return new StateStore(globals.root, frozen);
+/** The store under --root. A record's status is read by src/container/status.ts. */
+export function openStore(globals: Pick<GlobalOptions, 'root'>): StateStore {
+  return new StateStore(globals.root);
 }

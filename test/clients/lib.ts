@@ -21,8 +21,10 @@ import * as os from 'os';
 import * as path from 'path';
 import type { Test } from 'tap';
 
-export const REPO = path.resolve(__dirname, '..', '..', '..');
-export const RUNTS_CLI = path.join(REPO, 'dist', 'bundle', 'runts.js');
+import { CLI, REPO, childEnv as runtsChildEnv } from '../helpers/runts';
+
+export { REPO };
+export const RUNTS_CLI = CLI;
 export const RUNC = '/usr/sbin/runc';
 const IMAGE_DIR = path.join(REPO, 'fixtures', 'out', 'image');
 
@@ -61,8 +63,7 @@ export function image(): ImageInfo {
 }
 
 export function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, ...extra };
-  delete env.NODE_EXTRA_CA_CERTS;
+  const env = runtsChildEnv(extra);
   delete env.DOCKER_HOST;
   delete env.CONTAINER_HOST;
   delete env.CONTAINERD_ADDRESS;

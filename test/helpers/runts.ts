@@ -18,8 +18,9 @@ export interface Result {
   stderr: string;
 }
 
-function childEnv(): NodeJS.ProcessEnv {
-  const env = { ...process.env };
+/** The environment for a runts child: this one, minus what would change how node starts. */
+export function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...extra };
   delete env.NODE_EXTRA_CA_CERTS;
   return env;
 }

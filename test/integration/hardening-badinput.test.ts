@@ -4,11 +4,11 @@
  */
 import t from 'tap';
 import * as fs from 'fs';
-import * as path from 'path';
 import type { Spec } from '../../src/config/types';
-import { FIXTURE_ROOTFS, baseSpec, cleanupRoot, makeBundle, runts, scratchDir } from '../helpers/runts';
+import { baseSpec, cleanupRoot, makeBundle, runts, scratchDir } from '../helpers/runts';
+import { skipUnless } from '../helpers/skip';
 
-const skip = process.getuid?.() !== 0 ? 'needs root' : !fs.existsSync(path.join(FIXTURE_ROOTFS, '.built')) ? 'fixture rootfs missing: npm run fixtures' : false;
+const skip = skipUnless({ root: true, fixture: true });
 
 const withUserns = (s: Spec) => {
   s.linux!.namespaces!.push({ type: 'user' });

@@ -11,10 +11,11 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import type { Spec } from '../../src/config/types';
-import { FIXTURE_ROOTFS, baseSpec, cleanupRoot, makeBundle, runts, scratchDir, type Result } from '../helpers/runts';
+import { baseSpec, cleanupRoot, makeBundle, runts, scratchDir, type Result } from '../helpers/runts';
+import { skipUnless } from '../helpers/skip';
 
 const RUNC = '/usr/bin/runc';
-const skip = process.getuid?.() !== 0 ? 'needs root' : !fs.existsSync(path.join(FIXTURE_ROOTFS, '.built')) ? 'fixture rootfs missing: npm run fixtures' : false;
+const skip = skipUnless({ root: true, fixture: true });
 const haveRunc = spawnSync(RUNC, ['--version']).status === 0;
 const lsmLoaded = (() => {
   try {

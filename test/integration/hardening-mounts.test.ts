@@ -9,10 +9,11 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import type { Spec } from '../../src/config/types';
-import { FIXTURE_ROOTFS, baseSpec, makeBundle, runInContainer, runts, scratchDir } from '../helpers/runts';
+import { baseSpec, makeBundle, runInContainer, runts, scratchDir } from '../helpers/runts';
 import { cleanExit, withRuntsRoot } from '../helpers/container-tests';
+import { skipUnless } from '../helpers/skip';
 
-const skip = process.getuid?.() !== 0 ? 'needs root' : !fs.existsSync(path.join(FIXTURE_ROOTFS, '.built')) ? 'fixture rootfs missing: npm run fixtures' : false;
+const skip = skipUnless({ root: true, fixture: true });
 
 /** `mountpoint options` of every mountinfo line under `prefix`, for readable assertions. */
 const MOUNTS = (prefix: string) => `awk '$5 ~ "^${prefix}" { print $5, $6 }' /proc/self/mountinfo`;

@@ -10,10 +10,11 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import type { Spec } from '../../src/config/types';
-import { CLI, FIXTURE_ROOTFS, baseSpec, makeBundle, runInContainer, runts } from '../helpers/runts';
+import { CLI, baseSpec, makeBundle, runInContainer, runts } from '../helpers/runts';
 import { cleanExit, withRuntsRoot } from '../helpers/container-tests';
+import { skipUnless } from '../helpers/skip';
 
-const skip = process.getuid?.() !== 0 ? 'needs root' : !fs.existsSync(path.join(FIXTURE_ROOTFS, '.built')) ? 'fixture rootfs missing: npm run fixtures' : false;
+const skip = skipUnless({ root: true, fixture: true });
 
 /** Runs `script` with sh in a container built from baseSpec, changed by `edit`; asserts exit 0. */
 function sh(t: Test, root: string, script: string, edit: (s: Spec) => void = () => {}): string {

@@ -12,10 +12,11 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import type { LinuxIDMapping, Spec } from '../../src/config/types';
-import { CLI, FIXTURE_ROOTFS, baseSpec, makeBundle, runts, scratchDir, type Result } from '../helpers/runts';
+import { CLI, baseSpec, makeBundle, runts, scratchDir, type Result } from '../helpers/runts';
 import { cleanExit, withRuntsRoot } from '../helpers/container-tests';
+import { skipUnless } from '../helpers/skip';
 
-const skip = process.getuid?.() !== 0 ? 'needs root' : !fs.existsSync(path.join(FIXTURE_ROOTFS, '.built')) ? 'fixture rootfs missing: npm run fixtures' : false;
+const skip = skipUnless({ root: true, fixture: true });
 
 const HOST_BASE = 100000;
 const RANGE = 65536;

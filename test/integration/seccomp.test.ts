@@ -15,7 +15,8 @@ import * as path from 'path';
 import t, { type Test } from 'tap';
 import { native } from '../../src/native';
 import type { LinuxSeccomp, Spec } from '../../src/config/types';
-import { FIXTURE_ROOTFS, REPO, baseSpec, cleanupRoot, makeBundle, runts, scratchDir, type Result } from '../helpers/runts';
+import { REPO, baseSpec, cleanupRoot, makeBundle, runts, scratchDir, type Result } from '../helpers/runts';
+import { skipUnless } from '../helpers/skip';
 
 const RUNC = '/usr/bin/runc';
 
@@ -77,7 +78,7 @@ function buildProbe(): string | null {
 
 const runcAvailable = spawnSync(RUNC, ['--version'], { encoding: 'utf8' }).status === 0;
 const skip =
-  process.getuid?.() !== 0 ? 'needs root' : !fs.existsSync(path.join(FIXTURE_ROOTFS, '.built')) ? 'fixture rootfs missing: npm run fixtures' : false;
+  skipUnless({ root: true, fixture: true });
 const probe = skip ? null : buildProbe();
 
 /** A bundle for `spec` with the probe as /bin/probe (and under `extraNames` too), removed at teardown. */

@@ -122,7 +122,7 @@ async function initError(plan: object): Promise<string> {
   const child = spawn(initBinaryPath(), ['3'], { stdio: ['ignore', 'ignore', 'ignore', theirs] });
   fs.closeSync(theirs);
   const channel = new InitChannel(ours);
-  channel.send(plan);
+  channel.sendPlan(plan as Parameters<InitChannel['sendPlan']>[0]); // malformed on purpose
   const exited = new Promise((r) => child.once('exit', r));
   const reply = channel.receive();
   channel.close();

@@ -8,18 +8,15 @@ import {
   StateStore, isAlive, ociState, readProcStat, rfc3339Nano, validateId,
   type ContainerRecord,
 } from '../../src/state/store';
+import { statusOf } from '../../src/container/status';
 import type { CreateIntent } from '../../src/container/intent';
+import { childEnv } from '../helpers/runts';
+import { skipUnless } from '../helpers/skip';
 
 const DIST = resolve(__dirname, '..', '..');
 const CLI = join(DIST, 'bundle', 'runts.js');
 const STATE_JS = join(DIST, 'src', 'state', 'store.js');
 const ADDON = resolve(__dirname, '..', '..', '..', 'build', 'Release', 'runts.node');
-
-function childEnv(): NodeJS.ProcessEnv {
-  const env = { ...process.env };
-  delete env.NODE_EXTRA_CA_CERTS;
-  return env;
-}
 
 function scratch(t: { teardown(fn: () => void): void }): string {
   const dir = mkdtempSync(join(tmpdir(), 'runts-state-'));
@@ -89,8 +86,8 @@ t.test('reserve, write, read, list, remove', { skip: !existsSync(ADDON) && 'nati
   t.ok(existsSync(join(root, 'c1', 'intent.json')), 'the directory appears with its intent');
   t.throws(() => store.reserve('c1', createIntent('c1')), { message: 'container with given ID already exists' });
   const provisional = store.read('c1');
-  t.equal(store.status(provisional), 'creating', 'no record yet: the intent says creating while its owner lives');
-  t.equal(store.status({ ...provisional, creating: { ...provisional.creating!, owner: { pid: process.pid, startTime: 1 } } }), 'stopped', 'a dead owner: stopped');
+  t.equal(statusOf(store, provisional), 'creating', 'no record yet: the intent says creating while its owner lives');
+  t.equal(statusOf(store, { ...provisional, creating: { ...provisional.creating!, owner: { pid: process.pid, startTime: 1 } } }), 'stopped', 'a dead owner: stopped');
   closeSync(lockFd);
   store.write(record('c1', process.pid));
   t.equal(store.read('c1').pid, process.pid);
@@ -140,16 +137,16 @@ t.test('liveness: pid and start time; pid reuse reads as stopped', async (t) => 
   containerDir(store, 'live');
   const live = record('live', process.pid);
   t.ok(isAlive(live));
-  t.equal(store.status(live), 'running');
-  t.equal(store.status({ ...live, pidStartTime: live.pidStartTime + 1 }), 'stopped', 'same pid, another process');
-  t.equal(store.status({ ...live, pid: 0 }), 'stopped');
+  t.equal(statusOf(store, live), 'running');
+  t.equal(statusOf(store, { ...live, pidStartTime: live.pidStartTime + 1 }), 'stopped', 'same pid, another process');
+  t.equal(statusOf(store, { ...live, pid: 0 }), 'stopped');
   writeFileSync(store.execFifoPath('live'), '');
-  t.equal(store.status(live), 'created', 'exec.fifo present');
+  t.equal(statusOf(store, live), 'created', 'exec.fifo present');
   rmSync(store.execFifoPath('live'));
-  t.equal(new StateStore(root, () => true).status(live), 'paused', 'the frozen probe decides paused');
+  t.equal(statusOf(store, live, () => true), 'paused', 'the frozen probe decides paused');
 
   const exited = spawnSync('true');
-  t.equal(store.status(record('live', exited.pid!, { pidStartTime: 1 })), 'stopped', 'a dead pid');
+  t.equal(statusOf(store, record('live', exited.pid!, { pidStartTime: 1 })), 'stopped', 'a dead pid');
 });
 
 t.test('the default paused probe reads the cgroup freezer', async (t) => {
@@ -158,9 +155,9 @@ t.test('the default paused probe reads the cgroup freezer', async (t) => {
   containerDir(store, 'p');
   const paused = record('p', process.pid, { cgroupPaths: { '': dir } });
   writeFileSync(join(dir, 'cgroup.freeze'), '1\n');
-  t.equal(store.status(paused), 'paused');
+  t.equal(statusOf(store, paused), 'paused');
   writeFileSync(join(dir, 'cgroup.freeze'), '0\n');
-  t.equal(store.status(paused), 'running');
+  t.equal(statusOf(store, paused), 'running');
 });
 
 t.test('a zombie init is stopped', async (t) => {
@@ -230,7 +227,7 @@ t.test('runc list table alignment (tabwriter: min width 12, padding 3)', async (
     'ID          PID         STATUS      BUNDLE      CREATED     OWNER\n', 'empty list: the header only');
 });
 
-t.test('state and list commands print what runc prints', async (t) => {
+t.test('state and list commands print what runc prints', { skip: skipUnless({ root: true }) }, async (t) => {
   const root = scratch(t);
   const store = new StateStore(root);
   containerDir(store, 'c1');
@@ -299,7 +296,7 @@ t.test('withLock: flock on <root>/<id>/.lock, released afterwards', async (t) =>
   t.throws(() => fstatSync(lockFd), { code: 'EBADF' }, 'the lock fd is closed');
 });
 
-t.test('withLock serialises processes (real addon)', { skip: !existsSync(ADDON) && 'native addon not built' }, async (t) => {
+t.test('withLock serialises processes (real addon)', { skip: skipUnless({ root: true }) || (!existsSync(ADDON) && 'native addon not built') }, async (t) => {
   const root = scratch(t);
   containerDir(new StateStore(root), 'c');
   const holder = `new S.StateStore(${JSON.stringify(root)}).withLock('c', async () => {
@@ -322,7 +319,7 @@ t.test('withLock gives up on a live holder after its bound; a dead holder frees 
       await new Promise((r) => setTimeout(r, ${ms}));
     });`;
   const held = nodeChild(holder(4000));
-  const waiter = new StateStore(root, () => false, 300);
+  const waiter = new StateStore(root, 300);
   while (!existsSync(join(root, 'c', '.lock'))) await new Promise((r) => setTimeout(r, 20));
   await new Promise((r) => setTimeout(r, 500));
   const started = Date.now();
@@ -334,6 +331,6 @@ t.test('withLock gives up on a live holder after its bound; a dead holder frees 
   await new Promise((r) => killed.stdout.once('data', r));
   killed.kill('SIGKILL');
   await new Promise((r) => killed.once('exit', r));
-  t.equal(await new StateStore(root, () => false, 2000).withLock('c', () => 'got it'), 'got it', 'a dead holder frees the lock');
+  t.equal(await new StateStore(root, 2000).withLock('c', () => 'got it'), 'got it', 'a dead holder frees the lock');
 });
 

@@ -4,10 +4,12 @@
  *   {"type":"oom","id":"<id>"}                when the container's cgroup hits its memory limit
  * The stream ends when the container stops or its cgroup is removed.
  */
-import { containerCgroup, frozenProbe } from '../../cgroups/container';
+import { containerCgroup } from '../../cgroups/container';
+import { requireAllowed, statusOf } from '../../container/status';
 import type { Cgroup, MemoryEvents } from '../../cgroups';
 import { statsJson } from '../../cgroups/stats';
 import { goJson } from '../../base/formats';
+import type { FlagsOf } from '../commandTable';
 import type { CommandContext } from '../context';
 import { RuntimeError } from '../../base/errors';
 import { printOut } from '../../base/log';
@@ -16,13 +18,13 @@ import { isAlive, openStore } from '../../state/store';
 /** How often memory events are looked at between stats (runc gets them from an eventfd). */
 const OOM_POLL_MS = 100;
 
-export async function run(ctx: CommandContext): Promise<number> {
+export async function run(ctx: CommandContext<FlagsOf<'events'>>): Promise<number> {
   const id = ctx.positionals[0];
-  const interval = parseGoDuration(String(ctx.flags.interval ?? '5s'));
+  const interval = parseGoDuration(ctx.flags.interval ?? '5s');
   if (interval <= 0) throw new RuntimeError('duration interval must be greater than 0');
-  const store = openStore(ctx.globals, frozenProbe);
+  const store = openStore(ctx.globals);
   const record = store.read(id);
-  if (store.status(record) === 'stopped') throw new RuntimeError(`container with id ${id} is not running`);
+  requireAllowed('events', statusOf(store, record), id);
   const cgroup = containerCgroup(record);
   const emit = (type: string, data?: unknown): void => {
     printOut(goJson(data === undefined ? { type, id } : { type, id, data }) + '\n');

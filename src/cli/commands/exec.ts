@@ -1,5 +1,6 @@
 /** `runts exec [flags] <id> <command> [args…]` or `runts exec --process FILE <id>`. */
 import * as fs from 'fs';
+import type { FlagsOf } from '../commandTable';
 import type { CommandContext } from '../context';
 import { execProcess, parseSubCgroups } from '../../container/exec';
 import { RuntimeError } from '../../base/errors';
@@ -10,7 +11,7 @@ import { openStore } from '../../state/store';
 /** runc exits 255 when exec itself fails, so callers can tell it from the process's own status. */
 export const EXEC_FAILED = 255;
 
-export async function run(ctx: CommandContext): Promise<number> {
+export async function run(ctx: CommandContext<FlagsOf<'exec'>>): Promise<number> {
   try {
     return await execFromContext(ctx);
   } catch (err) {
@@ -18,20 +19,20 @@ export async function run(ctx: CommandContext): Promise<number> {
   }
 }
 
-async function execFromContext(ctx: CommandContext): Promise<number> {
+async function execFromContext(ctx: CommandContext<FlagsOf<'exec'>>): Promise<number> {
   const [id, ...args] = ctx.positionals;
-  const process = ctx.flags.process ? readProcessFile(ctx.flags.process as string) : processFromFlags(ctx, id, args);
+  const process = ctx.flags.process ? readProcessFile(ctx.flags.process) : processFromFlags(ctx, id, args);
   return execProcess(
     ctx.globals,
     {
       id,
       process,
-      detach: Boolean(ctx.flags.detach),
-      pidFile: (ctx.flags['pid-file'] as string) || undefined,
-      preserveFds: Number(ctx.flags['preserve-fds'] ?? 0),
-      ignorePaused: Boolean(ctx.flags['ignore-paused']),
-      consoleSocket: (ctx.flags['console-socket'] as string) || undefined,
-      subCgroups: parseSubCgroups((ctx.flags.cgroup as string[]) ?? []),
+      detach: ctx.flags.detach,
+      pidFile: ctx.flags['pid-file'] || undefined,
+      preserveFds: ctx.flags['preserve-fds'],
+      ignorePaused: ctx.flags['ignore-paused'],
+      consoleSocket: ctx.flags['console-socket'] || undefined,
+      subCgroups: parseSubCgroups(ctx.flags.cgroup),
     },
     ctx.log,
   );
@@ -58,21 +59,21 @@ function readProcessFile(file: string): Process {
 }
 
 /** runc's exec without --process: the container's process settings with the flags on top. */
-function processFromFlags(ctx: CommandContext, id: string, args: string[]): Process {
+function processFromFlags(ctx: CommandContext<FlagsOf<'exec'>>, id: string, args: string[]): Process {
   if (args.length === 0) throw new RuntimeError('exec: no command given: args must not be empty');
   const base = openStore(ctx.globals).read(id).config.process!;
   const proc: Process = structuredClone(base);
   proc.args = args;
-  proc.terminal = Boolean(ctx.flags.tty);
-  proc.env = [...(base.env ?? []), ...((ctx.flags.env as string[]) ?? [])];
-  if (ctx.flags.cwd) proc.cwd = ctx.flags.cwd as string;
-  if (ctx.flags.user) proc.user = { ...parseUser(ctx.flags.user as string), additionalGids: base.user.additionalGids };
-  const gids = (ctx.flags['additional-gids'] as string[]) ?? [];
+  proc.terminal = ctx.flags.tty;
+  proc.env = [...(base.env ?? []), ...ctx.flags.env];
+  if (ctx.flags.cwd) proc.cwd = ctx.flags.cwd;
+  if (ctx.flags.user) proc.user = { ...parseUser(ctx.flags.user), additionalGids: base.user.additionalGids };
+  const gids = ctx.flags['additional-gids'];
   if (gids.length > 0) proc.user.additionalGids = gids.map((g) => parseId(g, '--additional-gids'));
   if (ctx.flags['no-new-privs']) proc.noNewPrivileges = true;
-  if (ctx.flags.apparmor) proc.apparmorProfile = ctx.flags.apparmor as string;
-  if (ctx.flags['process-label']) proc.selinuxLabel = ctx.flags['process-label'] as string;
-  for (const cap of (ctx.flags.cap as string[]) ?? []) addCapability(proc, cap);
+  if (ctx.flags.apparmor) proc.apparmorProfile = ctx.flags.apparmor;
+  if (ctx.flags['process-label']) proc.selinuxLabel = ctx.flags['process-label'];
+  for (const cap of ctx.flags.cap) addCapability(proc, cap);
   return proc;
 }
 

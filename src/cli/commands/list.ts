@@ -1,5 +1,6 @@
 /** `runts list`: every container under --root, as runc's table, ids only (-q) or JSON. */
 import { readFileSync } from 'fs';
+import type { FlagsOf } from '../commandTable';
 import type { CommandContext } from '../context';
 import { RuntimeError, isRuntimeError } from '../../base/errors';
 import { goJson } from '../../base/formats';
@@ -7,6 +8,7 @@ import { printOut } from '../../base/log';
 import type { Logger } from '../../base/log';
 import { CONTAINER_NOT_FOUND, ociState, openStore } from '../../state/store';
 import type { OciState, StateStore } from '../../state/store';
+import { statusOf } from '../../container/status';
 
 /** runc's tabwriter settings: minimum cell width 12, padding 3, last column unpadded. */
 const MIN_WIDTH = 12;
@@ -48,7 +50,7 @@ function loadStates(store: StateStore, log: Logger): OciState[] {
   for (const id of store.list()) {
     try {
       const record = store.read(id);
-      states.push(ociState(record, store.status(record), ownerName(store.ownerUid(id))));
+      states.push(ociState(record, statusOf(store, record), ownerName(store.ownerUid(id))));
     } catch (err) {
       // A directory without state.json is a container still being created (or removed).
       if (!(isRuntimeError(err) && err.message === CONTAINER_NOT_FOUND)) {
@@ -71,8 +73,8 @@ function render(states: OciState[], quiet: boolean, format: string): string {
   throw new RuntimeError('invalid format option');
 }
 
-export function run(ctx: CommandContext): number {
+export function run(ctx: CommandContext<FlagsOf<'list'>>): number {
   const states = loadStates(openStore(ctx.globals), ctx.log);
-  printOut(render(states, ctx.flags.quiet as boolean, ctx.flags.format as string));
+  printOut(render(states, ctx.flags.quiet, ctx.flags.format ?? 'table'));
   return 0;
 }

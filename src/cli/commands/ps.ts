@@ -5,14 +5,15 @@
  */
 import { spawnSync } from 'child_process';
 import { containerCgroup } from '../../cgroups/container';
+import type { FlagsOf } from '../commandTable';
 import type { CommandContext } from '../context';
 import { RuntimeError } from '../../base/errors';
 import { printOut } from '../../base/log';
 import { openStore } from '../../state/store';
 
-export async function run(ctx: CommandContext): Promise<number> {
+export async function run(ctx: CommandContext<FlagsOf<'ps'>>): Promise<number> {
   const [id, ...rest] = ctx.positionals;
-  const format = (ctx.flags.format as string | undefined) || 'table';
+  const format = ctx.flags.format || 'table';
   if (format !== 'table' && format !== 'json') throw new RuntimeError('invalid format option');
   const record = openStore(ctx.globals).read(id);
   const pids = containerCgroup(record).pids();

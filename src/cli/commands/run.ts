@@ -3,15 +3,16 @@
  * (its child, thanks to CLONE_PARENT), forwards signals, relays a terminal, deletes the
  * container and exits with its status (128+n for a signal). --detach returns once started.
  */
+import type { FlagsOf } from '../commandTable';
 import type { CommandContext } from '../context';
 import { createContainer } from '../../container/create';
 import { destroyContainer } from '../../container/destroy';
 import { waitInForeground } from '../../container/foreground';
-import { createRequest } from '../../container/request';
+import { createRequest } from '../createRequest';
 import { startContainer } from '../../container/start';
 
-export async function run(ctx: CommandContext): Promise<number> {
-  const detached = Boolean(ctx.flags.detach);
+export async function run(ctx: CommandContext<FlagsOf<'run'>>): Promise<number> {
+  const detached = ctx.flags.detach;
   const { record, store, consoleMaster } = await createContainer(ctx.globals, createRequest(ctx, detached), ctx.log);
   try {
     await store.withLock(record.id, () => startContainer(store, record, ctx.log));

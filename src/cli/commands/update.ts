@@ -6,15 +6,14 @@
  * before it, and the stored config is updated only when every write went through.
  */
 import * as fs from 'fs';
-import { containerCgroup, frozenProbe } from '../../cgroups/container';
-import type { CommandContext, FlagValue } from '../context';
+import type { FlagsOf } from '../commandTable';
+import type { CommandContext } from '../context';
 import { RuntimeError } from '../../base/errors';
 import { parseGoDecimal } from '../../base/formats';
 import type { LinuxCPU, LinuxResources } from '../../config/types';
 import { validateResources } from '../../config/validate';
 import { openStore } from '../../state/store';
-import { clearIntent, self, writeIntent } from '../../container/intent';
-import { mergeResources, settleInterrupted } from '../../container/recover';
+import { updateContainer } from '../../container/update';
 
 /** The parts of a resources object `update` applies (runc's update.go). */
 const APPLIED: Record<string, readonly string[] | true> = {
@@ -25,30 +24,15 @@ const APPLIED: Record<string, readonly string[] | true> = {
   unified: true,
 };
 
-export async function run(ctx: CommandContext): Promise<number> {
+export async function run(ctx: CommandContext<FlagsOf<'update'>>): Promise<number> {
   const id = ctx.positionals[0];
-  const store = openStore(ctx.globals, frozenProbe);
+  const store = openStore(ctx.globals);
   store.read(id); // "container does not exist" before anything else
-  const resources = readResources(ctx);
-  await store.withLock(id, () => {
-    const record = store.read(id);
-    settleInterrupted(store, record, ctx.log);
-    if (store.status(record) === 'stopped') throw new RuntimeError('container not running');
-    const before = record.config.linux?.resources ?? {};
-    // A runts killed from here on leaves the intent: the next update completes or undoes it.
-    const dir = store.containerDir(id);
-    writeIntent(dir, { operation: 'update', step: 'apply', owner: self(), before, after: resources });
-    containerCgroup(record).apply(resources, before);
-    record.config.linux = record.config.linux ?? {};
-    record.config.linux.resources = mergeResources(before, resources);
-    writeIntent(dir, { operation: 'update', step: 'state', owner: self(), before, after: resources });
-    store.write(record);
-    clearIntent(dir);
-  });
+  await updateContainer(store, id, readResources(ctx), ctx.log);
   return 0;
 }
 
-function readResources(ctx: CommandContext): LinuxResources {
+function readResources(ctx: CommandContext<FlagsOf<'update'>>): LinuxResources {
   const flags = ctx.flags;
   const l3 = str(flags['l3-cache-schema']);
   const memBw = str(flags['mem-bw-schema']);
@@ -60,13 +44,11 @@ function readResources(ctx: CommandContext): LinuxResources {
 
   const r: LinuxResources = {};
   const cpu: LinuxCPU = {};
-  const weight = Number(flags['blkio-weight'] ?? 0);
+  const weight = flags['blkio-weight'];
   if (weight) r.blockIO = { weight };
   if (str(flags['cpuset-cpus'])) cpu.cpus = str(flags['cpuset-cpus']);
   if (str(flags['cpuset-mems'])) cpu.mems = str(flags['cpuset-mems']);
-  const idle = str(flags['cpu-idle']);
-  if (idle) cpu.idle = parseGoDecimal('cpu-idle', idle, true);
-  for (const [flag, field] of [['cpu-burst', 'burst'], ['cpu-period', 'period'], ['cpu-rt-period', 'realtimePeriod'], ['cpu-share', 'shares']] as const) {
+  for (const [flag, field] of [['cpu-period', 'period'], ['cpu-rt-period', 'realtimePeriod'], ['cpu-share', 'shares']] as const) {
     const v = str(flags[flag]);
     if (v) cpu[field] = parseGoDecimal(flag, v, false);
   }
@@ -81,15 +63,15 @@ function readResources(ctx: CommandContext): LinuxResources {
     r.memory = r.memory ?? {};
     r.memory[field] = v === '-1' ? -1 : ramInBytes(flag, v);
   }
-  for (const flag of ['kernel-memory', 'kernel-memory-tcp']) {
+  for (const flag of ['kernel-memory', 'kernel-memory-tcp'] as const) {
     if (str(flags[flag])) ctx.log.warn(`Setting --${flag} is ignored and will be removed`);
   }
-  const pids = Number(flags['pids-limit'] ?? 0);
+  const pids = flags['pids-limit'];
   if (pids) r.pids = { limit: pids };
   return withUnlimitedSwap(r);
 }
 
-function fromJson(file: string, ctx: CommandContext): LinuxResources {
+function fromJson(file: string, ctx: CommandContext<FlagsOf<'update'>>): LinuxResources {
   let text: string;
   try {
     text = fs.readFileSync(file === '-' ? 0 : file, 'utf8');
@@ -133,8 +115,9 @@ function withUnlimitedSwap(r: LinuxResources): LinuxResources {
   return r;
 }
 
-function str(v: FlagValue): string | undefined {
-  return typeof v === 'string' && v !== '' ? v : undefined;
+/** A string flag's value; empty means not given. */
+function str(v: string | undefined): string | undefined {
+  return v !== undefined && v !== '' ? v : undefined;
 }
 
 const RAM_UNITS: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4, p: 1024 ** 5 };

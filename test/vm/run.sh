@@ -83,6 +83,11 @@ trap 'exit 130' INT TERM
 cp "$here/guest/guest.sh" "$job/guest.sh"
 echo "$timeout" > "$job/timeout"
 echo "$writable" > "$job/writable"
+# The guest gets a fresh /tmp: a repository (and the shared/ beside it) that lives under the host's
+# /tmp, as a CI clone may, is carried over into it.
+for keep in "$repo" "$(dirname "$repo")/shared"; do
+  case "$keep" in /tmp/*) [ -e "$keep" ] && echo "$keep" ;; esac
+done > "$job/keep"
 share=()
 [ -n "$writable" ] && share=(-virtfs "local,path=$writable,mount_tag=writable,security_model=passthrough")
 {

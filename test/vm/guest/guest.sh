@@ -14,12 +14,33 @@ fail() { echo "vm-guest: $*" | tee -a "$out"; echo 125 > /job/rc; sync; echo o >
 for m in 9pnet 9pnet_virtio 9p netfs fscache overlay; do modprobe -q "$m" 2>/dev/null; done
 mkdir -p /host /vm && mount -t 9p -o trans=virtio,version=9p2000.L,msize=524288,cache=loose,ro host /host ||
   fail "cannot mount the host's / over 9p"
-mount -t tmpfs -o mode=0755 vm /vm && mkdir -p /vm/upper /vm/work /vm/root || fail "tmpfs /vm"
+mount -t tmpfs -o mode=0755 vm /vm && mount --make-private /vm && mkdir -p /vm/upper /vm/work /vm/root || fail "tmpfs /vm"
 mount -t overlay -o lowerdir=/host,upperdir=/vm/upper,workdir=/vm/work overlay /vm/root ||
   fail "cannot overlay the host's /"
 r=/vm/root
+# Paths under the host's /tmp that the job needs (run.sh lists them): held aside while the fresh
+# /tmp is mounted, then put back (a symlink as a symlink).
+n=0
+while read -r keep; do
+  n=$((n + 1))
+  if [ -L "$r$keep" ]; then
+    readlink "$r$keep" > "/vm/keep$n.link"
+  else
+    mkdir -p "/vm/keep$n" && mount --bind "$r$keep" "/vm/keep$n" || fail "cannot hold $keep"
+  fi
+done < /job/keep
 mount -t proc proc $r/proc && mount --rbind /sys $r/sys && mount --rbind /dev $r/dev &&
   mount --rbind /run $r/run && mount -t tmpfs -o mode=1777 tmp $r/tmp || fail "cannot mount the API filesystems in $r"
+n=0
+while read -r keep; do
+  n=$((n + 1))
+  mkdir -p "$(dirname "$r$keep")"
+  if [ -f "/vm/keep$n.link" ]; then
+    ln -s "$(cat "/vm/keep$n.link")" "$r$keep" || fail "cannot link $keep"
+  else
+    mkdir -p "$r$keep" && mount --move "/vm/keep$n" "$r$keep" || fail "cannot put back $keep"
+  fi
+done < /job/keep
 mkdir -p $r/job && mount --bind /job $r/job || fail "cannot bind /job"
 writable=$(cat /job/writable 2>/dev/null)
 if [ -n "$writable" ]; then

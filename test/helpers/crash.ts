@@ -7,7 +7,9 @@ import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { CLI, REPO, type Result } from './runts';
+import type { Test } from 'tap';
+import type { Spec } from '../../src/config/types';
+import { CLI, REPO, baseSpec, cleanupRoot, makeBundle, type Result } from './runts';
 
 export const KILLPOINT = path.join(REPO, 'dist', 'test', 'helpers', 'killpoint.js');
 export const SIGKILLED = 128 + os.constants.signals.SIGKILL;
@@ -168,4 +170,34 @@ export function leftovers(t: Traces): string[] {
     if (line.includes(t.bundle)) found.push(`mount: ${line}`);
   }
   return found;
+}
+
+/**
+ * The crash tests' bundle: one rootfs, and per container id a config running `sleep <marker>`
+ * in the cgroup `cgroupsPath(id)` (`edit` adds to it). `t`'s teardown removes the root, every
+ * cgroup directory whose name starts with `prefix` (and its `ctr` child) and the bundle.
+ * `bundleFor` gives the bundle directory of an id.
+ */
+export function crashBundles(t: Test, o: { root: string; prefix: string; marker: string; cgroupsPath: (id: string) => string; edit?: (spec: Spec) => void }): { bundle: string; bundleFor: (id: string) => string } {
+  const bundle = makeBundle(baseSpec(['sleep', o.marker]));
+  t.teardown(() => {
+    cleanupRoot(o.root);
+    for (const mount of cgroupMounts()) {
+      for (const name of fs.readdirSync(mount).filter((n) => n.startsWith(o.prefix))) {
+        for (const sub of ['ctr', '']) fs.rmSync(path.join(mount, name, sub), { recursive: false, force: true });
+      }
+    }
+    fs.rmSync(bundle, { recursive: true, force: true });
+  });
+  const bundleFor = (id: string): string => {
+    const spec = baseSpec(['sleep', o.marker]);
+    spec.linux!.cgroupsPath = o.cgroupsPath(id);
+    o.edit?.(spec);
+    spec.root = { path: path.join(bundle, 'rootfs'), readonly: true };
+    const dir = path.join(bundle, 'configs', id);
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(spec));
+    return dir;
+  };
+  return { bundle, bundleFor };
 }

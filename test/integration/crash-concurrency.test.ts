@@ -7,8 +7,8 @@ import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { CLI, baseSpec, cleanupRoot, makeBundle, scratchDir, type Result } from '../helpers/runts';
-import { cgroupMounts, leftovers } from '../helpers/crash';
+import { CLI, scratchDir, type Result } from '../helpers/runts';
+import { crashBundles, leftovers } from '../helpers/crash';
 
 const WORKERS = 8;
 /** One cycle in CI keeps the file inside a minute and a half on a loaded 2-core machine. */
@@ -16,23 +16,7 @@ const CYCLES = Number(process.env.CRASH_CYCLES ?? 1);
 const root = scratchDir('concurrency-root');
 const prefix = `runts-conc${process.pid}-`;
 const marker = String(7_300_000 + (process.pid % 1_000_000));
-const bundle = makeBundle(baseSpec(['sleep', marker]));
-
-function bundleFor(id: string): string {
-  const spec = baseSpec(['sleep', marker]);
-  spec.linux!.cgroupsPath = `/${prefix}${id}`;
-  spec.root = { path: path.join(bundle, 'rootfs'), readonly: true };
-  const dir = path.join(bundle, 'configs', id);
-  fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(spec));
-  return dir;
-}
-
-t.teardown(() => {
-  cleanupRoot(root);
-  for (const mount of cgroupMounts()) for (const name of fs.readdirSync(mount).filter((n) => n.startsWith(prefix))) fs.rmSync(path.join(mount, name), { force: true, recursive: false });
-  fs.rmSync(bundle, { recursive: true, force: true });
-});
+const { bundle, bundleFor } = crashBundles(t, { root, prefix, marker, cgroupsPath: (id) => `/${prefix}${id}` });
 
 /**
  * runts without blocking the event loop, so the workers run side by side. Output goes to files:

@@ -7,35 +7,14 @@
 import t, { type Test } from 'tap';
 import * as fs from 'fs';
 import * as path from 'path';
-import { baseSpec, cleanupRoot, makeBundle, runts, scratchDir } from '../helpers/runts';
-import { SIGKILLED, cgroupMounts, killPointsOf, leftovers, recordedProcesses, runtsKilledAfter, runtsKilledAt } from '../helpers/crash';
+import { runts, scratchDir } from '../helpers/runts';
+import { SIGKILLED, cgroupMounts, killPointsOf, leftovers, recordedProcesses, runtsKilledAfter, runtsKilledAt, crashBundles } from '../helpers/crash';
 
 const root = scratchDir('crash-create-root');
 const prefix = `runts-crash-c${process.pid}-`;
 const marker = String(7_000_000 + (process.pid % 1_000_000));
-const bundle = makeBundle(baseSpec(['sleep', marker]));
 const cgroupsPath = (id: string) => `/${prefix}${id}.d/ctr`;
-
-/** The bundle's config with this id's cgroupsPath (one config.json per container dir). */
-function bundleFor(id: string): string {
-  const spec = baseSpec(['sleep', marker]);
-  spec.linux!.cgroupsPath = cgroupsPath(id);
-  spec.root = { path: path.join(bundle, 'rootfs'), readonly: true };
-  const dir = path.join(bundle, 'configs', id);
-  fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(spec));
-  return dir;
-}
-
-t.teardown(() => {
-  cleanupRoot(root);
-  for (const mount of cgroupMounts()) {
-    for (const name of fs.readdirSync(mount).filter((n) => n.startsWith(prefix))) {
-      for (const sub of ['ctr', '']) fs.rmSync(path.join(mount, name, sub), { recursive: false, force: true });
-    }
-  }
-  fs.rmSync(bundle, { recursive: true, force: true });
-});
+const { bundle, bundleFor } = crashBundles(t, { root, prefix, marker, cgroupsPath: cgroupsPath });
 
 const traces = { root, cgroupPrefix: prefix, bundle, marker };
 

@@ -3,35 +3,13 @@
  * gone), a second delete finishes the job, and nothing is left.
  */
 import t from 'tap';
-import * as fs from 'fs';
-import * as path from 'path';
-import { baseSpec, cleanupRoot, makeBundle, runts, scratchDir } from '../helpers/runts';
-import { SIGKILLED, cgroupMounts, leftovers, recordedProcesses, runtsKilledAfter, runtsKilledAt } from '../helpers/crash';
+import { runts, scratchDir } from '../helpers/runts';
+import { SIGKILLED, leftovers, recordedProcesses, runtsKilledAfter, runtsKilledAt, crashBundles } from '../helpers/crash';
 
 const root = scratchDir('crash-delete-root');
 const prefix = `runts-crash-d${process.pid}-`;
 const marker = String(7_200_000 + (process.pid % 1_000_000));
-const bundle = makeBundle(baseSpec(['sleep', marker]));
-
-function bundleFor(id: string): string {
-  const spec = baseSpec(['sleep', marker]);
-  spec.linux!.cgroupsPath = `/${prefix}${id}/ctr`;
-  spec.root = { path: path.join(bundle, 'rootfs'), readonly: true };
-  const dir = path.join(bundle, 'configs', id);
-  fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(spec));
-  return dir;
-}
-
-t.teardown(() => {
-  cleanupRoot(root);
-  for (const mount of cgroupMounts()) {
-    for (const name of fs.readdirSync(mount).filter((n) => n.startsWith(prefix))) {
-      for (const sub of ['ctr', '']) fs.rmSync(path.join(mount, name, sub), { force: true, recursive: false });
-    }
-  }
-  fs.rmSync(bundle, { recursive: true, force: true });
-});
+const { bundle, bundleFor } = crashBundles(t, { root, prefix, marker, cgroupsPath: (id) => `/${prefix}${id}/ctr` });
 
 t.test('delete --force killed at each step, then run again', async (t) => {
   const kills: [string, (id: string) => Promise<number> | number][] = [

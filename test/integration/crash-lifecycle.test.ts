@@ -7,30 +7,13 @@
 import t, { type Test } from 'tap';
 import * as fs from 'fs';
 import * as path from 'path';
-import { baseSpec, cleanupRoot, makeBundle, runts, scratchDir } from '../helpers/runts';
-import { SIGKILLED, cgroupMounts, leftovers, recordedProcesses, runtsKilledAfter, runtsKilledAt } from '../helpers/crash';
+import { runts, scratchDir } from '../helpers/runts';
+import { SIGKILLED, leftovers, recordedProcesses, runtsKilledAfter, runtsKilledAt, crashBundles } from '../helpers/crash';
 
 const root = scratchDir('crash-life-root');
 const prefix = `runts-crash-l${process.pid}-`;
 const marker = String(7_100_000 + (process.pid % 1_000_000));
-const bundle = makeBundle(baseSpec(['sleep', marker]));
-
-function bundleFor(id: string): string {
-  const spec = baseSpec(['sleep', marker]);
-  spec.linux!.cgroupsPath = `/${prefix}${id}`;
-  spec.linux!.resources = { ...spec.linux!.resources, pids: { limit: 100 } };
-  spec.root = { path: path.join(bundle, 'rootfs'), readonly: true };
-  const dir = path.join(bundle, 'configs', id);
-  fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(spec));
-  return dir;
-}
-
-t.teardown(() => {
-  cleanupRoot(root);
-  for (const mount of cgroupMounts()) for (const name of fs.readdirSync(mount).filter((n) => n.startsWith(prefix))) fs.rmSync(path.join(mount, name), { force: true, recursive: false });
-  fs.rmSync(bundle, { recursive: true, force: true });
-});
+const { bundle, bundleFor } = crashBundles(t, { root, prefix, marker, cgroupsPath: (id) => `/${prefix}${id}`, edit: (spec) => (spec.linux!.resources = { ...spec.linux!.resources, pids: { limit: 100 } }) });
 
 function create(t: Test, id: string, start: boolean): void {
   const c = runts(root, ['create', '--bundle', bundleFor(id), id]);

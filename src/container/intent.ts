@@ -10,6 +10,7 @@
 import { readFileSync, readdirSync, rmSync } from 'fs';
 import { join } from 'path';
 import { writeFileAtomically } from '../base/files';
+import { processStartTime } from '../base/procStat';
 import type { LinuxResources } from '../config/types';
 
 /** A process named by pid and /proc start time, so a recycled pid is never taken for it. */
@@ -135,19 +136,6 @@ function readJson(file: string): unknown {
   }
 }
 
-/** Field 22 of /proc/<pid>/stat, or undefined when the process is gone (or a zombie). */
-export function processStartTime(pid: number): number | undefined {
-  let text: string;
-  try {
-    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return undefined;
-  }
-  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  if (fields[0] === 'Z' || fields[0] === 'X') return undefined;
-  const startTime = Number(fields[19]);
-  return Number.isSafeInteger(startTime) ? startTime : undefined;
-}
 
 export function isRunning(ref: ProcessRef | undefined): boolean {
   return ref !== undefined && ref.pid > 0 && processStartTime(ref.pid) === ref.startTime;

@@ -10,24 +10,23 @@ import { clearIntent, self, writeIntent } from './intent';
 import { settleInterrupted } from './recover';
 import { requireAllowed, statusOf } from './status';
 
-export async function pauseContainer(store: StateStore, id: string, log: Logger): Promise<void> {
-  await store.withLock(id, () => {
-    const record = store.read(id);
-    settleInterrupted(store, record, log);
-    requireAllowed('pause', statusOf(store, record), id);
-    writeIntent(store.containerDir(id), { operation: 'pause', step: 'freeze', owner: self() });
-    containerCgroup(record).freeze();
-    clearIntent(store.containerDir(id));
-  });
+export function pauseContainer(store: StateStore, id: string, log: Logger): Promise<void> {
+  return setFrozen(store, id, log, 'pause');
 }
 
-export async function resumeContainer(store: StateStore, id: string, log: Logger): Promise<void> {
+export function resumeContainer(store: StateStore, id: string, log: Logger): Promise<void> {
+  return setFrozen(store, id, log, 'resume');
+}
+
+async function setFrozen(store: StateStore, id: string, log: Logger, operation: 'pause' | 'resume'): Promise<void> {
   await store.withLock(id, () => {
     const record = store.read(id);
     settleInterrupted(store, record, log);
-    requireAllowed('resume', statusOf(store, record), id);
-    writeIntent(store.containerDir(id), { operation: 'resume', step: 'thaw', owner: self() });
-    containerCgroup(record).thaw();
+    requireAllowed(operation, statusOf(store, record), id);
+    const cgroup = containerCgroup(record);
+    writeIntent(store.containerDir(id), operation === 'pause' ? { operation, step: 'freeze', owner: self() } : { operation, step: 'thaw', owner: self() });
+    if (operation === 'pause') cgroup.freeze();
+    else cgroup.thaw();
     clearIntent(store.containerDir(id));
   });
 }

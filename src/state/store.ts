@@ -9,7 +9,8 @@ import { join } from 'path';
 import type { GlobalOptions } from '../cli/context';
 import { RuntimeError, describeSystemError } from '../base/errors';
 import { writeFileAtomically } from '../base/files';
-import { isRunning, processStartTime, readIntent, writeIntent, type CreateIntent } from '../container/intent';
+import { readProcStat, processStartTime } from '../base/procStat';
+import { isRunning, readIntent, writeIntent, type CreateIntent } from '../container/intent';
 import type { ContainerStatus, Spec } from '../config/types';
 
 export type { ContainerStatus };
@@ -77,36 +78,11 @@ const DELETING_PREFIX = '~deleting~';
 const LOCK_TIMEOUT_MS = 30_000;
 const ETIMEDOUT = 110;
 
+export { readProcStat, type ProcStat } from '../base/procStat';
+
 export const CONTAINER_NOT_FOUND = 'container does not exist';
 export const CONTAINER_EXISTS = 'container with given ID already exists';
 
-export interface ProcStat {
-  /** One-letter process state (R, S, D, Z, X …). */
-  state: string;
-  /** Field 22: start time in clock ticks after boot. */
-  startTime: number;
-}
-
-/**
- * Reads /proc/<pid>/stat. The command name (field 2) may hold spaces and parentheses, so the
- * fields are counted from the last ')'. Decoded as utf8 although comm is raw bytes: only the
- * ASCII fields after it are read, and the first latin1 decode in a process costs ~0.5 ms.
- */
-export function readProcStat(pid: number): ProcStat | undefined {
-  let text: string;
-  try {
-    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return undefined;
-  }
-  const close = text.lastIndexOf(')');
-  if (close < 0) return undefined;
-  const fields = text.slice(close + 2).split(' ');
-  // fields[0] is field 3 (state), so field 22 is fields[19].
-  const startTime = Number(fields[19]);
-  if (!fields[0] || !Number.isSafeInteger(startTime)) return undefined;
-  return { state: fields[0], startTime };
-}
 
 /** The start time to record for a freshly started pid, throwing when it is already gone. */
 export function pidStartTime(pid: number): number {

@@ -1,14 +1,18 @@
-/** Reading a bundle's config.json from disk: file errors and JSON syntax errors as one line. */
+/**
+ * Reading a bundle's config.json from disk: file errors and JSON syntax errors as one line; keys
+ * matched to the spec's fields case-insensitively, as runc's Go decoder does (keys.ts).
+ */
 import fs from 'node:fs';
 import path from 'node:path';
 import { RuntimeError, describeSystemError } from '../base/errors';
+import { foldKeys } from './keys';
 
 export const CONFIG_FILE = 'config.json';
 
 export interface ConfigFile {
   /** Absolute bundle directory. */
   bundle: string;
-  /** Parsed JSON, not yet validated. */
+  /** Parsed JSON with struct keys in the spec's spelling (foldKeys), not yet validated. */
   document: unknown;
 }
 
@@ -23,7 +27,7 @@ export function readConfig(bundleDir: string): ConfigFile {
   } catch (err) {
     throw describeSystemError(`${CONFIG_FILE}: open ${file}`, err);
   }
-  return { bundle, document: parseJson(text, CONFIG_FILE) };
+  return { bundle, document: foldKeys(parseJson(text, CONFIG_FILE), 'config') };
 }
 
 function assertDirectory(bundle: string): void {

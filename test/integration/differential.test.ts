@@ -225,6 +225,25 @@ if (skip) {
     return spec;
   });
 
+  // runc decodes config.json with Go's encoding/json: struct keys match in any case, a later key
+  // for the same field is decoded into what an earlier one left, map keys stay as written.
+  differential('struct keys in any case, a later key merged into an earlier one', () => {
+    const { process: proc, hostname: _hostname, ...rest } = baseSpec(probe);
+    const config = {
+      ...rest,
+      HOSTNAME: 'folded-host',
+      process: { ...proc, cwd: '/tmp' },
+      Process: {
+        User: { UID: 1000, GID: 1000, AdditionalGids: [100], Umask: 0o027 },
+        CWD: '/home/user',
+        Env: [...(proc!.env ?? []), 'FOLDED=yes'],
+        Rlimits: [{ Type: 'RLIMIT_NOFILE', Hard: 2048, Soft: 256 }],
+      },
+      Annotations: { 'Org.Example.Key': 'value' },
+    };
+    return config as unknown as Spec;
+  });
+
   differential('root.readonly false', () => {
     const spec = baseSpec(probe);
     spec.root = { path: 'rootfs', readonly: false };

@@ -2,8 +2,8 @@
  * Behaviours runc's own integration suite (v1.1.5, ../shared/runc-bats) relies on, kept here so
  * they stay fixed without the suite: exec's exit status and its --cgroup, exec into a created
  * container, kill --all after the init exited, where in-container hooks run, read-only /dev,
- * device rules runc accepts, sub-cgroups at delete --force, rootfsPropagation, and a config
- * without a mount namespace.
+ * device rules runc accepts, sub-cgroups at delete --force, rootfsPropagation, a config
+ * without a mount namespace, and struct keys in any case (Go's encoding/json).
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -261,4 +261,42 @@ t.test("without a mount namespace the process runs chrooted in the runtime's mou
   const maskedRefused = runInContainer(root, masked);
   t.equal(maskedRefused.code, 1);
   t.match(maskedRefused.stderr, /unable to restrict sys entries without a private MNT namespace/);
+});
+
+t.test('struct keys in any case, as Go decodes them: config, exec --process, update -r (update.bats "resources.CPU")', async (t) => {
+  const { process: proc, linux, ...rest } = baseSpec(['sleep', '300']);
+  const { args, cwd: _cwd, ...procRest } = proc!;
+  const config = {
+    ...rest,
+    Process: { ...procRest, Args: ['false'], CWD: '/tmp' },
+    // A later key for the same field is decoded into what the earlier one left: args replaced, CWD kept.
+    process: { args },
+    // linux.resources (the device rule), then Resources: merged, as Go does.
+    Linux: { ...linux, Resources: { Pids: { Limit: 64 } } },
+  };
+  const id = detached(t, config as unknown as Spec);
+  const pid = JSON.parse(runts(root, ['state', id]).stdout).pid as number;
+  t.equal(path.basename(fs.readlinkSync(`/proc/${pid}/cwd`)), 'tmp', 'Process.CWD applied');
+  t.equal(fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8'), 'sleep\0' + '300\0', 'the later process.args won');
+  const cgroups = fs.readFileSync(`/proc/${pid}/cgroup`, 'utf8');
+  const file = (controller: string, v1File: string, v2File: string) =>
+    v1
+      ? fs.readFileSync(`/sys/fs/cgroup/${controller}${cgroups.match(new RegExp(`:${controller}:(.*)$`, 'm'))![1]}/${v1File}`, 'utf8').trim()
+      : fs.readFileSync(`/sys/fs/cgroup${cgroups.match(/^0::(.*)$/m)![1]}/${v2File}`, 'utf8').trim();
+  t.equal(file('pids', 'pids.max', 'pids.max'), '64', 'Linux.Resources.Pids.Limit applied');
+
+  const dir = scratchDir('keys');
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const procFile = path.join(dir, 'process.json');
+  fs.writeFileSync(procFile, JSON.stringify({ Args: ['sh', '-c', 'echo "$X $(pwd) $(id -u)"'], Cwd: '/dev', Env: ['PATH=/bin:/usr/bin', 'X=folded'], User: { UID: 1000, GID: 1000 } }));
+  const exec = runts(root, ['exec', '--process', procFile, id]);
+  t.equal(exec.code, 0, exec.stderr);
+  t.equal(exec.stdout, 'folded /dev 1000\n', 'exec --process read Args, Cwd, Env and User');
+
+  const update = runts(root, ['update', '-r', '-', id], { input: '{"Memory": {"Limit": 33554432}, "pids": {"LIMIT": 20}, "CPU": {"Shares": 512}}' });
+  t.equal(update.code, 0, update.stderr);
+  t.equal(update.stderr, '', 'nothing ignored: every key was recognised');
+  t.equal(file('memory', 'memory.limit_in_bytes', 'memory.max'), '33554432');
+  t.equal(file('pids', 'pids.max', 'pids.max'), '20');
+  if (v1) t.equal(file('cpu', 'cpu.shares', ''), '512');
 });

@@ -4,6 +4,7 @@ import type { FlagsOf } from '../commandTable';
 import type { CommandContext } from '../context';
 import { execProcess, parseSubCgroups } from '../../container/exec';
 import { RuntimeError } from '../../base/errors';
+import { foldKeys } from '../../config/keys';
 import { validateProcess } from '../../config/validate';
 import type { Process } from '../../config/types';
 import { openStore } from '../../state/store';
@@ -51,6 +52,8 @@ function readProcessFile(file: string): Process {
   } catch (err) {
     throw new RuntimeError(`process.json: invalid JSON: ${(err as Error).message}`);
   }
+  // runc decodes this file into specs.Process with Go's case-insensitive field matching.
+  value = foldKeys(value, 'process');
   const errors = validateProcess(value);
   if (errors.length > 0) throw new RuntimeError(errors[0]);
   const proc = value as Process;

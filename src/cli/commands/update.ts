@@ -11,6 +11,7 @@ import type { CommandContext } from '../context';
 import { RuntimeError } from '../../base/errors';
 import { parseGoDecimal } from '../../base/formats';
 import type { LinuxCPU, LinuxResources } from '../../config/types';
+import { foldKeys } from '../../config/keys';
 import { validateResources } from '../../config/validate';
 import { openStore } from '../../state/store';
 import { updateContainer } from '../../container/update';
@@ -85,6 +86,8 @@ function fromJson(file: string, ctx: CommandContext<FlagsOf<'update'>>): LinuxRe
   } catch (err) {
     throw new RuntimeError(`${file === '-' ? 'stdin' : file}: invalid JSON: ${(err as Error).message}`);
   }
+  // runc decodes this file into specs.LinuxResources with Go's case-insensitive field matching.
+  doc = foldKeys(doc, 'resources');
   const problems = validateResources(doc, file === '-' ? 'resources' : file);
   if (problems.length > 0) throw new RuntimeError(problems[0]);
   const all = doc as Record<string, unknown>;

@@ -38,19 +38,17 @@ export function foldName(name: string): string {
   return name.toLowerCase().replace(/\u017f/g, 's');
 }
 
-interface Node {
-  /** Struct: canonical field → child node, and folded name → canonical field. */
-  fields?: Map<string, number>;
-  folded?: Map<string, string>;
-  /** Map: the values' node (0: scalars). */
-  map?: number;
-  /** Array: the elements' node. */
-  items?: number;
-}
+/** A shape as keys.json holds it: `[map, items, field, child, …]` (src/config/schema/keyTable.ts). */
+type Node = (string | number)[];
+const MAP = 0;
+const ITEMS = 1;
+const FIELDS = 2;
 
 interface Table {
   nodes: Node[];
   roots: Record<KeyShape, number>;
+  /** Per struct node, folded name → canonical field, built on its first key that is not exact. */
+  folded: (Map<string, string> | undefined)[];
 }
 
 const KEYS_FILE = path.join(PACKAGE_ROOT, 'dist', 'src', 'config', 'schema', 'keys.json');
@@ -59,21 +57,13 @@ let table: Table | undefined;
 
 function loadTable(): Table {
   if (table) return table;
-  let raw: { nodes: { f?: Record<string, number>; m?: number; a?: number }[]; roots: Record<KeyShape, number> };
+  let raw: { nodes: Node[]; roots: Record<KeyShape, number> };
   try {
     raw = JSON.parse(fs.readFileSync(KEYS_FILE, 'utf8'));
   } catch (err) {
     throw new RuntimeError(`config key table ${KEYS_FILE} is missing: run "npm run build" (${(err as Error).message.split('\n')[0]})`);
   }
-  const nodes = raw.nodes.map((n): Node => {
-    const node: Node = { map: n.m, items: n.a };
-    if (n.f) {
-      node.fields = new Map(Object.entries(n.f));
-      node.folded = new Map(Object.keys(n.f).map((name) => [foldName(name), name]));
-    }
-    return node;
-  });
-  return (table = { nodes, roots: raw.roots });
+  return (table = { nodes: raw.nodes, roots: raw.roots, folded: [] });
 }
 
 /**
@@ -81,61 +71,76 @@ function loadTable(): Table {
  * result is a new object only where an object had a key renamed (so use the return value).
  */
 export function foldKeys(doc: unknown, shape: KeyShape): unknown {
-  const { nodes, roots } = loadTable();
-  return walk(doc, roots[shape], nodes);
+  const t = loadTable();
+  return walk(t, doc, t.roots[shape]);
+}
+
+/** Index in struct node `n` of the field `key` names (exactly, else case-folded); -1 for none. */
+function fieldAt(t: Table, n: number, key: string): number {
+  const node = t.nodes[n];
+  const at = node.indexOf(key, FIELDS);
+  if (at >= FIELDS) return at;
+  let folded = t.folded[n];
+  if (!folded) {
+    folded = t.folded[n] = new Map();
+    for (let i = FIELDS; i < node.length; i += 2) folded.set(foldName(node[i] as string), node[i] as string);
+  }
+  const name = folded.get(foldName(key));
+  return name === undefined ? -1 : node.indexOf(name, FIELDS);
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function walk(value: unknown, n: number, nodes: Node[]): unknown {
+function walk(t: Table, value: unknown, n: number): unknown {
   if (n === 0 || typeof value !== 'object' || value === null) return value;
-  const node = nodes[n];
+  const node = t.nodes[n];
   if (Array.isArray(value)) {
-    if (node.items) {
+    const items = node[ITEMS] as number;
+    if (items > 0) {
       for (let i = 0; i < value.length; i++) {
-        const v = walk(value[i], node.items, nodes);
+        const v = walk(t, value[i], items);
         if (v !== value[i]) value[i] = v;
       }
     }
     return value;
   }
   const obj = value as Record<string, unknown>;
-  if (node.map) {
-    for (const key of Object.keys(obj)) {
-      const v = walk(obj[key], node.map, nodes);
-      if (v !== obj[key]) obj[key] = v;
+  const map = node[MAP] as number;
+  if (map >= 0) {
+    if (map > 0) {
+      for (const key of Object.keys(obj)) {
+        const v = walk(t, obj[key], map);
+        if (v !== obj[key]) obj[key] = v;
+      }
     }
     return obj;
   }
-  const fields = node.fields;
-  if (!fields) return obj;
+  if (node.length === FIELDS) return obj;
   let renamed = false;
   for (const key of Object.keys(obj)) {
-    let child = fields.get(key);
-    if (child === undefined) {
-      const canonical = node.folded!.get(foldName(key));
-      if (canonical === undefined) continue; // unknown: kept as is
-      renamed = true;
-      child = fields.get(canonical)!;
-    }
-    const v = walk(obj[key], child, nodes);
+    const at = fieldAt(t, n, key);
+    if (at < 0) continue; // unknown: kept as is
+    if (node[at] !== key) renamed = true;
+    const v = walk(t, obj[key], node[at + 1] as number);
     if (v !== obj[key]) obj[key] = v;
   }
-  return renamed ? rekey(obj, node, nodes) : obj;
+  return renamed ? rekey(t, obj, n) : obj;
 }
 
 /** A copy of a struct object with its keys canonical, equal fields decoded in document order. */
-function rekey(obj: Record<string, unknown>, node: Node, nodes: Node[]): Record<string, unknown> {
+function rekey(t: Table, obj: Record<string, unknown>, n: number): Record<string, unknown> {
+  const node = t.nodes[n];
   const out: Record<string, unknown> = {};
   for (const key of Object.keys(obj)) {
-    const canonical = node.fields!.has(key) ? key : (node.folded!.get(foldName(key)) ?? key);
-    if (Object.prototype.hasOwnProperty.call(out, canonical)) {
-      setOwn(out, canonical, decodeOver(out[canonical], obj[key], node.fields!.get(canonical) ?? 0, nodes));
-    } else {
-      setOwn(out, canonical, obj[key]);
+    const at = fieldAt(t, n, key);
+    if (at < 0) {
+      setOwn(out, key, obj[key]); // unknown: no field, so no other key lands on it
+      continue;
     }
+    const field = node[at] as string;
+    setOwn(out, field, hasOwn(out, field) ? decodeOver(t, out[field], obj[key], node[at + 1] as number) : obj[key]);
   }
   return out;
 }
@@ -145,21 +150,23 @@ function rekey(obj: Record<string, unknown>, node: Node, nodes: Node[]): Record<
  * struct sets the fields it names (recursively), into a map sets the entries it names; anything
  * else (scalar, array, null, or a type mismatch the schema will report) replaces.
  */
-function decodeOver(prev: unknown, next: unknown, n: number, nodes: Node[]): unknown {
+function decodeOver(t: Table, prev: unknown, next: unknown, n: number): unknown {
   if (n === 0 || !isObject(prev) || !isObject(next)) return next;
-  const node = nodes[n];
-  if (node.map !== undefined) {
+  const node = t.nodes[n];
+  if ((node[MAP] as number) >= 0) {
     for (const key of Object.keys(next)) setOwn(prev, key, next[key]);
     return prev;
   }
-  if (!node.fields) return next;
+  if (node.length === FIELDS) return next;
   for (const key of Object.keys(next)) {
-    const child = node.fields.get(key);
-    const merged = child !== undefined && Object.prototype.hasOwnProperty.call(prev, key) ? decodeOver(prev[key], next[key], child, nodes) : next[key];
-    setOwn(prev, key, merged);
+    // Both sides are canonical already: an exact lookup is enough.
+    const at = node.indexOf(key, FIELDS);
+    setOwn(prev, key, at >= FIELDS && hasOwn(prev, key) ? decodeOver(t, prev[key], next[key], node[at + 1] as number) : next[key]);
   }
   return prev;
 }
+
+const hasOwn = (obj: object, key: string) => Object.prototype.hasOwnProperty.call(obj, key);
 
 /** obj[key] = value, also for a key named "__proto__" (an own property, as JSON.parse makes it). */
 function setOwn(obj: Record<string, unknown>, key: string, value: unknown): void {

@@ -177,22 +177,32 @@ t.test('the key table: built from the schemas, maps exactly where specs-go has G
   const base = 'https://runts.dev/schema/';
   tt.same(buildKeyTable(schemas, { config: base + 'config-schema.json', process: base + 'process.json', resources: base + 'resources.json' }), table);
 
+  // Nodes are [map, items, field, child, …] (keyTable.ts).
+  const fieldsOf = (n: number): Record<string, number> => {
+    const node = table.nodes[n];
+    const out: Record<string, number> = {};
+    for (let i = 2; i < node.length; i += 2) out[node[i]] = node[i + 1];
+    return out;
+  };
   const maps: string[] = [];
   const walk = (n: number, at: string, seen: Set<number>) => {
     if (n === 0 || seen.has(n)) return;
     seen.add(n);
-    const node = table.nodes[n];
-    if (node.m !== undefined) maps.push(at);
-    for (const [name, child] of Object.entries(node.f ?? {})) walk(child as number, `${at}.${name}`, new Set(seen));
-    if (node.m !== undefined) walk(node.m, `${at}.*`, seen);
-    if (node.a !== undefined) walk(node.a, `${at}[]`, seen);
+    const [map, items] = table.nodes[n];
+    if (map >= 0) maps.push(at);
+    for (const [name, child] of Object.entries(fieldsOf(n))) walk(child, `${at}.${name}`, new Set(seen));
+    if (map >= 0) walk(map, `${at}.*`, seen);
+    if (items >= 0) walk(items, `${at}[]`, seen);
   };
   walk(table.roots.config, '', new Set());
   // runtime-spec specs-go/config.go: every map[string]… field.
   tt.same(maps.sort(), ['.annotations', '.linux.netDevices', '.linux.resources.rdma', '.linux.resources.unified', '.linux.sysctl', '.linux.timeOffsets']);
-  tt.equal(table.roots.process, table.nodes[table.roots.config].f.process, 'exec --process shares config.process');
-  tt.equal(table.roots.resources, table.nodes[table.nodes[table.roots.config].f.linux].f.resources, 'update -r shares linux.resources');
-  tt.ok(table.nodes[table.nodes[table.roots.config].f.hooks].f, 'hooks is a struct: its keys fold');
+  const config = fieldsOf(table.roots.config);
+  tt.equal(table.roots.process, config.process, 'exec --process shares config.process');
+  tt.equal(table.roots.resources, fieldsOf(config.linux).resources, 'update -r shares linux.resources');
+  tt.same(Object.keys(fieldsOf(config.hooks)), ['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop'], 'hooks is a struct: its keys fold');
+  const weightDevice = table.nodes[fieldsOf(fieldsOf(fieldsOf(config.linux).resources).blockIO).weightDevice][1];
+  tt.same(Object.keys(fieldsOf(weightDevice)).sort(), ['leafWeight', 'major', 'minor', 'weight'], 'allOf: LinuxWeightDevice embeds LinuxBlockIODevice');
 });
 
 t.test('buildKeyTable refuses schemas it cannot read as Go types', async (tt) => {

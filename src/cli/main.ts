@@ -12,6 +12,8 @@ import { hotCommand } from './hotPath';
 import { report } from '../base/errors';
 import { createLogger, printOut } from '../base/log';
 import type { Logger } from '../base/log';
+import { codeCacheDir, codeCacheReport, requireCached, saveCodeCaches, useCodeCacheFor } from '../base/codeCache';
+import { PACKAGE_ROOT } from '../base/paths';
 
 function loadHelp(): typeof import('./help') {
   return require('./help') as typeof import('./help');
@@ -27,8 +29,18 @@ async function dispatch(invocation: Invocation, log: Logger): Promise<number> {
     return 0;
   }
   const hot = hotCommand(invocation);
-  if (!hot) return (require('./commandRunner') as typeof import('./commandRunner')).runCommand(invocation, log);
+  if (!hot) return runCold(invocation, log);
   return hot().run({ globals: invocation.globals, flags: invocation.flags, positionals: invocation.positionals, log });
+}
+
+/** Every other command, from commandRunner through its code cache (../base/codeCache.ts). */
+async function runCold(invocation: Extract<Invocation, { action: 'run' }>, log: Logger): Promise<number> {
+  useCodeCacheFor(invocation.command.name);
+  const runner = requireCached(require.resolve('./commandRunner'), codeCacheDir(PACKAGE_ROOT)) as typeof import('./commandRunner');
+  const status = await runner.runCommand(invocation, log);
+  for (const line of codeCacheReport()) log.debug(line);
+  if (status === 0) saveCodeCaches();
+  return status;
 }
 
 export async function main(argv: string[]): Promise<number> {

@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { RuntimeError } from '../base/errors';
 import { PACKAGE_ROOT } from '../base/paths';
+import { codeCacheDir, requireCached } from '../base/codeCache';
 import { CONFIG_FILE, readConfig } from './load';
 
 /** Reads and parses config.json without validating it (for `runts validate`, which lists every problem). */
@@ -41,7 +42,7 @@ let validators: Validators | undefined;
 function loadValidators(): Validators {
   if (!validators) {
     try {
-      validators = require(VALIDATORS_MODULE) as Validators;
+      validators = requireCached(VALIDATORS_MODULE, codeCacheDir(PACKAGE_ROOT)) as Validators;
     } catch (err) {
       throw new RuntimeError(`config validator ${VALIDATORS_MODULE} is missing: run "npm run build" (${(err as Error).message.split('\n')[0]})`);
     }

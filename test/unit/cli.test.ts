@@ -181,6 +181,10 @@ t.test('the bundles: the hot path compiles dist/bundle/runts.js only, other comm
     "const Module = require('module');",
     'const compile = Module.prototype._compile;',
     "Module.prototype._compile = function (source, file) { require('fs').writeSync(2, 'compiled ' + file + '\\n'); return compile.call(this, source, file); };",
+    // commandRunner.js and the validators are compiled through their code caches (vm.Script).
+    "const vm = require('vm');",
+    'const Script = vm.Script;',
+    "vm.Script = class extends Script { constructor(source, options) { require('fs').writeSync(2, 'compiled ' + options.filename + '\\n'); super(source, options); } };",
   ].join('\n'));
   const compiled = (...args: string[]) => {
     const env = { ...process.env };

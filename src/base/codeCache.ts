@@ -1,0 +1,115 @@
+/**
+ * V8 code caches for the big modules a cold command loads (dist/bundle/commandRunner.js, the
+ * generated validators): what Node 22's module.enableCompileCache() does, for Node 20.
+ *
+ * Without a cache, every call pre-parses the whole file and then compiles each function it runs
+ * on first use; for create that was ~9 ms of a ~40 ms budget. The cache holds the bytecode of
+ * the functions one successful run of a command actually compiled, so it is kept per command
+ * (`create`, `delete`, ...) and written once, at the end of the first successful run that had
+ * none (or whose cache V8 rejected: another node binary, other V8 flags).
+ *
+ * V8 checks its version and flags, but of the source only its length: a cache is therefore
+ * named after the source file's inode, size and mtime (ns), so a rebuilt or edited file never
+ * meets the cache of another. The caches live in dist/code-cache/ (the build empties dist/);
+ * where it is not writable, commands run uncached and say so under --debug.
+ *
+ * Both bundles (runts.js and commandRunner.js) contain this module, so the list of scripts to
+ * save is kept on globalThis, where both see the same one.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { createRequire, wrap } from 'module';
+import { Script } from 'vm';
+
+export type CodeCacheUse = 'used' | 'rejected' | 'none' | 'off';
+
+interface Pending {
+  script: Script;
+  cacheFile: string;
+}
+
+interface Registry {
+  /** The command whose run the caches are for; no caching until it is set. */
+  command?: string;
+  pending: Pending[];
+  loaded: { file: string; use: CodeCacheUse }[];
+}
+
+const REGISTRY_KEY = Symbol.for('runts.codeCache');
+
+function registry(): Registry {
+  const g = globalThis as { [REGISTRY_KEY]?: Registry };
+  return (g[REGISTRY_KEY] ??= { pending: [], loaded: [] });
+}
+
+/** Where a package keeps its caches: dist/code-cache/, beside dist/bundle/ and dist/src/. */
+export function codeCacheDir(packageRoot: string): string {
+  return path.join(packageRoot, 'dist', 'code-cache');
+}
+
+/** Caches made from now on are for `command` (a command name from the table). */
+export function useCodeCacheFor(command: string): void {
+  registry().command = command;
+}
+
+/**
+ * require(file) for a CommonJS file, through its code cache in `cacheDir` when a command is
+ * set (useCodeCacheFor); a plain require() otherwise.
+ */
+export function requireCached(file: string, cacheDir: string): unknown {
+  const reg = registry();
+  if (reg.command === undefined) return require(file);
+  const fd = fs.openSync(file, 'r');
+  let source: string;
+  let cacheFile: string;
+  try {
+    const st = fs.fstatSync(fd, { bigint: true });
+    source = fs.readFileSync(fd, 'utf8');
+    cacheFile = path.join(cacheDir, `${path.basename(file)}-${st.ino}-${st.size}-${st.mtimeNs}-${reg.command}.cache`);
+  } finally {
+    fs.closeSync(fd);
+  }
+  let cachedData: Buffer | undefined;
+  try {
+    cachedData = fs.readFileSync(cacheFile);
+  } catch {
+    cachedData = undefined;
+  }
+  // Node's own CommonJS wrapper, on the source's first line: line numbers in stack traces hold.
+  const script = new Script(wrap(source), { filename: file, cachedData });
+  const use: CodeCacheUse = cachedData === undefined ? 'none' : script.cachedDataRejected ? 'rejected' : 'used';
+  reg.loaded.push({ file, use });
+  if (use !== 'used') reg.pending.push({ script, cacheFile });
+  const module = { exports: {} as unknown, filename: file, id: file, loaded: false };
+  const wrapper = script.runInThisContext() as (...args: unknown[]) => void;
+  wrapper.call(module.exports, module.exports, createRequire(file), module, file, path.dirname(file));
+  module.loaded = true;
+  return module.exports;
+}
+
+/** What requireCached did for each file, for --debug. */
+export function codeCacheReport(): string[] {
+  return registry().loaded.map(({ file, use }) => `code cache of ${path.basename(file)}: ${use}`);
+}
+
+/**
+ * After a successful command: write the caches that were missing or rejected, each atomically
+ * (concurrent first runs each write a whole file). Failures (a read-only install) are ignored.
+ */
+export function saveCodeCaches(): void {
+  const reg = registry();
+  for (const { script, cacheFile } of reg.pending.splice(0)) {
+    const tmp = `${cacheFile}.${process.pid}.tmp`;
+    try {
+      fs.mkdirSync(path.dirname(cacheFile), { recursive: true, mode: 0o755 });
+      fs.writeFileSync(tmp, script.createCachedData(), { mode: 0o644 });
+      fs.renameSync(tmp, cacheFile);
+    } catch {
+      try {
+        fs.unlinkSync(tmp);
+      } catch {
+        // never written
+      }
+    }
+  }
+}

@@ -1,0 +1,149 @@
+/**
+ * The code caches of src/base/codeCache.ts, both ways: a first run writes them, a second uses
+ * them, a cache V8 rejects (corrupt, or of another node) is ignored and replaced, a cache dir
+ * that cannot be written leaves commands uncached but working, and a rebuilt file never meets
+ * the cache of its old self. Each case runs a copy of the built package (its own
+ * dist/code-cache/), through `validate` (cold, validators included) and `create` + `delete`.
+ */
+import t from 'tap';
+import * as fs from 'fs';
+import * as path from 'path';
+import * as os from 'os';
+import { spawnSync } from 'child_process';
+import { REPO, baseSpec, childEnv, makeBundle, scratchDir } from '../helpers/runts';
+import { skipUnless } from '../helpers/skip';
+
+const skip = skipUnless({ root: true, fixture: true });
+
+/** A copy of the built package: what a run needs beside the bundles, nothing of another's cache. */
+function copyPackage(): string {
+  const root = scratchDir('codecache');
+  t.teardown(() => fs.rmSync(root, { recursive: true, force: true }));
+  fs.copyFileSync(path.join(REPO, 'package.json'), path.join(root, 'package.json'));
+  for (const dir of ['dist/bundle', 'dist/src/config/schema', 'build/Release']) {
+    fs.cpSync(path.join(REPO, dir), path.join(root, dir), { recursive: true });
+  }
+  return root;
+}
+
+/** The package's runts with --debug; output through files (a created init keeps its stdio). */
+function run(pkg: string, ...args: string[]): { code: number; stderr: string; stdout: string } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'runts-out-'));
+  const out = fs.openSync(path.join(dir, 'out'), 'w+');
+  const err = fs.openSync(path.join(dir, 'err'), 'w+');
+  try {
+    const r = spawnSync(process.execPath, [path.join(pkg, 'dist', 'bundle', 'runts.js'), '--debug', ...args], {
+      env: childEnv(),
+      stdio: ['ignore', out, err],
+      timeout: 60_000,
+    });
+    const read = (name: string) => fs.readFileSync(path.join(dir, name), 'utf8');
+    return { code: r.status ?? -1, stdout: read('out'), stderr: read('err') };
+  } finally {
+    fs.closeSync(out);
+    fs.closeSync(err);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** A bundle removed when the test ends. */
+function bundleOf(t: { teardown(fn: () => void): void }, spec = baseSpec(['/bin/true'])): string {
+  const dir = makeBundle(spec);
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** "used", "none", "rejected" per file, from the --debug lines. */
+function uses(stderr: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const m of stderr.matchAll(/code cache of (\S+): (\w+)/g)) out[m[1]] = m[2];
+  return out;
+}
+
+const caches = (pkg: string) => {
+  try {
+    return fs.readdirSync(path.join(pkg, 'dist', 'code-cache')).sort();
+  } catch {
+    return [];
+  }
+};
+
+t.test('validate: written by the first run, used by the next', { skip }, async (t) => {
+  const pkg = copyPackage();
+  const bundle = bundleOf(t);
+  const first = run(pkg, 'validate', '--bundle', bundle);
+  t.equal(first.code, 0, first.stderr);
+  t.same(uses(first.stderr), { 'commandRunner.js': 'none', 'validators.js': 'none' });
+  const files = caches(pkg);
+  t.equal(files.length, 2, `one cache per file: ${files.join(' ')}`);
+  t.ok(files.every((f) => f.endsWith('-validate.cache')), 'named after the command');
+  const second = run(pkg, 'validate', '--bundle', bundle);
+  t.equal(second.code, 0, second.stderr);
+  t.same(uses(second.stderr), { 'commandRunner.js': 'used', 'validators.js': 'used' });
+});
+
+t.test('a failed command writes no cache (it ran only part of the code)', { skip }, async (t) => {
+  const pkg = copyPackage();
+  const bundle = bundleOf(t, { ...baseSpec(['/bin/true']), process: { ...baseSpec(['/bin/true']).process!, cwd: 'relative' } });
+  const r = run(pkg, 'validate', '--bundle', bundle);
+  t.equal(r.code, 1);
+  t.match(r.stdout + r.stderr, /\/process\/cwd/);
+  t.same(caches(pkg), []);
+});
+
+t.test('a corrupt cache is rejected by V8, the command runs from source and replaces it', { skip }, async (t) => {
+  const pkg = copyPackage();
+  const bundle = bundleOf(t);
+  t.equal(run(pkg, 'validate', '--bundle', bundle).code, 0);
+  const dir = path.join(pkg, 'dist', 'code-cache');
+  const runnerCache = path.join(dir, caches(pkg).find((f) => f.startsWith('commandRunner.js'))!);
+  const bytes = fs.readFileSync(runnerCache);
+  bytes.fill(0x5a, 16, 4096); // past V8's magic number: a checksum or header mismatch
+  fs.writeFileSync(runnerCache, bytes);
+  const r = run(pkg, 'validate', '--bundle', bundle);
+  t.equal(r.code, 0, r.stderr);
+  t.equal(uses(r.stderr)['commandRunner.js'], 'rejected');
+  t.equal(uses(run(pkg, 'validate', '--bundle', bundle).stderr)['commandRunner.js'], 'used', 'rewritten after the rejected run');
+});
+
+t.test('a cache dir that cannot be written: uncached, still correct', { skip }, async (t) => {
+  const pkg = copyPackage();
+  const bundle = bundleOf(t);
+  fs.writeFileSync(path.join(pkg, 'dist', 'code-cache'), 'not a directory');
+  for (let i = 0; i < 2; i++) {
+    const r = run(pkg, 'validate', '--bundle', bundle);
+    t.equal(r.code, 0, r.stderr);
+    t.same(uses(r.stderr), { 'commandRunner.js': 'none', 'validators.js': 'none' });
+  }
+});
+
+t.test('a rebuilt commandRunner.js does not meet the cache of the old one', { skip }, async (t) => {
+  const pkg = copyPackage();
+  const bundle = bundleOf(t);
+  t.equal(run(pkg, 'validate', '--bundle', bundle).code, 0);
+  // Same length, other content: V8's own check (the length) would take the old cache.
+  const runner = path.join(pkg, 'dist', 'bundle', 'commandRunner.js');
+  const source = fs.readFileSync(runner, 'utf8');
+  t.ok(source.startsWith('"use strict";'));
+  fs.writeFileSync(runner, source.replace('"use strict";', "'use strict';"));
+  const r = run(pkg, 'validate', '--bundle', bundle);
+  t.equal(r.code, 0, r.stderr);
+  t.equal(uses(r.stderr)['commandRunner.js'], 'none');
+});
+
+t.test('create and delete of a real container, cached', { skip }, async (t) => {
+  const pkg = copyPackage();
+  const bundle = bundleOf(t);
+  const root = scratchDir('codecache-root');
+  t.teardown(() => fs.rmSync(root, { recursive: true, force: true }));
+  for (const expected of ['none', 'used']) {
+    const created = run(pkg, '--root', root, 'create', '--bundle', bundle, 'cc');
+    t.equal(created.code, 0, created.stderr);
+    t.equal(uses(created.stderr)['commandRunner.js'], expected, `create: ${expected}`);
+    const state = JSON.parse(run(pkg, '--root', root, 'state', 'cc').stdout);
+    t.equal(state.status, 'created');
+    const deleted = run(pkg, '--root', root, 'delete', '--force', 'cc');
+    t.equal(deleted.code, 0, deleted.stderr);
+    t.equal(uses(deleted.stderr)['commandRunner.js'], expected, `delete: ${expected}`);
+  }
+});

@@ -204,6 +204,7 @@ export class SystemdCgroup implements Cgroup {
   readonly paths: Record<string, string>;
   /** Nothing is made by hand: systemd makes the unit's cgroup, destroy() stops the unit. */
   readonly created: string[] = [];
+  readonly dirsMadeAtJoin = true;
   private started = false;
   private startProperties: UnitProperty[] | undefined;
 

@@ -128,6 +128,34 @@ t.test('a container that exits on its own: systemd removes the empty scope, dele
   t.equal(runts(root, ['list', '-q']).stdout.trim(), '', 'no state left');
 });
 
+t.test('a second container given a live unit joins it (runc 1.1 does); a create that fails leaves that unit alone', async (t) => {
+  const id = `sdshare${process.pid}`;
+  const unit = `runts-test-${id}.scope`;
+  const bundle = makeBundle(limitsSpec(id));
+  const broken = makeBundle(limitsSpec(id, (s) => {
+    s.mounts!.push({ destination: '/mnt', type: 'bind', source: '/nonexistent/source', options: ['bind'] });
+  }), bundle + '-broken');
+  t.teardown(() => [bundle, broken].forEach((b) => fs.rmSync(b, { recursive: true, force: true })));
+  const [a, b, c] = [`${id}a`, `${id}b`, `${id}c`];
+
+  ok(t, runts(root, [...sdFlags, 'run', '-d', '--bundle', bundle, a]), 'the first container');
+  const second = runts(root, [...sdFlags, 'run', '-d', '--bundle', bundle, b]);
+  ok(t, second, 'a second one with the same cgroupsPath');
+  t.match(second.stderr, "container's cgroup is not empty", "with runc's warning");
+  const pidB = JSON.parse(runts(root, ['state', b]).stdout || '{}').pid;
+  t.equal(fs.readFileSync(`/proc/${pidB}/cgroup`, 'utf8').trim().split('\n').pop(), `0::/machine.slice/${unit}`, 'its init is in the same unit');
+
+  const failed = runts(root, [...sdFlags, 'create', '--bundle', broken, c]);
+  t.equal(failed.code, 1, 'a third one that fails (a missing bind source) after joining the unit');
+  t.equal(show(unit, ['ActiveState']).ActiveState, 'active', 'leaves the unit running');
+  t.equal(JSON.parse(runts(root, ['state', a]).stdout || '{}').status, 'running', 'with the first container in it');
+
+  ok(t, runts(root, ['delete', '--force', a]), 'delete --force of the first');
+  ok(t, runts(root, ['delete', '--force', b]), 'delete --force of the second');
+  t.equal(show(unit, ['LoadState']).LoadState, 'not-found', 'the unit is gone');
+  t.equal(runts(root, ['list', '-q']).stdout.trim(), '', 'no state left');
+});
+
 t.test('refusals name the unit and the property, and leave nothing behind', async (t) => {
   const id = `sdbad${process.pid}`;
   const bundle = makeBundle(limitsSpec(id, (s) => {

@@ -201,7 +201,11 @@ export function rmdirRetry(dir: string, timeoutMs = 1000): string | undefined {
   }
 }
 
-/** Every pid in `dir`'s cgroup.procs and in all its sub-cgroups, sorted and unique. */
+/**
+ * Every pid in `dir`'s cgroup.procs and in all its sub-cgroups, sorted and unique. A v2 cgroup
+ * of type "threaded" (made inside a delegated container) refuses to list its processes
+ * (EOPNOTSUPP): its threads are read instead, each counted as the process it belongs to.
+ */
 export function allPids(dir: string): number[] {
   const pids = new Set<number>();
   const walk = (d: string): void => {
@@ -209,8 +213,10 @@ export function allPids(dir: string): number[] {
     try {
       text = fs.readFileSync(path.join(d, 'cgroup.procs'), 'utf8');
     } catch (err) {
-      if (errnoCode(err) === 'ENOENT') return;
-      throw new RuntimeError(`read ${path.join(d, 'cgroup.procs')}: ${reason(err)}`);
+      const code = errnoCode(err);
+      if (code === 'ENOENT') return;
+      if (code !== 'ENOTSUP' && code !== 'EOPNOTSUPP') throw new RuntimeError(`read ${path.join(d, 'cgroup.procs')}: ${reason(err)}`);
+      text = threadOwners(d).join('\n');
     }
     for (const line of text.split('\n')) if (line) pids.add(Number(line));
     let entries: fs.Dirent[];
@@ -223,6 +229,28 @@ export function allPids(dir: string): number[] {
   };
   walk(dir);
   return [...pids].sort((a, b) => a - b);
+}
+
+/** The processes (thread group ids) of the threads in a threaded cgroup's cgroup.threads; a thread gone meanwhile is skipped. */
+function threadOwners(dir: string): number[] {
+  let text: string;
+  try {
+    text = fs.readFileSync(path.join(dir, 'cgroup.threads'), 'utf8');
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return [];
+    throw new RuntimeError(`read ${path.join(dir, 'cgroup.threads')}: ${reason(err)}`);
+  }
+  const owners: number[] = [];
+  for (const tid of text.split('\n')) {
+    if (!tid) continue;
+    try {
+      const tgid = /^Tgid:\s*(\d+)$/m.exec(fs.readFileSync(`/proc/${tid}/status`, 'utf8'));
+      if (tgid) owners.push(Number(tgid[1]));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return owners;
 }
 
 /** Joins `pid` to the cgroup at `dir` (cgroup.procs), with runc's wording on failure. */

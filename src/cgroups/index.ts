@@ -52,6 +52,11 @@ export interface Cgroup {
   readonly created: string[];
   /** The systemd unit holding the cgroup (--systemd-cgroup); delete stops it. */
   readonly unit?: string;
+  /**
+   * True when the directories exist only from the first join() on (the systemd driver: its unit
+   * starts with the container's init as its process), not from create().
+   */
+  readonly dirsMadeAtJoin?: boolean;
   /** mkdir every directory (v1 cpuset: cpus/mems copied from the parent first), apply resources. */
   create(): void;
   /** Writes `pid` to cgroup.procs of every directory. */

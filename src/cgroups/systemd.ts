@@ -61,26 +61,43 @@ export class SystemdManager {
     return this.cachedVersion;
   }
 
-  /** StartTransientUnit and wait for its job; a leftover unit of that name is reset and the start retried once. */
-  startUnit(unit: string, props: UnitProperty[]): void {
+  /**
+   * StartTransientUnit and wait for its job. True when this call started the unit; false when a
+   * live unit of that name was there already: runc 1.1 takes such a unit as it is (a second
+   * container given the same cgroupsPath joins it) instead of failing. A leftover unit of that
+   * name that is not active is reset and the start retried once.
+   */
+  startUnit(unit: string, props: UnitProperty[]): boolean {
     const wire = props.map((p) => [p.name, { type: p.type, value: p.value }]);
     let job: string;
     try {
       job = this.startJob(unit, wire);
     } catch (err) {
       if (dbusName(err) !== 'org.freedesktop.systemd1.UnitExists') throw this.startError(unit, props, err);
+      if (this.isActive(unit)) return false;
       this.resetFailed(unit);
       try {
         job = this.startJob(unit, wire);
       } catch (again) {
+        if (dbusName(again) === 'org.freedesktop.systemd1.UnitExists' && this.isActive(unit)) return false;
         throw this.startError(unit, props, again);
       }
     }
     const result = sdbus().waitJob(job, JOB_TIMEOUT_MS);
-    if (result === 'done') return;
+    if (result === 'done') return true;
     this.resetFailed(unit);
     if (result === null) throw new RuntimeError(`timeout waiting for systemd to create unit ${JSON.stringify(unit)} (${JOB_TIMEOUT_MS / 1000} s)`);
     throw new RuntimeError(`error creating systemd unit ${JSON.stringify(unit)}: job ${result}`);
+  }
+
+  /** Whether the unit is active (or becoming so): one that holds processes. */
+  private isActive(unit: string): boolean {
+    try {
+      const [state] = this.properties(unit, 'org.freedesktop.systemd1.Unit', ['ActiveState']);
+      return state !== undefined && ['active', 'activating', 'reloading'].includes(String(state.value));
+    } catch {
+      return false;
+    }
   }
 
   private startJob(unit: string, wire: unknown[]): string {
@@ -204,8 +221,12 @@ export class SystemdCgroup implements Cgroup {
   readonly paths: Record<string, string>;
   /** Nothing is made by hand: systemd makes the unit's cgroup, destroy() stops the unit. */
   readonly created: string[] = [];
+  readonly dirsMadeAtJoin = true;
   private started = false;
+  /** This container started the unit (rather than joining a live one of that name): only then may a failed create stop it. */
+  private startedUnit = false;
   private startProperties: UnitProperty[] | undefined;
+  private resourceProps: UnitProperty[] = [];
 
   constructor(readonly unit: string, paths: Record<string, string>, private readonly opts: DriverOptions) {
     this.paths = { ...paths };
@@ -233,16 +254,19 @@ export class SystemdCgroup implements Cgroup {
     const r = this.opts.resources ?? {};
     if (this.opts.layout === 'v1' && r.unified && Object.keys(r.unified).length > 0) throw new RuntimeError('invalid configuration: cannot use unified on cgroup v1');
     const ctx = this.context();
+    this.resourceProps = resourceProperties(r, ctx, containerDeviceRules(r.devices, this.opts.devices));
     this.startProperties = [
       ...unitProperties(place, `runts container ${this.opts.id}`, 0, this.opts.layout),
       ...annotationProperties(this.opts.annotations),
-      ...resourceProperties(r, ctx, containerDeviceRules(r.devices, this.opts.devices)),
+      ...this.resourceProps,
     ];
   }
 
   /**
    * The first join starts the unit with `pid` in it, then writes the files systemd leaves
-   * alone; later joins (exec) write cgroup.procs like the fs driver.
+   * alone; later joins (exec) write cgroup.procs like the fs driver. A live unit of that name
+   * is joined as runc 1.1 joins it: its properties set to this container's resources, `pid`
+   * written to its cgroup.
    */
   join(pid: number): void {
     if (this.started || !this.startProperties) {
@@ -250,11 +274,12 @@ export class SystemdCgroup implements Cgroup {
       return;
     }
     const props = this.startProperties.map((p) => (p.name === 'PIDs' ? { ...p, value: [pid] } : p));
-    systemd().startUnit(this.unit, props);
+    this.startedUnit = systemd().startUnit(this.unit, props);
     this.started = true;
+    if (!this.startedUnit) systemd().setProperties(this.unit, this.resourceProps);
     const files = this.files(this.opts.resources);
     files.create();
-    if (this.opts.layout === 'v1') files.join(pid);
+    if (this.opts.layout === 'v1' || !this.startedUnit) files.join(pid);
     if (this.opts.layout === 'v2' && this.opts.ownerUid !== undefined) this.chownToOwner(this.opts.ownerUid);
   }
 
@@ -351,9 +376,13 @@ export class SystemdCgroup implements Cgroup {
 
   /**
    * Stops the unit (systemd removes its cgroup), then removes what is left: the unit's
-   * directories in the v1 hierarchies systemd does not manage, and any sub-cgroups.
+   * directories in the v1 hierarchies systemd does not manage, and any sub-cgroups. For a new
+   * container (a failed create) only when it started the unit itself; an existing container's
+   * delete stops its unit, shared or not, as runc's does.
    */
   destroy(): void {
+    // A create that fails leaves alone a unit it did not start: another container's, or none.
+    if (this.opts.place && !this.startedUnit) return;
     systemd().stopUnit(this.unit);
     const failures: string[] = [];
     for (const dir of new Set(Object.values(this.paths))) removeTree(dir, failures);

@@ -13,7 +13,7 @@ import { runHooks } from './hooks';
 import { guardInheritedFds, startInit, stopInit } from '../init/process';
 import type { Logger } from '../base/log';
 import { native } from '../native';
-import { buildPlan, initPart } from '../plan/plan';
+import { buildPlan, initPart, joinCgroupBeforeSetup } from '../plan/plan';
 import { loadBundle } from '../config/validate';
 import type { Spec, State } from '../config/types';
 import { openStore, pidStartTime, rfc3339Nano, validateId, type ContainerRecord, type StateStore } from '../state/store';
@@ -106,12 +106,7 @@ export async function createContainer(globals: GlobalOptions, request: CreateReq
       init.channel.timeoutMs = inInitHooks.some((h) => !h.timeout) ? 0 : init.channel.timeoutMs + inInitHooks.reduce((sum, h) => sum + h.timeout! * 1000, 0);
     }
     announce('init-started', { cgroupMissing: [...cgroup.created], init: processRef(init.pid) });
-    // A new cgroup namespace is rooted where the init stands when it unshares it: then the init
-    // must join first. Otherwise it joins once set up, so the kernel memory of its namespaces
-    // and mounts is the runtime's one-time cost and a small memory limit still starts.
-    // A real-time process may not join a v1 cpu cgroup after the fact either.
-    const joinBeforeSetup =
-      (spec.linux?.namespaces?.some((n) => n.type === 'cgroup' && !n.path) ?? false) || REALTIME_POLICIES.has(spec.process?.scheduler?.policy ?? '');
+    const joinBeforeSetup = joinCgroupBeforeSetup(spec, plan, cgroup.paths, cgroup.dirsMadeAtJoin ?? false);
     if (joinBeforeSetup) cgroup.join(init.pid);
     announce('plan');
     init.channel.sendPlan(initPart(plan));
@@ -188,8 +183,6 @@ function missingDirectories(dirs: string[]): string[] {
   }
   return [...missing];
 }
-
-const REALTIME_POLICIES = new Set(['SCHED_FIFO', 'SCHED_RR', 'SCHED_DEADLINE']);
 
 /** Steps to take back, newest first, when create fails half-way. */
 class UndoList {

@@ -150,6 +150,26 @@ export function initPart(plan: Plan): InitPlan {
   return init;
 }
 
+/**
+ * Whether the init must be in its cgroup before it sets up its namespaces and mounts, rather
+ * than joined once it is set up (which keeps the kernel memory of its namespaces and mounts the
+ * runtime's one-time cost, so a small memory limit still starts):
+ * - a new cgroup namespace is rooted where the init stands when it unshares it;
+ * - a real-time process may not join a v1 cpu cgroup after the fact;
+ * - `dirsMadeAtJoin` (the systemd driver: the unit, and with it its cgroup directories, starts
+ *   with its first process) while a v1 "cgroup" mount binds those directories into the
+ *   container: they must exist before the init mounts them.
+ */
+export function joinCgroupBeforeSetup(spec: Spec, plan: Pick<InitPlan, 'mounts'>, cgroupPaths: Record<string, string>, dirsMadeAtJoin: boolean): boolean {
+  if (spec.linux?.namespaces?.some((n) => n.type === 'cgroup' && !n.path)) return true;
+  if (REALTIME_POLICIES.has(spec.process?.scheduler?.policy ?? '')) return true;
+  if (!dirsMadeAtJoin) return false;
+  const dirs = new Set(Object.values(cgroupPaths));
+  return plan.mounts.some((m) => m.bind && dirs.has(m.source));
+}
+
+const REALTIME_POLICIES = new Set(['SCHED_FIFO', 'SCHED_RR', 'SCHED_DEADLINE']);
+
 export interface PlanOptions {
   id: string;
   rootfs: string;

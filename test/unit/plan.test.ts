@@ -6,7 +6,7 @@ import t from 'tap';
 import { planCapabilitySets, skippedCapabilitiesMessage } from '../../src/plan/capabilities';
 import type { LsmHost } from '../../src/plan/lsm';
 import { MOUNT_ATTR, MS, parseMountOptions } from '../../src/plan/mountOptions';
-import { buildExecPlan, buildPlan, type PlanOptions } from '../../src/plan/plan';
+import { buildExecPlan, buildPlan, joinCgroupBeforeSetup, type PlanOptions } from '../../src/plan/plan';
 import { parseCpuList } from '../../src/base/formats';
 import { planCpuAffinity } from '../../src/plan/processSettings';
 import type { Spec } from '../../src/config/types';
@@ -249,4 +249,24 @@ t.test('a "cgroup" mount on pure v2 is a cgroup2 mount, bound from the container
   const hybrid = { ...OPTS, cgroupPaths: { memory: '/sys/fs/cgroup/memory/c1', '': '/sys/fs/cgroup/unified/c1' } };
   const v1 = buildPlan(withMount(true), hybrid).mounts.filter((m) => m.destination.startsWith('/sys/fs/cgroup'));
   t.same(v1.map((m) => [m.destination, m.type]), [['/sys/fs/cgroup', 'tmpfs'], ['/sys/fs/cgroup/memory', 'bind']], 'v1 keeps the tmpfs of binds');
+});
+
+t.test('the init joins its cgroup before its setup for a cgroup namespace, a real-time policy, or a systemd scope a v1 cgroup mount binds', async (t) => {
+  const cgroupMount = { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'noexec', 'nodev', 'relatime', 'ro'] };
+  const scope = '/system.slice/runts-c1.scope';
+  const hybrid = { memory: `/sys/fs/cgroup/memory${scope}`, devices: `/sys/fs/cgroup/devices${scope}`, '': `/sys/fs/cgroup/unified${scope}` };
+  const v2 = { '': `/sys/fs/cgroup${scope}` };
+  const joins = (s: ReturnType<typeof spec>, cgroupPaths: Record<string, string>, dirsMadeAtJoin: boolean) =>
+    joinCgroupBeforeSetup(s, buildPlan(s, { ...OPTS, cgroupPaths }), cgroupPaths, dirsMadeAtJoin);
+  const mounted = spec((s) => s.mounts!.push(cgroupMount));
+  const bare = spec();
+
+  t.equal(joins(bare, hybrid, false), false, 'fs driver, no cgroup mount: after setup');
+  t.equal(joins(mounted, hybrid, false), false, 'fs driver: create() made the directories the binds need');
+  t.equal(joins(mounted, hybrid, true), true, 'systemd on v1/hybrid: the scope directories the binds need exist only once the unit started with the init');
+  t.equal(joins(bare, hybrid, true), false, 'systemd on v1 without a cgroup mount: after setup');
+  t.equal(joins(mounted, v2, true), false, 'systemd on pure v2: a cgroup2 mount needs no directory');
+  t.equal(joins(spec((s) => s.linux!.namespaces!.push({ type: 'cgroup' })), v2, false), true, 'a new cgroup namespace');
+  t.equal(joins(spec((s) => s.linux!.namespaces!.push({ type: 'cgroup', path: '/proc/1/ns/cgroup' })), v2, false), false, 'a joined cgroup namespace is not rooted by the init');
+  t.equal(joins(spec((s) => { s.process!.scheduler = { policy: 'SCHED_FIFO', priority: 1 }; }), hybrid, false), true, 'a real-time policy');
 });

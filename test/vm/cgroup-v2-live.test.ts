@@ -199,9 +199,21 @@ t.test('a running container: device rule, nested delegation, update of each fiel
   t.ok(data.pids.current >= 1, 'pids current from pids.current');
   t.ok(data.cpu.usage.total > 0, 'cpu usage from cpu.stat');
 
+  // A threaded sub-cgroup (as runc's delete.bats makes one): its cgroup.procs cannot be read
+  // (EOPNOTSUPP), and delete --force must still find and kill the process whose thread is there.
+  const threaded = runts(root, ['exec', id, 'sh', '-c',
+    'cd /sys/fs/cgroup && mkdir tdom && echo +pids > tdom/cgroup.subtree_control && mkdir tdom/thr && echo threaded > tdom/thr/cgroup.type || exit 1; ' +
+    'sleep 600 </dev/null >/dev/null 2>&1 & p=$!; echo $p > tdom/cgroup.procs && echo $p > tdom/thr/cgroup.threads && ' +
+    'echo type=$(cat tdom/thr/cgroup.type) threads=$(cat tdom/thr/cgroup.threads)'], { timeoutMs: 60_000 });
+  t.equal(threaded.code, 0, 'exec exits 0', { stderr: threaded.stderr });
+  t.match(threaded.stdout, /^type=threaded threads=\d+$/m, 'a process\'s thread is in a threaded sub-cgroup');
+  const sleeper = Number(fs.readFileSync(path.join(hostDir, 'tdom', 'thr', 'cgroup.threads'), 'utf8').trim() || 0);
+  t.ok(sleeper > 0, 'seen on the host');
+
   const deleted = runts(root, ['delete', '--force', id], { timeoutMs: 60_000 });
   t.equal(deleted.code, 0, 'delete --force exits 0', { stderr: deleted.stderr });
-  t.notOk(fs.existsSync(hostDir), 'the container\'s cgroup, with the sub-cgroups made inside, is gone');
+  t.notOk(fs.existsSync(hostDir), 'the container\'s cgroup, with the sub-cgroups made inside (the threaded one too), is gone');
+  t.notOk(fs.existsSync(`/proc/${sleeper}`), 'the process in the threaded sub-cgroup is gone');
 });
 
 t.test('an OOM kill shows in memory.events and as an "oom" event', async (t) => {

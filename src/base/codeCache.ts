@@ -76,7 +76,7 @@ export function requireCached(file: string, cacheDir: string): unknown {
     cachedData = undefined;
   }
   // Node's own CommonJS wrapper, on the source's first line: line numbers in stack traces hold.
-  const script = new Script(wrap(source), { filename: file, cachedData });
+  const script = new Script(wrap(source.startsWith('#!') ? `//${source}` : source), { filename: file, cachedData });
   const use: CodeCacheUse = cachedData === undefined ? 'none' : script.cachedDataRejected ? 'rejected' : 'used';
   reg.loaded.push({ file, use });
   if (use !== 'used') reg.pending.push({ script, cacheFile });

@@ -1,6 +1,6 @@
-#!/usr/bin/env node
 /**
- * runts entry point: parse → logger → require only the selected command → exit status.
+ * The CLI: parse → logger → require only the selected command → exit status (entry.ts, the
+ * binary, loads this file's bundle through its code cache).
  * The hot path (state, list, kill, start, help, version) loads nothing but the table, argv,
  * log, state and the command module; every other command is handed, parsed, to
  * commandRunner.ts. src/build/bundle.ts makes each of the two files one bundle, so the hot path
@@ -12,8 +12,8 @@ import { hotCommand } from './hotPath';
 import { report } from '../base/errors';
 import { createLogger, printOut } from '../base/log';
 import type { Logger } from '../base/log';
-import { codeCacheDir, codeCacheReport, requireCached, saveCodeCaches, useCodeCacheFor } from '../base/codeCache';
 import { PACKAGE_ROOT } from '../base/paths';
+import { codeCacheDir, codeCacheReport, requireCached, useCodeCacheFor } from '../base/codeCache';
 
 function loadHelp(): typeof import('./help') {
   return require('./help') as typeof import('./help');
@@ -37,10 +37,7 @@ async function dispatch(invocation: Invocation, log: Logger): Promise<number> {
 async function runCold(invocation: Extract<Invocation, { action: 'run' }>, log: Logger): Promise<number> {
   useCodeCacheFor(invocation.command.name);
   const runner = requireCached(require.resolve('./commandRunner'), codeCacheDir(PACKAGE_ROOT)) as typeof import('./commandRunner');
-  const status = await runner.runCommand(invocation, log);
-  for (const line of codeCacheReport()) log.debug(line);
-  if (status === 0) saveCodeCaches();
-  return status;
+  return runner.runCommand(invocation, log);
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -49,7 +46,9 @@ export async function main(argv: string[]): Promise<number> {
   try {
     const parsed = parseGlobals(argv);
     log = createLogger(parsed.globals);
-    return await dispatch(parseCommand(parsed), log);
+    const status = await dispatch(parseCommand(parsed), log);
+    for (const line of codeCacheReport()) log.debug(line);
+    return status;
   } catch (err) {
     return report(err, log);
   }

@@ -3,7 +3,8 @@
  * them, a cache V8 rejects (corrupt, or of another node) is ignored and replaced, a cache dir
  * that cannot be written leaves commands uncached but working, and a rebuilt file never meets
  * the cache of its old self. Each case runs a copy of the built package (its own
- * dist/code-cache/), through `validate` (cold, validators included) and `create` + `delete`.
+ * dist/code-cache/), through `list` (hot), `validate` (cold, validators included) and
+ * `create` + `delete`.
  */
 import t from 'tap';
 import * as fs from 'fs';
@@ -73,13 +74,25 @@ t.test('validate: written by the first run, used by the next', { skip }, async (
   const bundle = bundleOf(t);
   const first = run(pkg, 'validate', '--bundle', bundle);
   t.equal(first.code, 0, first.stderr);
-  t.same(uses(first.stderr), { 'commandRunner.js': 'none', 'validators.js': 'none' });
+  t.same(uses(first.stderr), { 'main.js': 'none', 'commandRunner.js': 'none', 'validators.js': 'none' });
   const files = caches(pkg);
-  t.equal(files.length, 2, `one cache per file: ${files.join(' ')}`);
+  t.equal(files.length, 3, `one cache per file: ${files.join(' ')}`);
   t.ok(files.every((f) => f.endsWith('-validate.cache')), 'named after the command');
   const second = run(pkg, 'validate', '--bundle', bundle);
   t.equal(second.code, 0, second.stderr);
-  t.same(uses(second.stderr), { 'commandRunner.js': 'used', 'validators.js': 'used' });
+  t.same(uses(second.stderr), { 'main.js': 'used', 'commandRunner.js': 'used', 'validators.js': 'used' });
+});
+
+t.test('a hot command (list): main.js only, per command', { skip }, async (t) => {
+  const pkg = copyPackage();
+  const root = scratchDir('codecache-list');
+  t.teardown(() => fs.rmSync(root, { recursive: true, force: true }));
+  for (const expected of ['none', 'used']) {
+    const r = run(pkg, '--root', root, 'list');
+    t.equal(r.code, 0, r.stderr);
+    t.same(uses(r.stderr), { 'main.js': expected }, `list: ${expected}`);
+  }
+  t.same(caches(pkg).map((f) => f.replace(/-\d+-\d+-\d+-/, '-')), ['main.js-list.cache']);
 });
 
 t.test('a failed command writes no cache (it ran only part of the code)', { skip }, async (t) => {
@@ -113,7 +126,7 @@ t.test('a cache dir that cannot be written: uncached, still correct', { skip }, 
   for (let i = 0; i < 2; i++) {
     const r = run(pkg, 'validate', '--bundle', bundle);
     t.equal(r.code, 0, r.stderr);
-    t.same(uses(r.stderr), { 'commandRunner.js': 'none', 'validators.js': 'none' });
+    t.same(uses(r.stderr), { 'main.js': 'none', 'commandRunner.js': 'none', 'validators.js': 'none' });
   }
 });
 

@@ -1,0 +1,32 @@
+#!/usr/bin/env node
+/**
+ * The binary (package.json's bin, dist/bundle/runts.js): a few lines that load the rest of the
+ * CLI (dist/bundle/main.js, then commandRunner.js for cold commands) through V8 code caches
+ * (../base/codeCache.ts), so no call pays for compiling runts' own code twice. Caches are kept
+ * per command; the command is guessed here from argv without the command table (a wrong guess
+ * only names another cache file), and caches are written after a successful run.
+ */
+import * as path from 'path';
+import { codeCacheDir, requireCached, saveCodeCaches, useCodeCacheFor } from '../base/codeCache';
+import { PACKAGE_ROOT } from '../base/paths';
+
+/** runc's global flags that take a value (commandTable's GLOBAL_FLAGS of type string). */
+const VALUE_FLAGS = new Set(['--root', '-root', '--log', '-log', '--log-format', '-log-format', '--criu', '-criu', '--rootless', '-rootless']);
+
+/** The command argv names, or "none": the first argument that is neither a flag nor a flag's value. */
+function commandGuess(argv: string[]): string {
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (VALUE_FLAGS.has(arg)) i++;
+    else if (!arg.startsWith('-')) return /^[a-z]{1,20}$/.test(arg) ? arg : 'other';
+  }
+  return 'none';
+}
+
+const argv = process.argv.slice(2);
+useCodeCacheFor(commandGuess(argv));
+const cli = requireCached(path.join(PACKAGE_ROOT, 'dist', 'bundle', 'main.js'), codeCacheDir(PACKAGE_ROOT)) as typeof import('./main');
+cli.main(argv).then((status) => {
+  if (status === 0) saveCodeCaches();
+  process.exit(status);
+});

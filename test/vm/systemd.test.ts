@@ -151,6 +151,8 @@ t.test('a second container given a live unit joins it (runc 1.1 does); a create 
   t.equal(JSON.parse(runts(root, ['state', a]).stdout || '{}').status, 'running', 'with the first container in it');
 
   ok(t, runts(root, ['delete', '--force', a]), 'delete --force of the first');
+  t.equal(JSON.parse(runts(root, ['state', b]).stdout || '{}').status, 'running', 'leaves the second running');
+  t.equal(show(unit, ['ActiveState']).ActiveState, 'active', 'in the unit, still active');
   ok(t, runts(root, ['delete', '--force', b]), 'delete --force of the second');
   t.equal(show(unit, ['LoadState']).LoadState, 'not-found', 'the unit is gone');
   t.equal(runts(root, ['list', '-q']).stdout.trim(), '', 'no state left');

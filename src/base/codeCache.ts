@@ -16,8 +16,8 @@
  * Both bundles (runts.js and commandRunner.js) contain this module, so the list of scripts to
  * save is kept on globalThis, where both see the same one.
  */
-import * as fs from 'fs';
-import * as path from 'path';
+import fs = require('fs');
+import path = require('path');
 import { createRequire, wrap } from 'module';
 import { Script } from 'vm';
 

@@ -13,8 +13,8 @@
  * computed paths from src/base/paths.ts. The build fails if the hot bundle contains a module
  * src/cli/hotPath.ts forbids (read from esbuild's metafile).
  */
-import * as fs from 'fs';
-import * as path from 'path';
+import fs = require('fs');
+import path = require('path');
 import { buildSync, type BuildOptions } from 'esbuild';
 import { PACKAGE_ROOT } from '../base/paths';
 import { HOT_BUNDLE_EXTERNAL, HOT_BUNDLE_FORBIDDEN } from '../cli/hotPath';

@@ -4,8 +4,8 @@
  * write becomes a RuntimeError naming the value and the file, as runc words it:
  * `failed to write "VALUE": write PATH: REASON`.
  */
-import * as fs from 'fs';
-import * as path from 'path';
+import fs = require('fs');
+import path = require('path');
 import { getSystemErrorMap } from 'util';
 import { RuntimeError } from '../base/errors';
 import { sleepMs } from '../base/sleep';

@@ -6,7 +6,7 @@
  * V1Cgroup, which in hybrid mode also joins the unified hierarchy (key "") as runc does.
  */
 import { RuntimeError } from '../base/errors';
-import * as path from 'path';
+import path = require('path');
 import type { LinuxDevice, LinuxResources, Spec } from '../config/types';
 import { sleepMs } from '../base/sleep';
 import { V1_CONTROLLERS, hybridUnifiedDir, probeHierarchy, resolveInner, v1Dir, v2Dir, type Hierarchy } from './path';

@@ -7,8 +7,8 @@
  *   - relative ("a/b"): like absent, with the given path instead of the id.
  * runc silently clamps `..` at the root; runts refuses a path that would escape instead.
  */
-import * as fs from 'fs';
-import * as path from 'path';
+import fs = require('fs');
+import path = require('path');
 import { RuntimeError } from '../base/errors';
 
 export const CGROUP_ROOT = '/sys/fs/cgroup';

@@ -7,8 +7,8 @@
  * the files; `delete` stops the unit. Loaded only for such containers: the hot path never
  * requires this module, and libsystemd lives in its own addon (runts_sdbus.node).
  */
-import * as fs from 'fs';
-import * as path from 'path';
+import fs = require('fs');
+import path = require('path');
 import { RuntimeError } from '../base/errors';
 import { sdbus, type DbusVariant } from '../native';
 import type { LinuxDevice, LinuxResources } from '../config/types';

@@ -5,8 +5,8 @@
  * properties (with their D-Bus types) express its resources. No D-Bus here: systemd.ts sends
  * what this file builds.
  */
-import * as fs from 'fs';
-import * as path from 'path';
+import fs = require('fs');
+import path = require('path');
 import { RuntimeError } from '../base/errors';
 import type { LinuxResources } from '../config/types';
 import { DeviceState, type DeviceRule } from './devices';

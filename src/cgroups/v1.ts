@@ -3,8 +3,8 @@
  * cgroups/fs driver writes them (file by file, in runc's controller order). In hybrid mode the
  * unified directory (key "") is created and joined too, with no resources in it.
  */
-import * as fs from 'fs';
-import * as path from 'path';
+import fs = require('fs');
+import path = require('path');
 import { RuntimeError } from '../base/errors';
 import type { LinuxDevice, LinuxResources } from '../config/types';
 import { DeviceState, containerDeviceRules, formatRule, v1Transition, type DeviceRule } from './devices';

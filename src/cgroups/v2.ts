@@ -4,8 +4,8 @@
  * blkio weight → io.weight, memory+swap → memory.swap.max). Device rules become an eBPF
  * program (devices.ts builds it, the addon attaches it).
  */
-import * as fs from 'fs';
-import * as path from 'path';
+import fs = require('fs');
+import path = require('path');
 import { RuntimeError } from '../base/errors';
 import type { LinuxDevice, LinuxResources } from '../config/types';
 import { attachDeviceRules } from './bpf';

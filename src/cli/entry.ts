@@ -6,7 +6,7 @@
  * per command; the command is guessed here from argv without the command table (a wrong guess
  * only names another cache file), and caches are written after a successful run.
  */
-import * as path from 'path';
+import path = require('path');
 import { codeCacheDir, requireCached, saveCodeCaches, useCodeCacheFor } from '../base/codeCache';
 import { PACKAGE_ROOT } from '../base/paths';
 

@@ -2,7 +2,7 @@
  * Where a terminal process's pty master goes: to --console-socket (sent as runc sends it, then
  * closed: the runtime keeps no copy), or, in the foreground, relayed by runts to its own stdio.
  */
-import * as fs from 'fs';
+import fs = require('fs');
 import { RuntimeError } from '../base/errors';
 import { native } from '../native';
 

@@ -3,8 +3,8 @@
  * reports "created". Any failure undoes everything done so far: no state dir, no cgroup, no
  * process is left behind.
  */
-import * as fs from 'fs';
-import * as path from 'path';
+import fs = require('fs');
+import path = require('path');
 import { cgroupOwner, checkPreexisting, openCgroup } from '../cgroups';
 import type { GlobalOptions } from '../cli/context';
 import { RuntimeError } from '../base/errors';

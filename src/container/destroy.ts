@@ -1,7 +1,7 @@
 import { cgroupFromPaths, signalAll } from '../cgroups';
 import { runHooks } from './hooks';
 import type { Logger } from '../base/log';
-import * as fs from 'fs';
+import fs = require('fs');
 import { native } from '../native';
 import { RuntimeError, isRuntimeError } from '../base/errors';
 import { CONTAINER_NOT_FOUND, isAlive, type ContainerRecord, type StateStore } from '../state/store';

@@ -2,9 +2,9 @@
  * exec: a new process joins every namespace and the cgroup of a running container, with the
  * container's settings unless the request overrides them.
  */
-import * as fs from 'fs';
+import fs = require('fs');
 import { rmSync } from 'fs';
-import * as path from 'path';
+import path = require('path');
 import { cgroupFromPaths } from '../cgroups';
 import { CgroupWriteError } from '../cgroups/fs';
 import { isBelow, probeHierarchy } from '../cgroups/path';

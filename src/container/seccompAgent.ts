@@ -2,7 +2,7 @@
  * The runtime's half of SCMP_ACT_NOTIFY: the init hands runts the seccomp listener fd, and runts
  * passes it on to linux.seccomp.listenerPath (the filter itself is planned by src/plan/seccomp.ts).
  */
-import * as fs from 'fs';
+import fs = require('fs');
 import { RuntimeError } from '../base/errors';
 import { native } from '../native';
 import type { Spec, State } from '../config/types';

@@ -3,7 +3,7 @@
  * a JSON object, over one end of a socketpair, typed both ways by ./protocol.ts. Reads block:
  * create is a sequence of steps.
  */
-import * as fs from 'fs';
+import fs = require('fs');
 import { RuntimeError } from '../base/errors';
 import { native } from '../native';
 import type { InitMessage, PlanMessage, RuntimeMessage } from './protocol';

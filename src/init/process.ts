@@ -1,5 +1,5 @@
 /** Starts runts-init from a sealed copy and hands it its channel. */
-import * as fs from 'fs';
+import fs = require('fs');
 import { RuntimeError } from '../base/errors';
 import { InitChannel } from './channel';
 import { initBinaryPath, native } from '../native';

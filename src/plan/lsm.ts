@@ -13,8 +13,8 @@
  * - mountLabel without SELinux: runc 1.1.5 still appends context="…" to the mount data and the
  *   kernel refuses the first tmpfs with EINVAL. runts leaves it out and logs it at debug level.
  */
-import * as fs from 'fs';
-import * as path from 'path';
+import fs = require('fs');
+import path = require('path');
 
 export interface LsmHost {
   apparmor: boolean;

@@ -2,8 +2,8 @@
  * Turns a validated Spec into the Plan the native init executes: every path resolved, every
  * option parsed to flags, every name turned into a number. The init decides nothing.
  */
-import * as fs from 'fs';
-import * as path from 'path';
+import fs = require('fs');
+import path = require('path');
 import { planCapabilitySets, skippedCapabilitiesMessage } from './capabilities';
 import { RuntimeError } from '../base/errors';
 import { idMapText } from '../base/formats';

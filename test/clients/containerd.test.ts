@@ -10,8 +10,8 @@
  * `task update`, so the cpu-shares update goes through containerd's Tasks.Update gRPC call,
  * which the shim turns into `runtime update --resources - ID`.
  */
-import * as fs from 'fs';
-import * as path from 'path';
+import fs = require('fs');
+import path = require('path');
 import t from 'tap';
 import * as lib from './lib';
 

@@ -10,8 +10,8 @@
  * exists (which dockerd would pick up instead) does the test start a private containerd and
  * pass --containerd.
  */
-import * as fs from 'fs';
-import * as path from 'path';
+import fs = require('fs');
+import path = require('path');
 import t from 'tap';
 import * as lib from './lib';
 

@@ -13,12 +13,12 @@
  * RUNTS_CLIENT_KEEP=1 keeps the temp dir (daemon logs, the wrapper's call log) for a post-mortem.
  */
 import { spawn, spawnSync, type ChildProcess } from 'child_process';
-import * as crypto from 'crypto';
-import * as fs from 'fs';
+import crypto = require('crypto');
+import fs = require('fs');
 import * as http2 from 'http2';
-import * as net from 'net';
-import * as os from 'os';
-import * as path from 'path';
+import net = require('net');
+import os = require('os');
+import path = require('path');
 import type { Test } from 'tap';
 
 import { CLI, REPO, childEnv as runtsChildEnv } from '../helpers/runts';

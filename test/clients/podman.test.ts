@@ -13,8 +13,8 @@
  * CAP_SYS_RESOURCE, so containers.conf sets default_ulimits within the current hard limits
  * (runc fails the same way otherwise).
  */
-import * as fs from 'fs';
-import * as path from 'path';
+import fs = require('fs');
+import path = require('path');
 import t from 'tap';
 import * as lib from './lib';
 

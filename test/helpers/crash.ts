@@ -4,9 +4,9 @@
  * hierarchy, processes, mounts under its bundle.
  */
 import { spawn, spawnSync } from 'child_process';
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
+import fs = require('fs');
+import os = require('os');
+import path = require('path');
 import type { Test } from 'tap';
 import type { Spec } from '../../src/config/types';
 import { CLI, REPO, baseSpec, cleanupRoot, makeBundle, type Result } from './runts';

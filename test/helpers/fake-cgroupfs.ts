@@ -3,7 +3,7 @@
  * path, every write recorded in order as `path-relative-to-root=value`, and refused writes
  * thrown as the driver's CgroupWriteError. Each driver's fake adds its own kernel model.
  */
-import * as path from 'path';
+import path = require('path');
 import { CgroupWriteError } from '../../src/cgroups/fs';
 
 export abstract class FakeIOBase {

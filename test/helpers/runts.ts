@@ -3,9 +3,9 @@
  * fixture rootfs, and the compiled runts CLI run as a child process.
  */
 import { spawn, spawnSync } from 'child_process';
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
+import fs = require('fs');
+import os = require('os');
+import path = require('path');
 import type { Spec } from '../../src/config/types';
 
 export const REPO = path.resolve(__dirname, '..', '..', '..');

@@ -2,8 +2,8 @@
  * The one way a test says what it needs: `{ skip: skipUnless({ root: true, fixture: true }) }`
  * gives tap the reason to skip (or false to run), worded the same in every file.
  */
-import * as fs from 'fs';
-import * as path from 'path';
+import fs = require('fs');
+import path = require('path');
 import { FIXTURE_ROOTFS } from './runts';
 
 export interface Needs {

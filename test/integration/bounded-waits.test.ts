@@ -4,8 +4,8 @@
  * it waited for, and the container is left as it was.
  */
 import t from 'tap';
-import * as fs from 'fs';
-import * as path from 'path';
+import fs = require('fs');
+import path = require('path');
 import { baseSpec, cleanupRoot, makeBundle, runts, scratchDir } from '../helpers/runts';
 import { cgroupMounts, leftovers } from '../helpers/crash';
 

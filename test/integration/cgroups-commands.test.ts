@@ -4,9 +4,9 @@
  * state.json written the way create writes it. Everything is removed at the end.
  */
 import { spawn, spawnSync, type ChildProcess } from 'child_process';
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
+import fs = require('fs');
+import os = require('os');
+import path = require('path');
 import t from 'tap';
 import { openCgroup, waitEmpty, type Cgroup } from '../../src/cgroups';
 import { probeHierarchy } from '../../src/cgroups/path';

@@ -1,6 +1,6 @@
 /** Resources of real containers: proven by effect inside, by the cgroup files, and by cleanup. */
-import * as fs from 'fs';
-import * as path from 'path';
+import fs = require('fs');
+import path = require('path');
 import t from 'tap';
 import { probeHierarchy } from '../../src/cgroups/path';
 import { baseSpec, cleanupRoot, makeBundle, runInContainer, runts, scratchDir } from '../helpers/runts';

@@ -5,8 +5,8 @@
  * destroys it and checks no directory is left — also when the test fails (t.teardown).
  */
 import { spawn, type ChildProcess } from 'child_process';
-import * as fs from 'fs';
-import * as path from 'path';
+import fs = require('fs');
+import path = require('path');
 import t from 'tap';
 import { openCgroup, signalAll, waitEmpty, type Cgroup } from '../../src/cgroups';
 import { probeHierarchy } from '../../src/cgroups/path';

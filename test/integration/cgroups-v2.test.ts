@@ -5,8 +5,8 @@
  * cgroup.subtree_control is put back as it was.
  */
 import { spawn, type ChildProcess } from 'child_process';
-import * as fs from 'fs';
-import * as path from 'path';
+import fs = require('fs');
+import path = require('path');
 import t from 'tap';
 import { attachedDeviceFilters, bpfAvailable } from '../../src/cgroups/bpf';
 import { waitEmpty } from '../../src/cgroups';

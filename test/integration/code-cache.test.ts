@@ -7,9 +7,9 @@
  * `create` + `delete`.
  */
 import t from 'tap';
-import * as fs from 'fs';
-import * as path from 'path';
-import * as os from 'os';
+import fs = require('fs');
+import path = require('path');
+import os = require('os');
 import { spawnSync } from 'child_process';
 import { REPO, baseSpec, childEnv, makeBundle, scratchDir } from '../helpers/runts';
 import { skipUnless } from '../helpers/skip';

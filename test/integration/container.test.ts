@@ -1,5 +1,5 @@
 /** What the container sees, proven from inside: namespaces, pid 1, mounts, devices, users. */
-import * as fs from 'fs';
+import fs = require('fs');
 import t, { type Test } from 'tap';
 import type { Spec } from '../../src/config/types';
 import { baseSpec, cleanupRoot, makeBundle, runInContainer, runts, scratchDir } from '../helpers/runts';

@@ -4,9 +4,9 @@
  */
 import t from 'tap';
 import { spawn } from 'child_process';
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
+import fs = require('fs');
+import os = require('os');
+import path = require('path');
 import { CLI, scratchDir, type Result } from '../helpers/runts';
 import { crashBundles, leftovers } from '../helpers/crash';
 

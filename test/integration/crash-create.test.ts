@@ -5,8 +5,8 @@
  * mounts under the bundle. Also: a cgroup that was there before create survives the cleanup.
  */
 import t, { type Test } from 'tap';
-import * as fs from 'fs';
-import * as path from 'path';
+import fs = require('fs');
+import path = require('path');
 import { runts, scratchDir } from '../helpers/runts';
 import { SIGKILLED, cgroupMounts, killPointsOf, leftovers, recordedProcesses, runtsKilledAfter, runtsKilledAt, crashBundles } from '../helpers/crash';
 

@@ -5,8 +5,8 @@
  * `delete --force` leaves nothing.
  */
 import t, { type Test } from 'tap';
-import * as fs from 'fs';
-import * as path from 'path';
+import fs = require('fs');
+import path = require('path');
 import { runts, scratchDir } from '../helpers/runts';
 import { SIGKILLED, leftovers, recordedProcesses, runtsKilledAfter, runtsKilledAt, crashBundles } from '../helpers/crash';
 

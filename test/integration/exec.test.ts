@@ -1,6 +1,6 @@
 /** exec joins a running container: namespaces, cgroup, settings, exit codes, errors. */
-import * as fs from 'fs';
-import * as path from 'path';
+import fs = require('fs');
+import path = require('path');
 import t from 'tap';
 import { baseSpec, cleanupRoot, makeBundle, runts, scratchDir } from '../helpers/runts';
 

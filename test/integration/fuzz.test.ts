@@ -10,8 +10,8 @@
  * FUZZ_SEED and FUZZ_CASES replay or lengthen a run (CI: the fixed seed below, 2000 cases).
  */
 import t from 'tap';
-import * as fs from 'fs';
-import * as path from 'path';
+import fs = require('fs');
+import path = require('path');
 import { baseSpec, cleanupRoot, FIXTURE_ROOTFS, REPO, runts, scratchDir } from '../helpers/runts';
 import { cgroupMounts, leftovers } from '../helpers/crash';
 import { mutate, prng } from '../helpers/mutate';

@@ -3,7 +3,7 @@
  * error line carrying the JSON pointer of the bad value, and --root stays empty.
  */
 import t from 'tap';
-import * as fs from 'fs';
+import fs = require('fs');
 import type { Spec } from '../../src/config/types';
 import { baseSpec, cleanupRoot, makeBundle, runts, scratchDir } from '../helpers/runts';
 import { skipUnless } from '../helpers/skip';

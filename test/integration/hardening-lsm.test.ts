@@ -8,8 +8,8 @@
  */
 import t, { type Test } from 'tap';
 import { spawnSync } from 'child_process';
-import * as fs from 'fs';
-import * as path from 'path';
+import fs = require('fs');
+import path = require('path');
 import type { Spec } from '../../src/config/types';
 import { baseSpec, cleanupRoot, makeBundle, runts, scratchDir, type Result } from '../helpers/runts';
 import { skipUnless } from '../helpers/skip';

@@ -6,8 +6,8 @@
  */
 import t, { type Test } from 'tap';
 import { execFileSync } from 'child_process';
-import * as fs from 'fs';
-import * as path from 'path';
+import fs = require('fs');
+import path = require('path');
 import type { Spec } from '../../src/config/types';
 import { baseSpec, makeBundle, runInContainer, runts, scratchDir } from '../helpers/runts';
 import { cleanExit, withRuntsRoot } from '../helpers/container-tests';

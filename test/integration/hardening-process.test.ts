@@ -6,9 +6,9 @@
  */
 import t, { type Test } from 'tap';
 import { execFileSync } from 'child_process';
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
+import fs = require('fs');
+import os = require('os');
+import path = require('path');
 import type { Spec } from '../../src/config/types';
 import { CLI, baseSpec, makeBundle, runInContainer, runts } from '../helpers/runts';
 import { cleanExit, withRuntsRoot } from '../helpers/container-tests';

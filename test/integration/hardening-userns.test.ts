@@ -9,8 +9,8 @@
  */
 import t, { type Test } from 'tap';
 import { spawnSync } from 'child_process';
-import * as fs from 'fs';
-import * as path from 'path';
+import fs = require('fs');
+import path = require('path');
 import type { LinuxIDMapping, Spec } from '../../src/config/types';
 import { CLI, baseSpec, makeBundle, runts, scratchDir, type Result } from '../helpers/runts';
 import { cleanExit, withRuntsRoot } from '../helpers/container-tests';

@@ -1,6 +1,6 @@
 /** The six OCI hooks: each at its point, in its namespaces, with the state on stdin. */
-import * as fs from 'fs';
-import * as path from 'path';
+import fs = require('fs');
+import path = require('path');
 import t from 'tap';
 import type { Hook } from '../../src/config/types';
 import { baseSpec, cleanupRoot, makeBundle, runts, scratchDir } from '../helpers/runts';

@@ -4,8 +4,8 @@
  * the attack got through. SECURITY.md maps each one to its runc advisory class.
  */
 import { spawn, spawnSync } from 'child_process';
-import * as fs from 'fs';
-import * as path from 'path';
+import fs = require('fs');
+import path = require('path');
 import t, { type Test } from 'tap';
 import { openCgroup } from '../../src/cgroups';
 import { killAndDestroy } from '../helpers/cgroups';

@@ -1,6 +1,6 @@
 /** The create/start/state/kill/delete/run lifecycle against real containers, and its errors. */
-import * as fs from 'fs';
-import * as path from 'path';
+import fs = require('fs');
+import path = require('path');
 import t, { type Test } from 'tap';
 import { baseSpec, cleanupRoot, makeBundle, runts, scratchDir, spawnRunts } from '../helpers/runts';
 

@@ -5,8 +5,8 @@
  * device rules runc accepts, sub-cgroups at delete --force, rootfsPropagation, a config
  * without a mount namespace, and struct keys in any case (Go's encoding/json).
  */
-import * as fs from 'fs';
-import * as path from 'path';
+import fs = require('fs');
+import path = require('path');
 import t, { type Test } from 'tap';
 import { probeHierarchy } from '../../src/cgroups/path';
 import type { Spec } from '../../src/config/types';

@@ -10,8 +10,8 @@
  * out: pids and fd numbers differ between runtimes.
  */
 import { spawnSync } from 'child_process';
-import * as fs from 'fs';
-import * as path from 'path';
+import fs = require('fs');
+import path = require('path');
 import t, { type Test } from 'tap';
 import { native } from '../../src/native';
 import type { LinuxSeccomp, Spec } from '../../src/config/types';

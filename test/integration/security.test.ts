@@ -1,7 +1,7 @@
 /** Each escape class in DESIGN.md, with a test that fails if its protection is lost. */
-import * as crypto from 'crypto';
-import * as fs from 'fs';
-import * as path from 'path';
+import crypto = require('crypto');
+import fs = require('fs');
+import path = require('path');
 import t from 'tap';
 import { baseSpec, cleanupRoot, makeBundle, REPO, runInContainer, runts, scratchDir } from '../helpers/runts';
 

@@ -1,7 +1,7 @@
 /** process.terminal: the pty over --console-socket (as containerd gets it) and the foreground relay. */
-import * as fs from 'fs';
-import * as tty from 'tty';
-import * as path from 'path';
+import fs = require('fs');
+import tty = require('tty');
+import path = require('path');
 import t from 'tap';
 import { native } from '../../src/native';
 import { baseSpec, cleanupRoot, makeBundle, runts, scratchDir, spawnRunts } from '../helpers/runts';

@@ -3,9 +3,9 @@
  * map, every write recorded, chosen files refused with an errno). The real kernel is
  * exercised by test/integration/cgroups-v1.test.ts.
  */
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
+import fs = require('fs');
+import os = require('os');
+import path = require('path');
 import t from 'tap';
 import type { CgroupIO } from '../../src/cgroups/fs';
 import { V1Cgroup } from '../../src/cgroups/v1';

@@ -3,9 +3,9 @@
  * real (create/destroy use mkdir/rmdir); file contents live in a map the fake IO keeps, which
  * also records every write in order and can refuse chosen files with an errno.
  */
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
+import fs = require('fs');
+import os = require('os');
+import path = require('path');
 import t from 'tap';
 import type { CgroupIO } from '../../src/cgroups/fs';
 import { goJson } from '../../src/base/formats';

@@ -4,8 +4,8 @@
  * of the wrong type, naming it (a renamed field must never quietly turn a protection off).
  */
 import { spawn } from 'child_process';
-import * as fs from 'fs';
-import * as path from 'path';
+import fs = require('fs');
+import path = require('path');
 import t from 'tap';
 import { InitChannel } from '../../src/init/channel';
 import { initBinaryPath, native } from '../../src/native';

@@ -6,8 +6,8 @@
  * few on purpose: under TCG one container run costs seconds.
  */
 import { spawn, spawnSync } from 'child_process';
-import * as fs from 'fs';
-import * as path from 'path';
+import fs = require('fs');
+import path = require('path');
 import t from 'tap';
 import type { LinuxResources, Spec } from '../../src/config/types';
 import { baseSpec, cleanupRoot, makeBundle, runts, scratchDir, type Result } from '../helpers/runts';

@@ -6,8 +6,8 @@
  * container's scope is read from systemd (systemctl, the oracle) and from the live cgroup, and
  * after removal neither is left.
  */
-import * as fs from 'fs';
-import * as path from 'path';
+import fs = require('fs');
+import path = require('path');
 import t, { type Test } from 'tap';
 import * as lib from '../clients/lib';
 import { unitProperties } from '../helpers/systemd';

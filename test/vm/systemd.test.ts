@@ -3,7 +3,7 @@
  * systemctl is the oracle for what systemd holds; the container's own /sys/fs/cgroup (a cgroup
  * namespace) shows what the kernel enforces.
  */
-import * as fs from 'fs';
+import fs = require('fs');
 import t, { type Test } from 'tap';
 import type { Spec } from '../../src/config/types';
 import { baseSpec, cleanupRoot, makeBundle, runts as runtsCli, scratchDir, type Result } from '../helpers/runts';

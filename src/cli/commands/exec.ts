@@ -1,5 +1,5 @@
 /** `runts exec [flags] <id> <command> [args…]` or `runts exec --process FILE <id>`. */
-import * as fs from 'fs';
+import fs = require('fs');
 import type { FlagsOf } from '../commandTable';
 import type { CommandContext } from '../context';
 import { execProcess, parseSubCgroups } from '../../container/exec';

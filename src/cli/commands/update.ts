@@ -5,7 +5,7 @@
  * cpu, blockIO weight, pids and unified — never devices. A refused write undoes the writes
  * before it, and the stored config is updated only when every write went through.
  */
-import * as fs from 'fs';
+import fs = require('fs');
 import type { FlagsOf } from '../commandTable';
 import type { CommandContext } from '../context';
 import { RuntimeError } from '../../base/errors';

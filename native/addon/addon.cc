@@ -22,6 +22,7 @@
 
 #include <cstring>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "errors.h"
@@ -114,6 +115,21 @@ Napi::Value Mkfifo(const Napi::CallbackInfo& info) {
   mode_t mode = info[1].As<Napi::Number>().Uint32Value();
   if (mkfifo(path.c_str(), mode) < 0) return throwErrno(info.Env(), "mkfifo " + path, errno);
   if (chmod(path.c_str(), mode) < 0) return throwErrno(info.Env(), "chmod " + path, errno);
+  return info.Env().Undefined();
+}
+
+// Writes `content` to an existing file from a detached thread and forgets it: no result, no
+// error, nothing for the event loop to wait on (a process that exits first ends the thread).
+Napi::Value WriteFileInBackground(const Napi::CallbackInfo& info) {
+  std::string path = info[0].As<Napi::String>();
+  std::string content = info[1].As<Napi::String>();
+  std::thread([path, content]() {
+    int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return;
+    ssize_t ignored = write(fd, content.data(), content.size());
+    (void)ignored;
+    close(fd);
+  }).detach();
   return info.Env().Undefined();
 }
 
@@ -583,6 +599,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("sealedCopy", Napi::Function::New(env, SealedCopy));
   exports.Set("lockFile", Napi::Function::New(env, LockFile));
   exports.Set("mkfifo", Napi::Function::New(env, Mkfifo));
+  exports.Set("writeFileInBackground", Napi::Function::New(env, WriteFileInBackground));
   exports.Set("releaseExecFifo", Napi::Function::New(env, ReleaseExecFifo));
   exports.Set("waitExit", Napi::Function::New(env, WaitExit));
   exports.Set("signalProcess", Napi::Function::New(env, SignalProcess));

@@ -81,10 +81,13 @@ export function parseProcCgroup(text: string): Map<string, string> {
   return own;
 }
 
-let probed: Hierarchy | undefined;
+/** Where the probe is kept: the binary's entry and the command bundles each have a copy of this module. */
+const PROBED_KEY = Symbol.for('runts.cgroupHierarchy');
+const shared = globalThis as { [PROBED_KEY]?: Hierarchy };
 
 /** The host's cgroup layout, probed once per process like runc does (statfs of /sys/fs/cgroup). */
 export function probeHierarchy(): Hierarchy {
+  const probed = shared[PROBED_KEY];
   if (probed) return probed;
   const { v1, unified } = parseCgroupMounts(fs.readFileSync('/proc/self/mountinfo', 'utf8'));
   const own = parseProcCgroup(fs.readFileSync('/proc/self/cgroup', 'utf8'));
@@ -97,8 +100,7 @@ export function probeHierarchy(): Hierarchy {
     : mode === 'hybrid'
       ? unified.find((m) => m.mountpoint === path.join(CGROUP_ROOT, 'unified')) ?? { mountpoint: path.join(CGROUP_ROOT, 'unified'), root: '/' }
       : undefined;
-  probed = { mode, v1: mode === 'v2' ? new Map() : v1, unified: unifiedMount, own };
-  return probed;
+  return (shared[PROBED_KEY] = { mode, v1: mode === 'v2' ? new Map() : v1, unified: unifiedMount, own });
 }
 
 function isCgroup2(dir: string): boolean {

@@ -23,8 +23,15 @@ function commandGuess(argv: string[]): string {
   return 'none';
 }
 
+/** The commands that put a process into a cgroup: they start the kernel's wait for it first. */
+const CGROUP_JOINING = new Set(['create', 'run', 'exec']);
+
 const argv = process.argv.slice(2);
-useCodeCacheFor(commandGuess(argv));
+const command = commandGuess(argv);
+if (CGROUP_JOINING.has(command) && process.getuid?.() === 0) {
+  (require('../cgroups/warmup') as typeof import('../cgroups/warmup')).warmCgroupAttach();
+}
+useCodeCacheFor(command);
 const cli = requireCached(path.join(PACKAGE_ROOT, 'dist', 'bundle', 'main.js'), codeCacheDir(PACKAGE_ROOT)) as typeof import('./main');
 cli.main(argv).then((status) => {
   if (status === 0) saveCodeCaches();

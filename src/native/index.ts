@@ -45,6 +45,8 @@ export interface NativeAddon {
   lockFile(path: string, timeoutMs?: number): number;
   /** mkfifo(2) with the exact mode (umask ignored). */
   mkfifo(path: string, mode: number): void;
+  /** Writes `content` to the existing file `path` from a detached thread; no result, errors ignored. */
+  writeFileInBackground(path: string, content: string): void;
   /**
    * Opens the exec fifo for reading, unlinks it, and waits for the container init's byte, giving
    * up with an error when `pid` dies first. Returns when the init has been released.
@@ -126,11 +128,18 @@ export function nativeBuildDir(): string {
   return join(PACKAGE_ROOT, 'build', 'Release');
 }
 
+/** The addon, loaded once per process: the bundles each have a copy of this module. */
+const ADDON_KEY = Symbol.for('runts.native');
+
 export function native(): NativeAddon {
   if (!loaded) {
-    const mod = { exports: {} as NativeAddon };
-    process.dlopen(mod, join(nativeBuildDir(), 'runts.node'));
-    loaded = mod.exports;
+    const shared = globalThis as { [ADDON_KEY]?: NativeAddon };
+    if (!shared[ADDON_KEY]) {
+      const mod = { exports: {} as NativeAddon };
+      process.dlopen(mod, join(nativeBuildDir(), 'runts.node'));
+      shared[ADDON_KEY] = mod.exports;
+    }
+    loaded = shared[ADDON_KEY];
   }
   return loaded;
 }

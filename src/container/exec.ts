@@ -3,7 +3,6 @@
  * container's settings unless the request overrides them.
  */
 import fs = require('fs');
-import { rmSync } from 'fs';
 import path = require('path');
 import { cgroupFromPaths } from '../cgroups';
 import { CgroupWriteError } from '../cgroups/fs';
@@ -17,7 +16,7 @@ import { buildExecPlan, initPart } from '../plan/plan';
 import { forwardSeccompListener } from './seccompAgent';
 import type { Process } from '../config/types';
 import { openStore } from '../state/store';
-import { writeFileAtomically } from '../base/files';
+import { removeFile, writeFileAtomically } from '../base/files';
 import { logPlanNotes, runInitSession } from '../init/session';
 import { pidStartTime } from '../state/store';
 import { execIntentPath, self, writeExecIntent, type ExecIntent } from './intent';
@@ -72,7 +71,7 @@ export async function execProcess(globals: GlobalOptions, request: ExecRequest, 
     announce('init');
     init = startInit(request.preserveFds, pidfd);
   } catch (err) {
-    rmSync(execIntentPath(dir), { force: true });
+    removeFile(execIntentPath(dir));
     throw err;
   } finally {
     fs.closeSync(pidfd);
@@ -105,7 +104,7 @@ export async function execProcess(globals: GlobalOptions, request: ExecRequest, 
   } finally {
     // With startAfterRuntimeExits the process waits for this end to close: at exit.
     await stopInit(init, started && startAfterRuntimeExits);
-    rmSync(execIntentPath(dir), { force: true });
+    removeFile(execIntentPath(dir));
   }
   log.debug(`exec'd pid ${pid} in container ${request.id}`);
   if (request.detach) return 0;

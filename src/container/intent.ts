@@ -7,9 +7,9 @@
  * Kept free of heavy imports: `state` and `list` read an intent only when state.json is missing
  * or unreadable.
  */
-import { readFileSync, readdirSync, rmSync } from 'fs';
+import { readFileSync, readdirSync } from 'fs';
 import { join } from 'path';
-import { writeFileAtomically } from '../base/files';
+import { removeFile, writeFileAtomically } from '../base/files';
 import { processStartTime } from '../base/procStat';
 import type { LinuxResources } from '../config/types';
 
@@ -103,7 +103,7 @@ export function readIntent(dir: string): Intent | undefined {
 }
 
 export function clearIntent(dir: string): void {
-  rmSync(intentPath(dir), { force: true });
+  removeFile(intentPath(dir));
 }
 
 export function execIntentPath(dir: string, ownerPid = process.pid): string {

@@ -1,4 +1,4 @@
-import { rmSync } from 'fs';
+import { removeFile } from '../base/files';
 import { runHooks } from './hooks';
 import type { Logger } from '../base/log';
 import { native } from '../native';
@@ -10,7 +10,7 @@ export function startContainer(store: StateStore, record: ContainerRecord, log: 
   requireAllowed('start', statusOf(store, record), record.id);
   const fifo = store.execFifoPath(record.id);
   native().releaseExecFifo(fifo, record.pid, record.pidStartTime);
-  rmSync(fifo, { force: true });
+  removeFile(fifo);
   try {
     runHooks('poststart', record.config.hooks, { ociVersion: record.ociVersion, id: record.id, status: 'running', pid: record.pid, bundle: record.bundle, annotations: record.annotations });
   } catch (err) {

@@ -3,12 +3,12 @@
  * atomically (temp file + rename) so a reader sees the old or the new record, never a torn one.
  * Liveness is pid + start time, so a recycled pid never makes a dead container look alive.
  */
-import { closeSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync } from 'fs';
+import { closeSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, statSync } from 'fs';
 import type { Dirent } from 'fs';
 import { join } from 'path';
 import type { GlobalOptions } from '../cli/context';
 import { RuntimeError, describeSystemError } from '../base/errors';
-import { writeFileAtomically } from '../base/files';
+import { removeDirectory, writeFileAtomically } from '../base/files';
 import { readProcStat, processStartTime } from '../base/procStat';
 import { isRunning, readIntent, writeIntent, type CreateIntent } from '../container/intent';
 import type { ContainerStatus, Spec } from '../config/types';
@@ -186,7 +186,7 @@ export class StateStore {
       return lockFd;
     } catch (err) {
       if (lockFd !== undefined) closeSync(lockFd);
-      rmSync(staging, { recursive: true, force: true });
+      removeDirectory(staging);
       if (isErrno(err, 'ENOTEMPTY') || isErrno(err, 'EEXIST')) throw new RuntimeError(CONTAINER_EXISTS);
       throw describeSystemError(`create state directory ${dir}`, err);
     }
@@ -205,7 +205,7 @@ export class StateStore {
       if (!name.startsWith(prefix) && !name.startsWith(`${DELETING_PREFIX}${id}~`)) continue;
       // The name ends in the pid of the runts that made it: a live one is still at work.
       if (processStartTime(Number(name.slice(name.lastIndexOf('~') + 1))) !== undefined) continue;
-      rmSync(join(this.root, name), { recursive: true, force: true });
+      removeDirectory(join(this.root, name));
     }
   }
 
@@ -273,10 +273,10 @@ export class StateStore {
       renameSync(dir, doomed);
     } catch (err) {
       if (isErrno(err, 'ENOENT')) return;
-      rmSync(dir, { recursive: true, force: true });
+      removeDirectory(dir);
       return;
     }
-    rmSync(doomed, { recursive: true, force: true });
+    removeDirectory(doomed);
   }
 
   /** Ids of every container directory, sorted as runc lists them. */

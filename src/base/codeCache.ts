@@ -18,7 +18,6 @@
  */
 import fs = require('fs');
 import path = require('path');
-import { createRequire, wrap } from 'module';
 import { Script } from 'vm';
 
 export type CodeCacheUse = 'used' | 'rejected' | 'none' | 'off';
@@ -54,9 +53,11 @@ export function useCodeCacheFor(command: string): void {
 
 /**
  * require(file) for a CommonJS file, through its code cache in `cacheDir` when a command is
- * set (useCodeCacheFor); a plain require() otherwise.
+ * set (useCodeCacheFor); a plain require() otherwise. A caller loading a file from its own
+ * directory passes its `require`, which serves the file as well: that spares loading the
+ * `module` builtin and building another require (~0.4 ms of a short command).
  */
-export function requireCached(file: string, cacheDir: string): unknown {
+export function requireCached(file: string, cacheDir: string, callerRequire?: NodeRequire): unknown {
   const reg = registry();
   if (reg.command === undefined) return require(file);
   const fd = fs.openSync(file, 'r');
@@ -75,16 +76,25 @@ export function requireCached(file: string, cacheDir: string): unknown {
   } catch {
     cachedData = undefined;
   }
-  // Node's own CommonJS wrapper, on the source's first line: line numbers in stack traces hold.
-  const script = new Script(wrap(source.startsWith('#!') ? `//${source}` : source), { filename: file, cachedData });
+  const script = new Script(commonJsWrapped(source.startsWith('#!') ? `//${source}` : source), { filename: file, cachedData });
   const use: CodeCacheUse = cachedData === undefined ? 'none' : script.cachedDataRejected ? 'rejected' : 'used';
   reg.loaded.push({ file, use });
   if (use !== 'used') reg.pending.push({ script, cacheFile });
   const module = { exports: {} as unknown, filename: file, id: file, loaded: false };
   const wrapper = script.runInThisContext() as (...args: unknown[]) => void;
-  wrapper.call(module.exports, module.exports, createRequire(file), module, file, path.dirname(file));
+  wrapper.call(module.exports, module.exports, (callerRequire ?? createRequireFor(file)), module, file, path.dirname(file));
   module.loaded = true;
   return module.exports;
+}
+
+/** Node's CommonJS wrapper (Module.wrap), on the source's first line: line numbers in stack traces hold. */
+function commonJsWrapped(source: string): string {
+  return `(function (exports, require, module, __filename, __dirname) { ${source}\n});`;
+}
+
+function createRequireFor(file: string): NodeRequire {
+  const { createRequire } = require('module') as typeof import('module');
+  return createRequire(file);
 }
 
 /** What requireCached did for each file, for --debug. */

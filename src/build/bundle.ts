@@ -37,7 +37,7 @@ const common: BuildOptions = {
 fs.rmSync(BUNDLE_DIR, { recursive: true, force: true });
 buildSync({ ...common, entryPoints: ['commandRunner.js'], outfile: path.join(BUNDLE_DIR, 'commandRunner.js') });
 const hot = buildSync({ ...common, entryPoints: ['main.js'], outfile: HOT, external: HOT_BUNDLE_EXTERNAL, metafile: true });
-buildSync({ ...common, entryPoints: ['entry.js'], outfile: ENTRY });
+buildSync({ ...common, entryPoints: ['entry.js'], outfile: ENTRY, external: ['./main'] });
 // The entry is run directly (package.json's bin, a symlink on the PATH).
 fs.chmodSync(ENTRY, 0o755);
 

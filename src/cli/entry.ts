@@ -6,7 +6,6 @@
  * per command; the command is guessed here from argv without the command table (a wrong guess
  * only names another cache file), and caches are written after a successful run.
  */
-import path = require('path');
 import { codeCacheDir, requireCached, saveCodeCaches, useCodeCacheFor } from '../base/codeCache';
 import { PACKAGE_ROOT } from '../base/paths';
 
@@ -32,7 +31,7 @@ if (CGROUP_JOINING.has(command) && process.getuid?.() === 0) {
   (require('../cgroups/warmup') as typeof import('../cgroups/warmup')).warmCgroupAttach();
 }
 useCodeCacheFor(command);
-const cli = requireCached(path.join(PACKAGE_ROOT, 'dist', 'bundle', 'main.js'), codeCacheDir(PACKAGE_ROOT)) as typeof import('./main');
+const cli = requireCached(require.resolve('./main'), codeCacheDir(PACKAGE_ROOT), require) as typeof import('./main');
 cli.main(argv).then((status) => {
   if (status === 0) saveCodeCaches();
   process.exit(status);

@@ -208,6 +208,7 @@ t.test('the bundles: the hot path compiles the entry and dist/bundle/main.js onl
 t.test('only src/base/paths.ts uses __dirname: the bundles move every other module', async (t) => {
   const walk = (d: string): string[] => readdirSync(d, { withFileTypes: true })
     .flatMap((e) => (e.isDirectory() ? walk(join(d, e.name)) : e.name.endsWith('.ts') ? [join(d, e.name)] : []));
-  const users = walk(join(REPO, 'src')).filter((f) => readFileSync(f, 'utf8').includes('__dirname'));
+  // codeCache.ts only names it, as a parameter of Node's CommonJS wrapper for the files it loads.
+  const users = walk(join(REPO, 'src')).filter((f) => readFileSync(f, 'utf8').replace('module, __filename, __dirname)', '').includes('__dirname'));
   t.same(users.map((f) => f.slice(REPO.length + 1)), ['src/base/paths.ts']);
 });

@@ -20,7 +20,7 @@ export function runHooks(kind: RuntimeHookKind, hooks: Hooks | undefined, state:
     const result = spawnSync(hook.path, args, {
       argv0,
       input,
-      // As runc: no env of its own → the runtime's; the cwd is the bundle (runc chdirs there).
+      // As runc: no env of its own: the runtime's; the cwd is the bundle (runc chdirs there).
       env: hook.env ? Object.fromEntries(hook.env.map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)])) : process.env,
       cwd: bundleDirectory(state.bundle),
       timeout: hook.timeout ? hook.timeout * 1000 : undefined,

@@ -22,8 +22,8 @@ export function initMessageTimeoutMs(env: NodeJS.ProcessEnv = process.env): numb
 export class InitChannel {
   /**
    * The longest silence accepted from the init before giving up (0: none). The init dying is
-   * seen at once (EOF); this bounds an init that lives but never answers — frozen in a cgroup, or
-   * stuck in a createContainer hook without a timeout of its own.
+   * seen at once (EOF); this bounds an init that lives but never answers (frozen in a cgroup, or
+   * stuck in a createContainer hook without a timeout of its own).
    */
   timeoutMs = initMessageTimeoutMs();
   /** The last message received, to say where the init stopped answering. */

@@ -80,7 +80,7 @@ export function parseGoDuration(text: string): number {
   if (s === '') bad();
   let total = 0;
   while (s !== '') {
-    const m = /^(\d*\.?\d*)(ns|us|µs|μs|ms|s|m|h)/.exec(s);
+    const m = /^(\d*\.?\d*)(ns|us|\u00b5s|\u03bcs|ms|s|m|h)/.exec(s);
     if (!m || m[1] === '' || m[1] === '.') bad();
     total += parseFloat(m![1]) * UNITS[m![2]];
     s = s.slice(m![0].length);

@@ -5,13 +5,14 @@
  *    other two through their V8 code caches (src/base/codeCache.ts);
  *  - dist/bundle/main.js: the CLI and the hot path (state, list, kill, start, help, version);
  *  - dist/bundle/commandRunner.js: every command, for all that runts.js hands over (create, run,
- *    exec, delete, kill --all ...).
+ *    exec, delete, kill --all ...);
+ *  - dist/bundle/warmup.js: the cgroup-attach head start the entry of create, run and exec runs.
  * Two files, because V8 pre-parses all of a file it loads: the cold commands (~200 KB with the
  * cgroup drivers) would cost the hot path more than one file saves. tsc's dist/src/ stays as it
  * is, so unit tests load the very modules the bundles are made of. Node built-ins and
  * node_modules stay external, and so do the generated validators and the addon, loaded by
  * computed paths from src/base/paths.ts. The build fails if the hot bundle contains a module
- * src/cli/hotPath.ts forbids (read from esbuild's metafile).
+ * src/cli/hotPath.ts forbids (read from esbuild's metafile), or any bundle is not ASCII.
  */
 import fs = require('fs');
 import path = require('path');
@@ -37,7 +38,10 @@ const common: BuildOptions = {
 fs.rmSync(BUNDLE_DIR, { recursive: true, force: true });
 buildSync({ ...common, entryPoints: ['commandRunner.js'], outfile: path.join(BUNDLE_DIR, 'commandRunner.js') });
 const hot = buildSync({ ...common, entryPoints: ['main.js'], outfile: HOT, external: HOT_BUNDLE_EXTERNAL, metafile: true });
-buildSync({ ...common, entryPoints: ['entry.js'], outfile: ENTRY, external: ['./main'] });
+// The cgroup-attach head start is a file of its own (src/cli/warmup.ts), loaded by create, run and
+// exec only: the hot commands do not compile it with the entry, which runs without a code cache.
+buildSync({ ...common, entryPoints: ['warmup.js'], outfile: path.join(BUNDLE_DIR, 'warmup.js') });
+buildSync({ ...common, entryPoints: ['entry.js'], outfile: ENTRY, external: ['./main', './warmup'] });
 // The entry is run directly (package.json's bin, a symlink on the PATH).
 fs.chmodSync(ENTRY, 0o755);
 

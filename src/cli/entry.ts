@@ -28,7 +28,7 @@ const CGROUP_JOINING = new Set(['create', 'run', 'exec']);
 const argv = process.argv.slice(2);
 const command = commandGuess(argv);
 if (CGROUP_JOINING.has(command) && process.getuid?.() === 0) {
-  (require('../cgroups/warmup') as typeof import('../cgroups/warmup')).warmCgroupAttach();
+  (require('./warmup') as typeof import('./warmup')).warmCgroupAttach();
 }
 useCodeCacheFor(command);
 const cli = requireCached(require.resolve('./main'), codeCacheDir(PACKAGE_ROOT), require) as typeof import('./main');

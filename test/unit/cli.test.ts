@@ -173,7 +173,7 @@ t.test('every command module is in commandRunner and exports run', async (t) => 
   for (const command of COMMANDS) t.type(COMMAND_MODULES[command.module]().run, 'function', command.name);
 });
 
-t.test('the bundles: the hot path compiles the entry and dist/bundle/main.js only, other commands add commandRunner.js', async (t) => {
+t.test('the bundles: the hot path compiles the entry and dist/bundle/main.js only, other commands add commandRunner.js (and create, run, exec warmup.js)', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'runts-cli-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const hook = join(dir, 'hook.js');
@@ -199,10 +199,14 @@ t.test('the bundles: the hot path compiles the entry and dist/bundle/main.js onl
   for (const args of [['state', 'c1'], ['list'], ['kill', 'c1'], ['start', 'c1'], ['--version'], ['--help']]) {
     t.same(compiled(...args), entry, args.join(' '));
   }
-  for (const args of [['delete', 'c1'], ['kill', '--all', 'c1'], ['exec', 'c1', 'true'], ['ps', 'c1']]) {
+  for (const args of [['delete', 'c1'], ['kill', '--all', 'c1'], ['ps', 'c1']]) {
     t.same(compiled(...args), [...entry, runner], args.join(' '));
   }
-  t.same(compiled('create', '--bundle', dir, 'c1'), [...entry, runner], 'create (no config.json)');
+  // The commands that join a cgroup load the head start (warmup.js, root only) before main.js.
+  const [binary, hot] = entry;
+  const warmup = process.getuid?.() === 0 ? ['dist/bundle/warmup.js'] : [];
+  t.same(compiled('exec', 'c1', 'true'), [binary, ...warmup, hot, runner], 'exec c1 true');
+  t.same(compiled('create', '--bundle', dir, 'c1'), [binary, ...warmup, hot, runner], 'create (no config.json)');
 });
 
 t.test('only src/base/paths.ts uses __dirname: the bundles move every other module', async (t) => {

@@ -377,16 +377,12 @@ export class SystemdCgroup implements Cgroup {
   /**
    * Stops the unit (systemd removes its cgroup), then removes what is left: the unit's
    * directories in the v1 hierarchies systemd does not manage, and any sub-cgroups. For a new
-   * container (a failed create) only when it started the unit itself. An existing container's
-   * delete leaves a unit that still holds processes once its own are dead: they are another
-   * container's that joined it, which ignore the SIGTERM of StopUnit as pid-namespace inits, so
-   * systemd would wait out its 90 s stop timeout (runc waits 30 s, logs it and goes on). The
-   * last container's delete stops the unit.
+   * container (a failed create) only when it started the unit itself; delete stops its unit
+   * once nothing else is in it (src/container/destroy.ts).
    */
   destroy(): void {
     // A create that fails leaves alone a unit it did not start: another container's, or none.
     if (this.opts.place && !this.startedUnit) return;
-    if (!this.opts.place && this.pids().length > 0) return;
     systemd().stopUnit(this.unit);
     const failures: string[] = [];
     for (const dir of new Set(Object.values(this.paths))) removeTree(dir, failures);

@@ -122,7 +122,12 @@ export function destroyContainer(store: StateStore, record: ContainerRecord, log
     // Only what create found missing, deepest first; never below a cgroup that was there.
     for (const failure of removeCgroupDirs(record.cgroupCreated ?? [])) log.warn(failure);
   } else if (record.cgroupPaths) {
-    cgroupFromPaths(record.cgroupPaths, record.cgroupCreated, record.cgroupUnit).destroy();
+    const cgroup = cgroupFromPaths(record.cgroupPaths, record.cgroupCreated, record.cgroupUnit);
+    // Its own processes are dead by now: any left belong to another container that was given
+    // the same cgroup (or systemd unit), which keeps it. runc logs the failed removal and goes on.
+    const others = cgroup.pids();
+    if (others.length > 0) log.warn(`cgroup of container ${record.id} still holds ${others.length} process(es) of another container: left in place`);
+    else cgroup.destroy();
   }
   announce('state-dir');
   store.remove(record.id);

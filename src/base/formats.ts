@@ -101,3 +101,27 @@ export function idMapText(mappings: IdMapping[] | undefined): string {
 export const NAMESPACE_PROC_NAMES: Readonly<Record<string, string>> = {
   cgroup: 'cgroup', ipc: 'ipc', mount: 'mnt', network: 'net', pid: 'pid', time: 'time', user: 'user', uts: 'uts',
 };
+
+/**
+ * "YYYY-MM-DDTHH:MM:SS" in UTC for seconds since the epoch: the part of Go's RFC 3339 times
+ * before any fraction. Computed here because the first Date#toISOString of a process sets up
+ * V8's date machinery: 0.18-0.25 ms of every create (1.6 ms under TZ=UTC).
+ */
+export function utcDateTime(epochSeconds: number): string {
+  const days = Math.floor(epochSeconds / 86400);
+  const secondOfDay = epochSeconds - days * 86400;
+  // Days since 0000-03-01 in the proleptic Gregorian calendar, in 400-year eras of 146097 days
+  // (March first, so the leap day ends a year).
+  const shifted = days + 719468;
+  const era = Math.floor(shifted / 146097);
+  const dayOfEra = shifted - era * 146097;
+  const yearOfEra = Math.floor((dayOfEra - Math.floor(dayOfEra / 1460) + Math.floor(dayOfEra / 36524) - Math.floor(dayOfEra / 146096)) / 365);
+  const dayOfYear = dayOfEra - (365 * yearOfEra + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100));
+  const marchMonth = Math.floor((5 * dayOfYear + 2) / 153);
+  const day = dayOfYear - Math.floor((153 * marchMonth + 2) / 5) + 1;
+  const month = marchMonth < 10 ? marchMonth + 3 : marchMonth - 9;
+  const year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0);
+  const two = (n: number): string => String(n).padStart(2, '0');
+  const time = `${two(Math.floor(secondOfDay / 3600))}:${two(Math.floor(secondOfDay / 60) % 60)}:${two(secondOfDay % 60)}`;
+  return `${String(year).padStart(4, '0')}-${two(month)}-${two(day)}T${time}`;
+}

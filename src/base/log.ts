@@ -6,7 +6,7 @@
 import { openSync, writeSync } from 'fs';
 import type { GlobalOptions } from '../cli/context';
 import { oneLine } from './errors';
-import { goJson } from './formats';
+import { goJson, utcDateTime } from './formats';
 
 /** logrus' level names (warnings are "warning"). */
 export type LogLevel = 'debug' | 'info' | 'warning' | 'error';
@@ -65,7 +65,7 @@ function textValue(s: string): string {
 
 /** RFC 3339 to the second, UTC: logrus' default timestamp. */
 function logTime(date: Date): string {
-  return date.toISOString().slice(0, 19) + 'Z';
+  return utcDateTime(Math.floor(date.getTime() / 1000)) + 'Z';
 }
 
 /** One log line, newline included, as runc writes it in `format`. */

@@ -9,6 +9,7 @@ import { join } from 'path';
 import type { GlobalOptions } from '../cli/context';
 import { RuntimeError, describeSystemError } from '../base/errors';
 import { removeDirectory, writeFileAtomically } from '../base/files';
+import { utcDateTime } from '../base/formats';
 import { readProcStat, processStartTime } from '../base/procStat';
 import { isRunning, readIntent, writeIntent, type CreateIntent } from '../container/intent';
 import type { ContainerStatus, Spec } from '../config/types';
@@ -100,7 +101,7 @@ export function isAlive(record: Pick<ContainerRecord, 'pid' | 'pidStartTime'>): 
 
 /** Go's time.RFC3339Nano in UTC: trailing zeros of the fraction dropped. */
 export function rfc3339Nano(epochNanos: bigint): string {
-  const seconds = new Date(Number(epochNanos / 1_000_000n)).toISOString().slice(0, 19);
+  const seconds = utcDateTime(Number(epochNanos / 1_000_000_000n));
   const fraction = (epochNanos % 1_000_000_000n).toString().padStart(9, '0').replace(/0+$/, '');
   return `${seconds}${fraction ? '.' + fraction : ''}Z`;
 }

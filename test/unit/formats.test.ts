@@ -1,5 +1,5 @@
 import t from 'tap';
-import { goJson, idMapText, parseGoDecimal, parseGoIntBase0, GO_INT_BASE0 } from '../../src/base/formats';
+import { goJson, idMapText, parseGoDecimal, parseGoIntBase0, utcDateTime, GO_INT_BASE0 } from '../../src/base/formats';
 
 t.test('goJson writes what JSON.stringify writes, with Go escapes and bigints', async (t) => {
   const samples: unknown[] = [
@@ -28,4 +28,22 @@ t.test('Go integers: base 0 for flags, base 10 with runc wording for update', as
 t.test('id maps are /proc lines', async (t) => {
   t.equal(idMapText([{ containerID: 0, hostID: 1000, size: 1 }, { containerID: 1, hostID: 100000, size: 65536 }]), '0 1000 1\n1 100000 65536\n');
   t.equal(idMapText(undefined), '');
+});
+
+t.test('utcDateTime writes what Date#toISOString writes, to the second', async (t) => {
+  const iso = (seconds: number): string => new Date(seconds * 1000).toISOString().slice(0, 19);
+  const edges = [0, 59, 86399, 86400, 951782400 /* 2000-02-29 */, 951868800, 4107542400 /* 2100-03-01 */, 1796290108, 253402300799 /* 9999-12-31T23:59:59 */];
+  for (const seconds of edges) t.equal(utcDateTime(seconds), iso(seconds), `${seconds}`);
+  let mismatches = 0;
+  for (let i = 0; i < 20000; i++) {
+    const seconds = Math.floor(Math.random() * 253402300800);
+    if (utcDateTime(seconds) !== iso(seconds)) mismatches++;
+  }
+  t.equal(mismatches, 0, '20000 random seconds up to the year 9999');
+  // Every day boundary of four leap cycles around 2000 (a 400-year leap day) and 2100 (none).
+  for (const start of [946684800, 4102444800]) {
+    let dayMismatches = 0;
+    for (let day = -800; day < 800; day++) if (utcDateTime(start + day * 86400 - 1) !== iso(start + day * 86400 - 1)) dayMismatches++;
+    t.equal(dayMismatches, 0, `day ends around ${iso(start)}`);
+  }
 });

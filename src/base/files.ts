@@ -1,4 +1,4 @@
-import { readdirSync, renameSync, rmSync, rmdirSync, unlinkSync, writeFileSync, type Dirent } from 'fs';
+import { lstatSync, readFileSync, readdirSync, renameSync, rmSync, rmdirSync, statSync, unlinkSync, writeFileSync, type Dirent } from 'fs';
 import { join } from 'path';
 
 let tempCounter = 0;
@@ -20,8 +20,27 @@ export function writeFileAtomically(file: string, content: string, mode = 0o644)
  * short command. State directories hold plain files, so these unlink them directly.
  */
 
-/** unlink(2); a file already gone is fine. */
+/**
+ * A file's text, or undefined when it is not there (ENOENT, ENOTDIR). A missing file is asked
+ * about before it is read, because for every fs error it throws Node builds an Error with a
+ * stack: the first of a process cost ~0.5 ms, and a gone process's /proc/<pid>/stat, a
+ * container's missing state.json or a cgroup yet to be made are everyday answers. Other errors
+ * throw.
+ */
+export function readFileIfPresent(file: string): string | undefined {
+  if (!statSync(file, { throwIfNoEntry: false })) return undefined;
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    throw err;
+  }
+}
+
+/** unlink(2); a file already gone is fine (asked first, as in readFileIfPresent). */
 export function removeFile(file: string): void {
+  if (!lstatSync(file, { throwIfNoEntry: false })) return;
   try {
     unlinkSync(file);
   } catch (err) {

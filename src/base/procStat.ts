@@ -2,7 +2,7 @@
  * A process's state and start time from /proc/<pid>/stat: liveness by pid + start time, so a
  * reused pid never passes for the process that was recorded.
  */
-import { readFileSync } from 'fs';
+import { readFileIfPresent } from './files';
 
 export interface ProcStat {
   /** One-letter process state (R, S, D, Z, X …). */
@@ -17,12 +17,13 @@ export interface ProcStat {
  * ASCII fields after it are read, and the first latin1 decode in a process costs ~0.5 ms.
  */
 export function readProcStat(pid: number): ProcStat | undefined {
-  let text: string;
+  let text: string | undefined;
   try {
-    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    text = readFileIfPresent(`/proc/${pid}/stat`);
   } catch {
     return undefined;
   }
+  if (text === undefined) return undefined;
   const close = text.lastIndexOf(')');
   if (close < 0) return undefined;
   const fields = text.slice(close + 2).split(' ');

@@ -8,6 +8,7 @@ import fs = require('fs');
 import path = require('path');
 import { getSystemErrorMap } from 'util';
 import { RuntimeError } from '../base/errors';
+import { readFileIfPresent } from '../base/files';
 import { sleepMs } from '../base/sleep';
 
 /** Linux O_CLOEXEC (Node leaves it out of fs.constants; libuv adds it to every open anyway). */
@@ -79,12 +80,11 @@ export const realIO: CgroupIO = {
     }
   },
   read(dir, file) {
+    const full = path.join(dir, file);
     try {
-      return fs.readFileSync(path.join(dir, file), 'utf8');
+      return readFileIfPresent(full);
     } catch (err) {
-      const code = errnoCode(err);
-      if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
-      throw new RuntimeError(`read ${path.join(dir, file)}: ${reason(err)}`);
+      throw new RuntimeError(`read ${full}: ${reason(err)}`);
     }
   },
   exists(dir, file) {

@@ -7,9 +7,9 @@
  * Kept free of heavy imports: `state` and `list` read an intent only when state.json is missing
  * or unreadable.
  */
-import { readFileSync, readdirSync } from 'fs';
+import { readdirSync } from 'fs';
 import { join } from 'path';
-import { removeFile, writeFileAtomically } from '../base/files';
+import { readFileIfPresent, removeFile, writeFileAtomically } from '../base/files';
 import { processStartTime } from '../base/procStat';
 import type { LinuxResources } from '../config/types';
 
@@ -130,7 +130,8 @@ export function readExecIntents(dir: string): ExecIntent[] {
 
 function readJson(file: string): unknown {
   try {
-    return JSON.parse(readFileSync(file, 'utf8'));
+    const text = readFileIfPresent(file);
+    return text === undefined ? undefined : JSON.parse(text);
   } catch {
     return undefined;
   }

@@ -88,7 +88,8 @@ function selinuxEnabled(): boolean {
 
 function isDirectory(p: string): boolean {
   try {
-    return fs.statSync(p).isDirectory();
+    // Not thrown when missing (the common case): a thrown fs error costs Node a stack.
+    return fs.statSync(p, { throwIfNoEntry: false })?.isDirectory() ?? false;
   } catch {
     return false;
   }

@@ -3,15 +3,15 @@
  * atomically (temp file + rename) so a reader sees the old or the new record, never a torn one.
  * Liveness is pid + start time, so a recycled pid never makes a dead container look alive.
  */
-import { closeSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, statSync } from 'fs';
+import { closeSync, existsSync, mkdirSync, readdirSync, renameSync, statSync } from 'fs';
 import type { Dirent } from 'fs';
 import { join } from 'path';
 import type { GlobalOptions } from '../cli/context';
 import { RuntimeError, describeSystemError } from '../base/errors';
-import { removeDirectory, writeFileAtomically } from '../base/files';
+import { readFileIfPresent, removeDirectory, writeFileAtomically } from '../base/files';
 import { utcDateTime } from '../base/formats';
 import { readProcStat, processStartTime } from '../base/procStat';
-import { isRunning, readIntent, writeIntent, type CreateIntent } from '../container/intent';
+import { readIntent, writeIntent, type CreateIntent } from '../container/intent';
 import type { ContainerStatus, Spec } from '../config/types';
 
 export type { ContainerStatus };
@@ -227,13 +227,13 @@ export class StateStore {
    */
   read(id: string): ContainerRecord {
     const file = this.statePath(id);
-    let text: string;
+    let text: string | undefined;
     try {
-      text = readFileSync(file, 'utf8');
+      text = readFileIfPresent(file);
     } catch (err) {
-      if (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR')) return this.provisional(id, CONTAINER_NOT_FOUND);
       throw describeSystemError(`read ${file}`, err);
     }
+    if (text === undefined) return this.provisional(id, CONTAINER_NOT_FOUND);
     try {
       return JSON.parse(text) as ContainerRecord;
     } catch (err) {

@@ -20,6 +20,7 @@
       "type": "executable",
       "sources": [
         "native/init/main.cc",
+        "native/init/cgroups.cc",
         "native/init/json.cc",
         "native/init/procfs.cc",
         "native/init/channel.cc",

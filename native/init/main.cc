@@ -52,10 +52,6 @@ void resetIgnoredSignals() {
   }
 }
 
-pid_t forkSibling() {
-  return static_cast<pid_t>(syscall(SYS_clone, CLONE_PARENT | SIGCHLD, nullptr, nullptr, nullptr, nullptr));
-}
-
 // Blocks until `start` opens the fifo for reading, then lets it know we are going ahead. The
 // O_PATH fd is reopened through the container's own procfs, checked to be one; without a mount
 // namespace the rootfs has none, and `hostProc` is the host's /proc opened before the chroot.
@@ -99,6 +95,7 @@ void runStage2(const json::Value& plan, int releasePipe) {
     hooks::run("createContainer", plan["hooks"]["createContainer"], state, plan["process"]["env"]);
     rootfs::enter(plan);
   }
+  cgroups::joinAfterSetup();
   proc::configure(plan);
   if (plan["process"]["terminal"].flag()) terminal::setup(plan);
   std::string executable = proc::lookPath(plan["process"]);
@@ -140,11 +137,12 @@ int main(int argc, char** argv) {
   std::string error;
   if (!channel::receive(plan, error)) channel::fail("read plan: " + error, 0);
 
+  cgroups::open(plan);
   ns::enter(plan);
 
   int release[2];
   if (pipe2(release, O_CLOEXEC) < 0) channel::fail("pipe", errno);
-  pid_t child = forkSibling();
+  pid_t child = cgroups::forkSibling();
   if (child < 0) channel::fail("clone the container process", errno);
   if (child == 0) {
     close(release[1]);

@@ -1,8 +1,21 @@
 // The setup steps of the container init, in the order main.cc runs them.
 #pragma once
+#include <sys/types.h>
+
 #include <string>
 
 #include "json.h"
+
+namespace cgroups {
+// Stage 1, first: opens the cgroup files plan.cgroupJoin names (host view) and joins what is to
+// be joined by the init itself ("init"); the rest waits for forkSibling and joinAfterSetup.
+void open(const json::Value& plan);
+// Forks stage 2 as the runtime's child (CLONE_PARENT), born in the unified cgroup when the plan
+// says "clone" and the kernel can.
+pid_t forkSibling();
+// Stage 2, set up (mounts, pivot) but still privileged: joins whatever is left.
+void joinAfterSetup();
+}  // namespace cgroups
 
 namespace ns {
 // Stage 1: first what needs the runtime's privileges (oom_score_adj, I/O priority, hard rlimits,

@@ -35,6 +35,12 @@ export interface CgroupOptions {
   warn?: (msg: string) => void;
 }
 
+/** v1 `tasks` files, and the unified directory of the hybrid layout (or null). */
+export interface InitJoinFiles {
+  tasks: string[];
+  unified: string | null;
+}
+
 /** What memory pressure a cgroup has seen, for `events` (oom notifications). */
 export interface MemoryEvents {
   /** Times the cgroup hit its limit and the OOM path ran (v2 "oom"; v1 under_oom transitions are seen as this). */
@@ -61,6 +67,13 @@ export interface Cgroup {
   create(): void;
   /** Writes `pid` to cgroup.procs of every directory. */
   join(pid: number): void;
+  /**
+   * The files through which the container process joins by itself instead (PlanCgroupJoin in
+   * src/plan/plan.ts); absent where it cannot: v2 keeps the runtime's join after setup, so the
+   * kernel memory of the init's namespaces and mounts is not charged to the container's memory
+   * limit, and the systemd driver's unit starts with the process.
+   */
+  initJoinFiles?(): InitJoinFiles;
   /**
    * Live update: only the given fields are written; on a refused write the earlier writes are
    * undone. `current` (the resources before the update) lets the systemd driver send a cpu

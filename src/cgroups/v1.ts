@@ -13,7 +13,7 @@ import {
   writeOrRetryLater, writePid, type CgroupIO,
 } from './fs';
 import { v1FreezerFrozen } from './frozen';
-import type { Cgroup, MemoryEvents } from './index';
+import type { Cgroup, InitJoinFiles, MemoryEvents } from './index';
 import { parseCpuList } from '../base/formats';
 import { emptyStats, memoryEntry, type BlkioEntry, type MemoryEntry, type Stats } from './stats';
 import { sleepMs } from '../base/sleep';
@@ -76,6 +76,11 @@ export class V1Cgroup implements Cgroup {
       done.add(dir);
       writePid(this.io, dir, pid);
     }
+  }
+
+  initJoinFiles(): InitJoinFiles {
+    const v1Dirs = new Set(Object.entries(this.paths).filter(([controller]) => controller !== '').map(([, dir]) => dir));
+    return { tasks: [...v1Dirs].map((dir) => path.join(dir, 'tasks')), unified: this.paths[''] ?? null };
   }
 
   apply(resources: LinuxResources): void {

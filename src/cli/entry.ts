@@ -28,7 +28,8 @@ const CGROUP_JOINING = new Set(['create', 'run', 'exec']);
 const argv = process.argv.slice(2);
 const command = commandGuess(argv);
 if (CGROUP_JOINING.has(command) && process.getuid?.() === 0) {
-  (require('./warmup') as typeof import('./warmup')).warmCgroupAttach();
+  const systemd = argv.some((arg) => /^--?systemd-cgroup/.test(arg));
+  (require('./warmup') as typeof import('./warmup')).warmCgroupAttach({ containerJoinsItself: !systemd });
 }
 useCodeCacheFor(command);
 const cli = requireCached(require.resolve('./main'), codeCacheDir(PACKAGE_ROOT), require) as typeof import('./main');

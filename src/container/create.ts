@@ -13,7 +13,7 @@ import { runHooks } from './hooks';
 import { guardInheritedFds, startInit, stopInit } from '../init/process';
 import type { Logger } from '../base/log';
 import { native } from '../native';
-import { buildPlan, initPart, joinCgroupBeforeSetup } from '../plan/plan';
+import { buildPlan, initPart, joinCgroupBeforeSetup, planCgroupJoin } from '../plan/plan';
 import { loadBundle } from '../config/validate';
 import type { Spec, State } from '../config/types';
 import { openStore, pidStartTime, rfc3339Nano, validateId, type ContainerRecord, type StateStore } from '../state/store';
@@ -107,9 +107,10 @@ export async function createContainer(globals: GlobalOptions, request: CreateReq
     }
     announce('init-started', { cgroupMissing: [...cgroup.created], init: processRef(init.pid) });
     const joinBeforeSetup = joinCgroupBeforeSetup(spec, plan, cgroup.paths, cgroup.dirsMadeAtJoin ?? false);
-    if (joinBeforeSetup) cgroup.join(init.pid);
+    const joinFiles = cgroup.initJoinFiles?.();
+    if (joinBeforeSetup && !joinFiles) cgroup.join(init.pid);
     announce('plan');
-    init.channel.sendPlan(initPart(plan));
+    init.channel.sendPlan({ ...initPart(plan), cgroupJoin: joinFiles ? planCgroupJoin(joinFiles, spec, { beforeSetup: joinBeforeSetup, exec: false }) : null });
     const pid = runInitSession(init.channel, {
       pid: (child) => {
         undo.push(() => killAndReap(child));
@@ -134,7 +135,7 @@ export async function createContainer(globals: GlobalOptions, request: CreateReq
         forwardSeccompListener(fd, spec, { ociVersion: spec.ociVersion, id: request.id, status: 'creating', pid: child, bundle, annotations: spec.annotations }),
     });
     announce('cgroup-join');
-    if (!joinBeforeSetup) cgroup.join(pid);
+    if (!joinBeforeSetup && !joinFiles) cgroup.join(pid);
     await stopInit(init);
     const record: ContainerRecord = {
       ociVersion: spec.ociVersion,

@@ -12,7 +12,7 @@ import { RuntimeError, describeSystemError } from '../base/errors';
 import { guardInheritedFds, initFds, startInit, stopInit } from '../init/process';
 import type { Logger } from '../base/log';
 import { native } from '../native';
-import { buildExecPlan, initPart } from '../plan/plan';
+import { buildExecPlan, initPart, planCgroupJoin, type PlanCgroupJoin } from '../plan/plan';
 import { forwardSeccompListener } from './seccompAgent';
 import type { Process } from '../config/types';
 import { openStore } from '../state/store';
@@ -81,11 +81,16 @@ export async function execProcess(globals: GlobalOptions, request: ExecRequest, 
   let started = false;
   try {
     announce('cgroup-join', { init: { pid: init.pid, startTime: pidStartTime(init.pid) } });
+    let cgroupJoin: PlanCgroupJoin | null = null;
     if (record.cgroupPaths) {
       const explicit = Object.keys(request.subCgroups ?? {}).length > 0;
-      joinCgroups(subCgroupPaths(record.cgroupPaths, request.subCgroups ?? {}), init.pid, explicit ? undefined : record.pid);
+      const paths = subCgroupPaths(record.cgroupPaths, request.subCgroups ?? {});
+      // exec --cgroup keeps runc's error for a sub-cgroup that is not there (the runtime's join).
+      const joinFiles = explicit ? undefined : cgroupFromPaths(paths).initJoinFiles?.();
+      if (joinFiles) cgroupJoin = planCgroupJoin(joinFiles, record.config, { beforeSetup: true, exec: true });
+      else joinCgroups(paths, init.pid, explicit ? undefined : record.pid);
     }
-    init.channel.sendPlan(initPart(plan));
+    init.channel.sendPlan({ ...initPart(plan), cgroupJoin });
     pid = runInitSession(init.channel, {
       pid: (child) => {
         pid = child;

@@ -12,6 +12,7 @@ import { decideLsm, lsmProblems, probeLsmHost, takesMountContext, withMountConte
 import { MS, PROPAGATION_OPTIONS, parseMountOptions, type RecursiveAttributes } from './mountOptions';
 import { planCpuAffinity, planIoPriority, planPersonality, planScheduler, type PlanCpuAffinity, type PlanScheduler } from './processSettings';
 import { planSeccomp, type PlanSeccomp } from './seccomp';
+import type { InitJoinFiles } from '../cgroups';
 import type { NamespaceType } from '../native';
 import type { Box, Hook, LinuxCapabilities, LinuxDevice, LinuxTimeOffset, Mount, Process, Spec } from '../config/types';
 
@@ -136,6 +137,24 @@ export interface InitPlan {
   startAfterRuntimeExits: boolean;
   /** Hooks the init runs inside the container's namespaces. */
   hooks: { createContainer: PlanHook[]; startContainer: PlanHook[] };
+  /** The cgroups the container process joins by itself (planCgroupJoin); null: the runtime joins it. */
+  cgroupJoin: PlanCgroupJoin | null;
+}
+
+/**
+ * The container process joins its cgroups by itself (native/init/cgroups.cc): a pid the runtime
+ * writes into cgroup.procs waits out an RCU grace period in the kernel (4-25 ms here), a process
+ * moving itself through a v1 `tasks` file or being cloned into a v2 cgroup does not.
+ * "init": stage 1, before its namespaces; "clone": stage 2 is born there; "setup-done": stage 2,
+ * after its mounts and pivot, before it drops privileges.
+ */
+export interface PlanCgroupJoin {
+  /** The `tasks` file of each v1 hierarchy's directory (host paths). */
+  tasks: string[];
+  tasksAt: 'init' | 'setup-done';
+  /** The unified hierarchy's directory on the hybrid layout. */
+  unified: string | null;
+  unifiedAt: 'init' | 'clone' | 'setup-done';
 }
 
 /** The plan and what only the runtime reads of it (its log lines). */
@@ -169,6 +188,25 @@ export function joinCgroupBeforeSetup(spec: Spec, plan: Pick<InitPlan, 'mounts'>
 }
 
 const REALTIME_POLICIES = new Set(['SCHED_FIFO', 'SCHED_RR', 'SCHED_DEADLINE']);
+
+/**
+ * When each part of a self join (PlanCgroupJoin) happens. `beforeSetup`: create's init must be in
+ * place before it makes its namespaces (joinCgroupBeforeSetup); exec's init joins first too, as
+ * it sets nothing up. Otherwise the v1 hierarchies join after setup, as the runtime's join did.
+ * The unified hierarchy of the hybrid layout, which has no controllers to charge, joins at birth,
+ * except before a new cgroup namespace (which is rooted where the init stands) and in a user
+ * namespace: there the init's credentials are the container's by the clone, and
+ * CLONE_INTO_CGROUP checks them against the host's cgroup files; the write goes through a file
+ * stage 1 opened as root instead.
+ */
+export function planCgroupJoin(files: InitJoinFiles, spec: Spec, moment: { beforeSetup: boolean; exec: boolean }): PlanCgroupJoin {
+  const userNamespace = spec.linux?.namespaces?.some((n) => n.type === 'user') ?? false;
+  const early = moment.beforeSetup || moment.exec;
+  let unifiedAt: PlanCgroupJoin['unifiedAt'] = 'clone';
+  if (moment.beforeSetup && !moment.exec) unifiedAt = 'init';
+  else if (userNamespace) unifiedAt = early ? 'init' : 'setup-done';
+  return { tasks: files.tasks, tasksAt: early ? 'init' : 'setup-done', unified: files.unified, unifiedAt };
+}
 
 export interface PlanOptions {
   id: string;
@@ -261,6 +299,7 @@ export function buildPlan(spec: Spec, opts: PlanOptions): Plan {
     exec: false,
     startAfterRuntimeExits: false,
     hooks: { createContainer: planHooks(spec.hooks?.createContainer), startContainer: planHooks(spec.hooks?.startContainer) },
+    cgroupJoin: null,
   };
 }
 
@@ -323,6 +362,7 @@ export function buildExecPlan(container: Spec, proc: Process, opts: ExecPlanOpti
     exec: true,
     startAfterRuntimeExits: opts.startAfterRuntimeExits ?? false,
     hooks: { createContainer: [], startContainer: [] },
+    cgroupJoin: null,
   };
 }
 

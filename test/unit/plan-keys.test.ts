@@ -9,7 +9,7 @@ import path = require('path');
 import t from 'tap';
 import { InitChannel } from '../../src/init/channel';
 import { initBinaryPath, native } from '../../src/native';
-import { buildExecPlan, buildPlan, initPart, type InitPlan } from '../../src/plan/plan';
+import { buildExecPlan, buildPlan, initPart, planCgroupJoin, type InitPlan } from '../../src/plan/plan';
 import type { Spec } from '../../src/config/types';
 
 const REPO = path.resolve(__dirname, '..', '..', '..');
@@ -104,7 +104,9 @@ function fullPlans(): InitPlan[] {
     preserveFds: 0, cgroupPaths: {}, lsmHost,
   });
   const exec = buildExecPlan(spec, spec.process!, { nsPidfd: 5, preserveFds: 0, lsmHost });
-  return [initPart(create), initPart(exec)];
+  // create.ts adds the self join of the fs driver on v1 hierarchies.
+  const cgroupJoin = planCgroupJoin({ tasks: ['/sys/fs/cgroup/pids/keys/tasks'], unified: '/sys/fs/cgroup/unified/keys' }, spec, { beforeSetup: false, exec: false });
+  return [{ ...initPart(create), cgroupJoin }, initPart(exec)];
 }
 
 t.test('the keys the init reads are exactly the keys the plan writes', async (t) => {
@@ -131,7 +133,8 @@ async function initError(plan: object): Promise<string> {
 }
 
 t.test('the init fails closed on a missing or mistyped key, naming it', async (t) => {
-  const plan = JSON.parse(JSON.stringify(fullPlans()[0]));
+  // Without the self join, whose made-up cgroup files the init would open first.
+  const plan = JSON.parse(JSON.stringify({ ...fullPlans()[0], cgroupJoin: null }));
   delete plan.oomScoreAdj;
   t.equal(await initError(plan), 'invalid plan: (top level): missing key "oomScoreAdj"');
   plan.oomScoreAdj = '5';

@@ -6,7 +6,7 @@ import t from 'tap';
 import { planCapabilitySets, skippedCapabilitiesMessage } from '../../src/plan/capabilities';
 import type { LsmHost } from '../../src/plan/lsm';
 import { MOUNT_ATTR, MS, parseMountOptions } from '../../src/plan/mountOptions';
-import { buildExecPlan, buildPlan, joinCgroupBeforeSetup, type PlanOptions } from '../../src/plan/plan';
+import { buildExecPlan, buildPlan, joinCgroupBeforeSetup, planCgroupJoin, type PlanOptions } from '../../src/plan/plan';
 import { parseCpuList } from '../../src/base/formats';
 import { planCpuAffinity } from '../../src/plan/processSettings';
 import type { Spec } from '../../src/config/types';
@@ -269,4 +269,23 @@ t.test('the init joins its cgroup before its setup for a cgroup namespace, a rea
   t.equal(joins(spec((s) => s.linux!.namespaces!.push({ type: 'cgroup' })), v2, false), true, 'a new cgroup namespace');
   t.equal(joins(spec((s) => s.linux!.namespaces!.push({ type: 'cgroup', path: '/proc/1/ns/cgroup' })), v2, false), false, 'a joined cgroup namespace is not rooted by the init');
   t.equal(joins(spec((s) => { s.process!.scheduler = { policy: 'SCHED_FIFO', priority: 1 }; }), hybrid, false), true, 'a real-time policy');
+});
+
+t.test('the container joins its cgroups by itself: when each part joins', async (t) => {
+  const files = { tasks: ['/sys/fs/cgroup/pids/c/tasks', '/sys/fs/cgroup/memory/c/tasks'], unified: '/sys/fs/cgroup/unified/c' };
+  const spec = (...types: string[]): Spec => ({ ociVersion: '1.0.2', linux: { namespaces: types.map((type) => ({ type })) } } as Spec);
+  const at = (s: Spec, moment: { beforeSetup: boolean; exec: boolean }) => {
+    const join = planCgroupJoin(files, s, moment);
+    return `${join.tasksAt}/${join.unifiedAt}`;
+  };
+  const create = { beforeSetup: false, exec: false };
+  const before = { beforeSetup: true, exec: false };
+  const exec = { beforeSetup: true, exec: true };
+  t.equal(at(spec('pid', 'mount'), create), 'setup-done/clone', 'create: v1 once set up (the mounts stay the runtime\'s), unified at birth');
+  t.equal(at(spec('pid', 'mount', 'cgroup'), before), 'init/init', 'a new cgroup namespace: all before the init makes it');
+  t.equal(at(spec('pid', 'mount', 'user'), create), 'setup-done/setup-done', 'a user namespace: no CLONE_INTO_CGROUP with the container\'s credentials');
+  t.equal(at(spec('pid', 'mount'), exec), 'init/clone', 'exec: v1 by stage 1, unified at birth');
+  t.equal(at(spec('pid', 'mount', 'user'), exec), 'init/init', 'exec into a user namespace: all by stage 1, before it joins it');
+  t.same(planCgroupJoin(files, spec(), create).tasks, files.tasks, 'the files as the driver gave them');
+  t.equal(planCgroupJoin({ tasks: files.tasks, unified: null }, spec(), create).unified, null, 'v1 only: no unified part');
 });

@@ -1,0 +1,131 @@
+/**
+ * How a container's processes get into their cgroups, seen in strace and from inside. With runts'
+ * fs driver on v1 hierarchies nobody writes a pid into a cgroup.procs file (a write that waits out
+ * an RCU grace period in the kernel): the container's init writes "0" into each v1 hierarchy's
+ * `tasks` file, and on the hybrid layout the process is cloned into its unified cgroup
+ * (native/init/cgroups.cc, PlanCgroupJoin). Where the runtime still joins a pid (the systemd
+ * driver, v2), runts' entry gets the kernel's wait going first from a thread of its own
+ * (src/cgroups/warmup.ts); `state` does neither.
+ */
+import t from 'tap';
+import fs = require('fs');
+import path = require('path');
+import { spawnSync } from 'child_process';
+import { CLI, baseSpec, childEnv, cleanupRoot, makeBundle, runts, scratchDir } from '../helpers/runts';
+import { skipUnless } from '../helpers/skip';
+import { probeHierarchy } from '../../src/cgroups/path';
+
+const STRACE = '/usr/bin/strace';
+const hierarchy = probeHierarchy();
+const skip = skipUnless({ root: true, fixture: true }) || (fs.existsSync(STRACE) ? false : 'strace missing: apt-get install strace') ||
+  (hierarchy.mode === 'v2' ? 'no v1 hierarchies here (pure cgroup v2: the runtime joins the pid)' : false);
+
+/** runts' own cgroup.procs file as warmup.ts picks it (runts runs in this test's cgroup). */
+function ownProcsFile(): string {
+  const [controller, mount] = hierarchy.unified ? ['', hierarchy.unified] : [...hierarchy.v1][0];
+  return path.join(mount.mountpoint, path.posix.relative(mount.root, hierarchy.own.get(controller)!), 'cgroup.procs');
+}
+
+interface Traced {
+  code: number;
+  stdout: string;
+  /** strace's lines: "<tid> <call>". */
+  lines: string[];
+  /** The runts process (the first one traced). */
+  pid: number;
+}
+
+function traced(root: string, args: string[], globals: string[] = []): Traced {
+  const dir = scratchDir('join-trace');
+  try {
+    const file = path.join(dir, 'trace');
+    const r = spawnSync(STRACE, ['-f', '-qq', '-y', '-e', 'trace=openat,write,mkdir,clone3', '-o', file, process.execPath, CLI, '--root', root, ...globals, ...args], {
+      env: childEnv(),
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+      timeout: 60_000,
+    });
+    const lines = fs.readFileSync(file, 'utf8').split('\n').filter(Boolean);
+    return { code: r.status ?? -1, stdout: r.stdout, lines, pid: Number(lines[0].split(' ')[0]) };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** What each process wrote into the files under /sys/fs/cgroup named `base` (strace -y names each fd's file). */
+function cgroupWrites(trace: Traced, base: string): { tid: string; file: string; value: string }[] {
+  const out = [];
+  for (const line of trace.lines) {
+    const m = /^(\d+) +write\(\d+<(\/sys\/fs\/cgroup\/[^>]+)>, "([^"]*)"/.exec(line);
+    if (m && path.basename(m[2]) === base) out.push({ tid: m[1], file: m[2], value: m[3] });
+  }
+  return out;
+}
+
+/** The container's cgroup in each hierarchy line of /proc/self/cgroup, as its process printed it. */
+function membership(catOutput: string, id: string): { lines: number; outside: string[] } {
+  const lines = catOutput.split('\n').filter((l) => /^\d+:/.test(l));
+  return { lines: lines.length, outside: lines.filter((l) => !l.endsWith(`/${id}`)) };
+}
+
+const root = scratchDir('join-root');
+t.teardown(() => cleanupRoot(root));
+
+t.test('create: the container joins by itself, no pid goes into a cgroup.procs', { skip }, async (t) => {
+  const bundle = makeBundle(baseSpec(['cat', '/proc/self/cgroup']));
+  t.teardown(() => fs.rmSync(bundle, { recursive: true, force: true }));
+  const id = `join${process.pid}`;
+  const trace = traced(root, ['run', '--bundle', bundle, id]);
+  t.equal(trace.code, 0, 'run under strace: exit 0');
+
+  const seen = membership(trace.stdout, id);
+  t.ok(seen.lines > 1, `the container printed ${seen.lines} hierarchies`);
+  t.same(seen.outside, [], `inside, every hierarchy says .../${id}`);
+
+  t.same(cgroupWrites(trace, 'cgroup.procs').filter((w) => w.file.includes(`/${id}/`)), [], 'nobody wrote into the container\'s cgroup.procs');
+  const tasks = cgroupWrites(trace, 'tasks').filter((w) => w.file.endsWith(`/${id}/tasks`));
+  t.ok(tasks.length >= hierarchy.v1.size - 1, `${tasks.length} v1 tasks files written`);
+  t.ok(tasks.every((w) => w.value === '0' && Number(w.tid) !== trace.pid), 'each by the container process itself, with "0"');
+  if (hierarchy.unified) {
+    const unifiedDir = new RegExp(`^(\\d+) +openat\\(AT_FDCWD[^,]*, "${escape(hierarchy.unified.mountpoint)}/[^"]*${id}", O_RDONLY[A-Z_|]*\\) = (\\d+)`);
+    const opened = trace.lines.map((l) => unifiedDir.exec(l)).find((m) => m && Number(m[1]) !== trace.pid);
+    t.ok(opened, 'the init opened the unified cgroup directory');
+    t.ok(opened && trace.lines.some((l) => l.startsWith(`${opened[1]} `) && new RegExp(`clone3\\(\\{flags=CLONE_PARENT\\|CLONE_INTO_CGROUP, .*cgroup=${opened[2]}\\}`).test(l)),
+      'and cloned the container process into it');
+  }
+  t.same(cgroupWrites(trace, 'cgroup.procs').filter((w) => w.file === ownProcsFile()), [], 'no head start: nothing to wait for');
+  t.equal(runts(root, ['list', '-q']).stdout.trim(), '', 'nothing left');
+});
+
+t.test('exec: the exec\'d process joins by itself too; state writes nothing', { skip }, async (t) => {
+  const bundle = makeBundle(baseSpec(['sleep', '600']));
+  t.teardown(() => fs.rmSync(bundle, { recursive: true, force: true }));
+  const id = `joinx${process.pid}`;
+  t.equal(runts(root, ['run', '-d', '--bundle', bundle, id]).code, 0, 'a running container');
+  t.teardown(() => runts(root, ['delete', '--force', id]));
+
+  const exec = traced(root, ['exec', id, 'cat', '/proc/self/cgroup']);
+  t.equal(exec.code, 0, 'exec under strace: exit 0');
+  const seen = membership(exec.stdout, id);
+  t.ok(seen.lines > 1, `the exec'd process printed ${seen.lines} hierarchies`);
+  t.same(seen.outside, [], `inside, every hierarchy says .../${id}`);
+  t.same(cgroupWrites(exec, 'cgroup.procs'), [], 'no cgroup.procs written at all');
+  const tasks = cgroupWrites(exec, 'tasks').filter((w) => w.file.endsWith(`/${id}/tasks`));
+  t.ok(tasks.length >= hierarchy.v1.size - 1 && tasks.every((w) => w.value === '0'), `"0" into ${tasks.length} v1 tasks files`);
+
+  const state = traced(root, ['state', id]);
+  t.equal(state.code, 0);
+  t.same([...cgroupWrites(state, 'cgroup.procs'), ...cgroupWrites(state, 'tasks')], [], 'state writes no cgroup file');
+});
+
+t.test('--systemd-cgroup still gets the head start from the entry', { skip }, async (t) => {
+  // No systemd here, so the create fails; the entry's head start comes before anything else.
+  const bundle = makeBundle(baseSpec(['/bin/true']));
+  t.teardown(() => fs.rmSync(bundle, { recursive: true, force: true }));
+  const trace = traced(root, ['create', '--bundle', bundle, `joins${process.pid}`], ['--systemd-cgroup']);
+  const own = cgroupWrites(trace, 'cgroup.procs').filter((w) => w.file === ownProcsFile());
+  t.ok(own.some((w) => w.value === String(trace.pid) && Number(w.tid) !== trace.pid), `a thread of runts wrote its pid into ${ownProcsFile()}`);
+  t.equal(runts(root, ['list', '-q']).stdout.trim(), '', 'nothing left');
+});

@@ -41,7 +41,7 @@ const hot = buildSync({ ...common, entryPoints: ['main.js'], outfile: HOT, exter
 // The cgroup-attach head start is a file of its own (src/cli/warmup.ts), loaded by create, run and
 // exec only: the hot commands do not compile it with the entry, which runs without a code cache.
 buildSync({ ...common, entryPoints: ['warmup.js'], outfile: path.join(BUNDLE_DIR, 'warmup.js') });
-buildSync({ ...common, entryPoints: ['entry.js'], outfile: ENTRY, external: ['./main', './warmup'] });
+buildSync({ ...common, entryPoints: ['entry.js'], outfile: ENTRY, external: ['./main.js', './warmup.js'] });
 // The entry is run directly (package.json's bin, a symlink on the PATH).
 fs.chmodSync(ENTRY, 0o755);
 

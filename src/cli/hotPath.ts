@@ -31,7 +31,7 @@ export function hotCommand(invocation: Extract<Invocation, { action: 'run' }>): 
  * requires: commandRunner (the cold bundle, beside runts.js) and the cgroup drivers that
  * src/container/kill.ts loads for --all only (which never runs from the hot bundle).
  */
-export const HOT_BUNDLE_EXTERNAL = ['./commandRunner', '../cgroups'];
+export const HOT_BUNDLE_EXTERNAL = ['./commandRunner.js', '../cgroups'];
 
 /**
  * Modules (paths under dist/src/) the hot bundle must not contain: the cgroup drivers (only the

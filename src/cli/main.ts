@@ -36,7 +36,8 @@ async function dispatch(invocation: Invocation, log: Logger): Promise<number> {
 /** Every other command, from commandRunner through its code cache (../base/codeCache.ts). */
 async function runCold(invocation: Extract<Invocation, { action: 'run' }>, log: Logger): Promise<number> {
   useCodeCacheFor(invocation.command.name);
-  const runner = requireCached(require.resolve('./commandRunner'), codeCacheDir(PACKAGE_ROOT), require) as typeof import('./commandRunner');
+  // With its extension: Node's resolution would try "commandRunner" first (~0.1 ms).
+  const runner = requireCached(require.resolve('./commandRunner.js'), codeCacheDir(PACKAGE_ROOT), require) as typeof import('./commandRunner');
   return runner.runCommand(invocation, log);
 }
 

@@ -72,7 +72,8 @@ export function requireCached(file: string, cacheDir: string, callerRequire?: No
   }
   let cachedData: Buffer | undefined;
   try {
-    cachedData = fs.readFileSync(cacheFile);
+    // Asked first: a missing cache (a first run, a read-only install) must not cost a thrown error.
+    if (fs.statSync(cacheFile, { throwIfNoEntry: false })) cachedData = fs.readFileSync(cacheFile);
   } catch {
     cachedData = undefined;
   }

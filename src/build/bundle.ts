@@ -2,13 +2,14 @@
  * Bundles tsc's output into dist/bundle/ (`npm run build` ends with `npm run bundle`), so that a
  * command parses one file instead of compiling a module per require:
  *  - dist/bundle/runts.js: the binary (package.json's bin, src/cli/entry.ts): it loads the
- *    other two through their V8 code caches (src/base/codeCache.ts);
+ *    others through their V8 code caches (src/base/codeCache.ts);
  *  - dist/bundle/main.js: the CLI and the hot path (state, list, kill, start, help, version);
- *  - dist/bundle/commandRunner.js: every command, for all that runts.js hands over (create, run,
- *    exec, delete, kill --all ...);
+ *  - dist/bundle/cold.js: main.js's code with every command (src/cli/coldMain.ts), which
+ *    runts.js loads instead of main.js for all but the hot commands (create, run, exec, delete ...);
+ *  - dist/bundle/commandRunner.js: every command, for what main.js hands over (kill --all);
  *  - dist/bundle/warmup.js: the cgroup-attach head start the entry of create, run and exec runs.
- * Two files, because V8 pre-parses all of a file it loads: the cold commands (~200 KB with the
- * cgroup drivers) would cost the hot path more than one file saves. tsc's dist/src/ stays as it
+ * main.js stands apart because V8 pre-parses all of a file it loads: the cold commands (~250 KB
+ * with the cgroup drivers) would cost the hot path more than one file saves. tsc's dist/src/ stays as it
  * is, so unit tests load the very modules the bundles are made of. Node built-ins and
  * node_modules stay external, and so do the generated validators and the addon, loaded by
  * computed paths from src/base/paths.ts. The build fails if the hot bundle contains a module
@@ -41,7 +42,15 @@ const hot = buildSync({ ...common, entryPoints: ['main.js'], outfile: HOT, exter
 // The cgroup-attach head start is a file of its own (src/cli/warmup.ts), loaded by create, run and
 // exec only: the hot commands do not compile it with the entry, which runs without a code cache.
 buildSync({ ...common, entryPoints: ['warmup.js'], outfile: path.join(BUNDLE_DIR, 'warmup.js') });
-buildSync({ ...common, entryPoints: ['entry.js'], outfile: ENTRY, external: ['./main.js', './warmup.js'] });
+// The cold commands' bundle: main.js's code with commandRunner inside (src/cli/coldMain.ts).
+// main.ts's require.resolve of commandRunner.js stays as written and is never reached from here.
+buildSync({
+  ...common,
+  entryPoints: ['coldMain.js'],
+  outfile: path.join(BUNDLE_DIR, 'cold.js'),
+  logOverride: { 'require-resolve-not-external': 'silent' },
+});
+buildSync({ ...common, entryPoints: ['entry.js'], outfile: ENTRY, external: ['./main.js', './cold.js', './warmup.js'] });
 // The entry is run directly (package.json's bin, a symlink on the PATH).
 fs.chmodSync(ENTRY, 0o755);
 

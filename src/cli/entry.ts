@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * The binary (package.json's bin, dist/bundle/runts.js): a few lines that load the rest of the
- * CLI (dist/bundle/main.js, then commandRunner.js for cold commands) through V8 code caches
+ * CLI (dist/bundle/main.js for the hot commands, cold.js for the others) through V8 code caches
  * (../base/codeCache.ts), so no call pays for compiling runts' own code twice. Caches are kept
  * per command; the command is guessed here from argv without the command table (a wrong guess
  * only names another cache file), and caches are written after a successful run.
@@ -31,9 +31,17 @@ if (CGROUP_JOINING.has(command) && process.getuid?.() === 0) {
   const systemd = argv.some((arg) => /^--?systemd-cgroup/.test(arg));
   (require('./warmup.js') as typeof import('./warmup')).warmCgroupAttach({ containerJoinsItself: !systemd });
 }
+/**
+ * The commands main.js runs itself (src/cli/hotPath.ts), and no command (help, version). Every
+ * other one loads cold.js, main.js's code with every command in it; a wrong guess loads the
+ * other bundle, which runs the command all the same.
+ */
+const HOT_GUESSES = new Set(['state', 'list', 'kill', 'start', 'none', 'help']);
+
 useCodeCacheFor(command);
 // './main.js', not './main': Node's resolution would try "main" first, and the miss costs ~0.2 ms.
-const cli = requireCached(require.resolve('./main.js'), codeCacheDir(PACKAGE_ROOT), require) as typeof import('./main');
+const bundle = HOT_GUESSES.has(command) ? require.resolve('./main.js') : require.resolve('./cold.js');
+const cli = requireCached(bundle, codeCacheDir(PACKAGE_ROOT), require) as typeof import('./main');
 cli.main(argv).then((status) => {
   if (status === 0) saveCodeCaches();
   process.exit(status);

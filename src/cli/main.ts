@@ -33,11 +33,19 @@ async function dispatch(invocation: Invocation, log: Logger): Promise<number> {
   return hot().run({ globals: invocation.globals, flags: invocation.flags, positionals: invocation.positionals, log });
 }
 
-/** Every other command, from commandRunner through its code cache (../base/codeCache.ts). */
+type CommandRunner = typeof import('./commandRunner');
+let bundledRunner: CommandRunner | undefined;
+
+/** The cold bundle (coldMain.ts) holds commandRunner itself and hands it over here. */
+export function useBundledRunner(runner: CommandRunner): void {
+  bundledRunner = runner;
+}
+
+/** Every other command: from the cold bundle, or commandRunner through its code cache (../base/codeCache.ts). */
 async function runCold(invocation: Extract<Invocation, { action: 'run' }>, log: Logger): Promise<number> {
   useCodeCacheFor(invocation.command.name);
   // With its extension: Node's resolution would try "commandRunner" first (~0.1 ms).
-  const runner = requireCached(require.resolve('./commandRunner.js'), codeCacheDir(PACKAGE_ROOT), require) as typeof import('./commandRunner');
+  const runner = bundledRunner ?? (requireCached(require.resolve('./commandRunner.js'), codeCacheDir(PACKAGE_ROOT), require) as CommandRunner);
   return runner.runCommand(invocation, log);
 }
 

@@ -74,13 +74,13 @@ t.test('validate: written by the first run, used by the next', { skip }, async (
   const bundle = bundleOf(t);
   const first = run(pkg, 'validate', '--bundle', bundle);
   t.equal(first.code, 0, first.stderr);
-  t.same(uses(first.stderr), { 'main.js': 'none', 'commandRunner.js': 'none', 'validators.js': 'none' });
+  t.same(uses(first.stderr), { 'cold.js': 'none', 'validators.js': 'none' });
   const files = caches(pkg);
-  t.equal(files.length, 3, `one cache per file: ${files.join(' ')}`);
+  t.equal(files.length, 2, `one cache per file: ${files.join(' ')}`);
   t.ok(files.every((f) => f.endsWith('-validate.cache')), 'named after the command');
   const second = run(pkg, 'validate', '--bundle', bundle);
   t.equal(second.code, 0, second.stderr);
-  t.same(uses(second.stderr), { 'main.js': 'used', 'commandRunner.js': 'used', 'validators.js': 'used' });
+  t.same(uses(second.stderr), { 'cold.js': 'used', 'validators.js': 'used' });
 });
 
 t.test('a hot command (list): main.js only, per command', { skip }, async (t) => {
@@ -109,14 +109,14 @@ t.test('a corrupt cache is rejected by V8, the command runs from source and repl
   const bundle = bundleOf(t);
   t.equal(run(pkg, 'validate', '--bundle', bundle).code, 0);
   const dir = path.join(pkg, 'dist', 'code-cache');
-  const runnerCache = path.join(dir, caches(pkg).find((f) => f.startsWith('commandRunner.js'))!);
+  const runnerCache = path.join(dir, caches(pkg).find((f) => f.startsWith('cold.js'))!);
   const bytes = fs.readFileSync(runnerCache);
   bytes.fill(0x5a, 16, 4096); // past V8's magic number: a checksum or header mismatch
   fs.writeFileSync(runnerCache, bytes);
   const r = run(pkg, 'validate', '--bundle', bundle);
   t.equal(r.code, 0, r.stderr);
-  t.equal(uses(r.stderr)['commandRunner.js'], 'rejected');
-  t.equal(uses(run(pkg, 'validate', '--bundle', bundle).stderr)['commandRunner.js'], 'used', 'rewritten after the rejected run');
+  t.equal(uses(r.stderr)['cold.js'], 'rejected');
+  t.equal(uses(run(pkg, 'validate', '--bundle', bundle).stderr)['cold.js'], 'used', 'rewritten after the rejected run');
 });
 
 t.test('a cache dir that cannot be written: uncached, still correct', { skip }, async (t) => {
@@ -126,22 +126,22 @@ t.test('a cache dir that cannot be written: uncached, still correct', { skip }, 
   for (let i = 0; i < 2; i++) {
     const r = run(pkg, 'validate', '--bundle', bundle);
     t.equal(r.code, 0, r.stderr);
-    t.same(uses(r.stderr), { 'main.js': 'none', 'commandRunner.js': 'none', 'validators.js': 'none' });
+    t.same(uses(r.stderr), { 'cold.js': 'none', 'validators.js': 'none' });
   }
 });
 
-t.test('a rebuilt commandRunner.js does not meet the cache of the old one', { skip }, async (t) => {
+t.test('a rebuilt cold.js does not meet the cache of the old one', { skip }, async (t) => {
   const pkg = copyPackage();
   const bundle = bundleOf(t);
   t.equal(run(pkg, 'validate', '--bundle', bundle).code, 0);
   // Same length, other content: V8's own check (the length) would take the old cache.
-  const runner = path.join(pkg, 'dist', 'bundle', 'commandRunner.js');
+  const runner = path.join(pkg, 'dist', 'bundle', 'cold.js');
   const source = fs.readFileSync(runner, 'utf8');
   t.ok(source.startsWith('"use strict";'));
   fs.writeFileSync(runner, source.replace('"use strict";', "'use strict';"));
   const r = run(pkg, 'validate', '--bundle', bundle);
   t.equal(r.code, 0, r.stderr);
-  t.equal(uses(r.stderr)['commandRunner.js'], 'none');
+  t.equal(uses(r.stderr)['cold.js'], 'none');
 });
 
 t.test('create and delete of a real container, cached', { skip }, async (t) => {
@@ -152,11 +152,11 @@ t.test('create and delete of a real container, cached', { skip }, async (t) => {
   for (const expected of ['none', 'used']) {
     const created = run(pkg, '--root', root, 'create', '--bundle', bundle, 'cc');
     t.equal(created.code, 0, created.stderr);
-    t.equal(uses(created.stderr)['commandRunner.js'], expected, `create: ${expected}`);
+    t.equal(uses(created.stderr)['cold.js'], expected, `create: ${expected}`);
     const state = JSON.parse(run(pkg, '--root', root, 'state', 'cc').stdout);
     t.equal(state.status, 'created');
     const deleted = run(pkg, '--root', root, 'delete', '--force', 'cc');
     t.equal(deleted.code, 0, deleted.stderr);
-    t.equal(uses(deleted.stderr)['commandRunner.js'], expected, `delete: ${expected}`);
+    t.equal(uses(deleted.stderr)['cold.js'], expected, `delete: ${expected}`);
   }
 });

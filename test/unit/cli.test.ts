@@ -173,7 +173,7 @@ t.test('every command module is in commandRunner and exports run', async (t) => 
   for (const command of COMMANDS) t.type(COMMAND_MODULES[command.module]().run, 'function', command.name);
 });
 
-t.test('the bundles: the hot path compiles the entry and dist/bundle/main.js only, other commands add commandRunner.js (and create, run, exec warmup.js)', async (t) => {
+t.test('the bundles: the hot path compiles the entry and dist/bundle/main.js only, other commands cold.js instead (and create, run, exec warmup.js first); kill --all adds commandRunner.js to main.js', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'runts-cli-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const hook = join(dir, 'hook.js');
@@ -195,18 +195,20 @@ t.test('the bundles: the hot path compiles the entry and dist/bundle/main.js onl
     return r.stderr.split('\n').filter((l) => l.startsWith(ours)).map((l) => `dist/${l.slice(ours.length)}`);
   };
   const entry = ['dist/bundle/runts.js', 'dist/bundle/main.js'];
+  const cold = ['dist/bundle/runts.js', 'dist/bundle/cold.js'];
   const runner = 'dist/bundle/commandRunner.js';
   for (const args of [['state', 'c1'], ['list'], ['kill', 'c1'], ['start', 'c1'], ['--version'], ['--help']]) {
     t.same(compiled(...args), entry, args.join(' '));
   }
-  for (const args of [['delete', 'c1'], ['kill', '--all', 'c1'], ['ps', 'c1']]) {
-    t.same(compiled(...args), [...entry, runner], args.join(' '));
+  for (const args of [['delete', 'c1'], ['ps', 'c1'], ['update', 'c1']]) {
+    t.same(compiled(...args), cold, args.join(' '));
   }
+  t.same(compiled('kill', '--all', 'c1'), [...entry, runner], 'kill --all c1');
   // The commands that join a cgroup load the head start (warmup.js, root only) before main.js.
-  const [binary, hot] = entry;
+  const [binary, bundle] = cold;
   const warmup = process.getuid?.() === 0 ? ['dist/bundle/warmup.js'] : [];
-  t.same(compiled('exec', 'c1', 'true'), [binary, ...warmup, hot, runner], 'exec c1 true');
-  t.same(compiled('create', '--bundle', dir, 'c1'), [binary, ...warmup, hot, runner], 'create (no config.json)');
+  t.same(compiled('exec', 'c1', 'true'), [binary, ...warmup, bundle], 'exec c1 true');
+  t.same(compiled('create', '--bundle', dir, 'c1'), [binary, ...warmup, bundle], 'create (no config.json)');
 });
 
 t.test('only src/base/paths.ts uses __dirname: the bundles move every other module', async (t) => {

@@ -34,6 +34,9 @@ const common: BuildOptions = {
   target: 'node20',
   packages: 'external',
   logLevel: 'warning',
+  // Comments and indentation out (names kept): every call reads its bundle whole, and 30% less
+  // source made create and delete ~0.5 ms faster (two runs of 30 interleaved cycles).
+  minifyWhitespace: true,
 };
 
 fs.rmSync(BUNDLE_DIR, { recursive: true, force: true });

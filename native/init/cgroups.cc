@@ -7,8 +7,10 @@
 //  - clone3 with CLONE_INTO_CGROUP, for the unified (v2) hierarchy, where a domain cgroup takes
 //    whole processes only.
 // Stage 1 opens every file while it still sees the host; the runtime says when each part joins
-// (policy: planCgroupJoin in src/plan/plan.ts).
+// (policy: planCgroupJoin in src/plan/plan.ts). A new cgroup namespace is rooted where its maker
+// stands: when stage 2 is born in its cgroup, stage 2 makes it.
 #include <fcntl.h>
+#include <sched.h>
 #include <linux/sched.h>
 #include <signal.h>
 #include <sys/syscall.h>
@@ -40,6 +42,7 @@ OpenFile unifiedProcs{"", -1};
 int unifiedDir = -1;
 std::string unifiedDirPath;
 std::string unifiedAt;
+bool namespaceByChild = false;
 
 OpenFile openForWriting(const std::string& path) {
   int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
@@ -78,8 +81,15 @@ void open(const json::Value& plan) {
     if (unifiedAt == "clone" && (unifiedDir = ::open(unifiedDirPath.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
       channel::fail("open " + unifiedDirPath, errno);
   }
+  namespaceByChild = join["cgroupNamespaceByChild"].flag();
   if (tasksAt == "init") joinTasks();
   if (unifiedAt == "init") writeSelf(unifiedProcs);
+}
+
+bool namespaceMadeByChild() { return namespaceByChild; }
+
+void makeChildNamespace() {
+  if (namespaceByChild && unshare(CLONE_NEWCGROUP) < 0) channel::fail("unshare cgroup namespace", errno);
 }
 
 pid_t forkSibling() {

@@ -73,6 +73,7 @@ void runStage2(const json::Value& plan, int releasePipe) {
   while (read(releasePipe, &byte, 1) < 0 && errno == EINTR) {
   }
   close(releasePipe);
+  cgroups::makeChildNamespace();
   if (setsid() < 0) channel::fail("setsid", errno);
 
   int fifoPathFd = -1;

@@ -397,6 +397,7 @@ void enter(const json::Value& plan) {
   readSetgroups();
   for (const Joined& j : joins)
     if (j.type != "user") join(j);
+  if (cgroups::namespaceMadeByChild()) newFlags &= ~CLONE_NEWCGROUP;
   if (newFlags && unshare(newFlags) < 0) channel::fail("unshare namespaces", errno);
   collectSources(sourceHelper);
   if (newFlags & CLONE_NEWTIME) writeTimeOffsets(plan["timeOffsets"]);

@@ -15,6 +15,10 @@ void open(const json::Value& plan);
 pid_t forkSibling();
 // Stage 2, set up (mounts, pivot) but still privileged: joins whatever is left.
 void joinAfterSetup();
+// Whether the plan leaves the new cgroup namespace to stage 2 (ns::enter then skips it).
+bool namespaceMadeByChild();
+// Stage 2, first: makes that namespace, now that it stands in its cgroup.
+void makeChildNamespace();
 }  // namespace cgroups
 
 namespace ns {

@@ -68,10 +68,9 @@ export interface Cgroup {
   /** Writes `pid` to cgroup.procs of every directory. */
   join(pid: number): void;
   /**
-   * The files through which the container process joins by itself instead (PlanCgroupJoin in
-   * src/plan/plan.ts); absent where it cannot: v2 keeps the runtime's join after setup, so the
-   * kernel memory of the init's namespaces and mounts is not charged to the container's memory
-   * limit, and the systemd driver's unit starts with the process.
+   * The files through which the container process can join by itself instead (planCgroupJoin in
+   * src/plan/plan.ts says whether and when); absent for the systemd driver, whose unit starts
+   * with the process.
    */
   initJoinFiles?(): InitJoinFiles;
   /**

@@ -15,7 +15,7 @@ import {
   writeOrRetryLater, writePid, MAX_UINT64, type CgroupIO,
 } from './fs';
 import { v2Frozen } from './frozen';
-import type { Cgroup, MemoryEvents } from './index';
+import type { Cgroup, InitJoinFiles, MemoryEvents } from './index';
 import { emptyStats, type MemoryEntry, type Stats } from './stats';
 import { checkPageSize, hugePageSizes, setHugetlb, setRdma } from './v1';
 import { sleepMs } from '../base/sleep';
@@ -144,6 +144,10 @@ export class V2Cgroup implements Cgroup {
 
   join(pid: number): void {
     writePid(this.io, this.dir, pid);
+  }
+
+  initJoinFiles(): InitJoinFiles {
+    return { tasks: [], unified: this.dir };
   }
 
   apply(resources: LinuxResources): void {

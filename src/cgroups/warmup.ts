@@ -6,20 +6,20 @@
  * in moves nothing, but starts that wait on a background thread while runts goes on with its
  * work; the container's join shares the grace period if it comes while that wait lasts, and is
  * free within a grace period after it. Best effort: a failure only loses the head start.
- * With the fs driver on v1 hierarchies, create, run and exec make no such write (PlanCgroupJoin)
- * and skip it; v2 and the systemd driver still join through cgroup.procs.
+ * With the fs driver, create, run and exec mostly make no such write (PlanCgroupJoin) and skip
+ * it; the systemd driver and exec on pure v2 still join through cgroup.procs.
  */
 import path = require('path');
 import { native } from '../native';
 import { probeHierarchy } from './path';
 
-export function warmCgroupAttach(opts: { containerJoinsItself: boolean }): void {
+export function warmCgroupAttach(opts: { exec: boolean; systemd: boolean }): void {
   try {
     const h = probeHierarchy();
-    // With v1 hierarchies, the fs driver's container process joins without the lock
-    // (native/init/cgroups.cc): a head start would only hold cgroup_mutex through its wait, and
-    // create's mkdirs would wait with it.
-    if (opts.containerJoinsItself && h.mode !== 'v2') return;
+    // Only where runts itself will write a pid (the systemd driver; exec on pure v2): elsewhere
+    // the container process joins without the lock (PlanCgroupJoin), and a head start would only
+    // hold cgroup_mutex through its wait, and create's mkdirs would wait with it.
+    if (!opts.systemd && !(opts.exec && h.mode === 'v2')) return;
     const [controller, mount] = h.unified ? ['', h.unified] : [...h.v1][0] ?? [];
     const own = controller === undefined ? undefined : h.own.get(controller);
     if (!mount || own === undefined) return;

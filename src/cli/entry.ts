@@ -29,7 +29,7 @@ const argv = process.argv.slice(2);
 const command = commandGuess(argv);
 if (CGROUP_JOINING.has(command) && process.getuid?.() === 0) {
   const systemd = argv.some((arg) => /^--?systemd-cgroup/.test(arg));
-  (require('./warmup.js') as typeof import('./warmup')).warmCgroupAttach({ containerJoinsItself: !systemd });
+  (require('./warmup.js') as typeof import('./warmup')).warmCgroupAttach({ exec: command === 'exec', systemd });
 }
 /**
  * The commands main.js runs itself (src/cli/hotPath.ts), and no command (help, version). Every

@@ -108,9 +108,10 @@ export async function createContainer(globals: GlobalOptions, request: CreateReq
     announce('init-started', { cgroupMissing: [...cgroup.created], init: processRef(init.pid) });
     const joinBeforeSetup = joinCgroupBeforeSetup(spec, plan, cgroup.paths, cgroup.dirsMadeAtJoin ?? false);
     const joinFiles = cgroup.initJoinFiles?.();
-    if (joinBeforeSetup && !joinFiles) cgroup.join(init.pid);
+    const selfJoin = joinFiles ? planCgroupJoin(joinFiles, spec, { beforeSetup: joinBeforeSetup, exec: false }) : null;
+    if (joinBeforeSetup && !selfJoin) cgroup.join(init.pid);
     announce('plan');
-    init.channel.sendPlan({ ...initPart(plan), cgroupJoin: joinFiles ? planCgroupJoin(joinFiles, spec, { beforeSetup: joinBeforeSetup, exec: false }) : null });
+    init.channel.sendPlan({ ...initPart(plan), cgroupJoin: selfJoin });
     const pid = runInitSession(init.channel, {
       pid: (child) => {
         undo.push(() => killAndReap(child));
@@ -135,7 +136,7 @@ export async function createContainer(globals: GlobalOptions, request: CreateReq
         forwardSeccompListener(fd, spec, { ociVersion: spec.ociVersion, id: request.id, status: 'creating', pid: child, bundle, annotations: spec.annotations }),
     });
     announce('cgroup-join');
-    if (!joinBeforeSetup && !joinFiles) cgroup.join(pid);
+    if (!joinBeforeSetup && !selfJoin) cgroup.join(pid);
     await stopInit(init);
     const record: ContainerRecord = {
       ociVersion: spec.ociVersion,

@@ -87,8 +87,8 @@ export async function execProcess(globals: GlobalOptions, request: ExecRequest, 
       const paths = subCgroupPaths(record.cgroupPaths, request.subCgroups ?? {});
       // exec --cgroup keeps runc's error for a sub-cgroup that is not there (the runtime's join).
       const joinFiles = explicit ? undefined : cgroupFromPaths(paths).initJoinFiles?.();
-      if (joinFiles) cgroupJoin = planCgroupJoin(joinFiles, record.config, { beforeSetup: true, exec: true });
-      else joinCgroups(paths, init.pid, explicit ? undefined : record.pid);
+      cgroupJoin = joinFiles ? planCgroupJoin(joinFiles, record.config, { beforeSetup: true, exec: true }) : null;
+      if (!cgroupJoin) joinCgroups(paths, init.pid, explicit ? undefined : record.pid);
     }
     init.channel.sendPlan({ ...initPart(plan), cgroupJoin });
     pid = runInitSession(init.channel, {

@@ -152,9 +152,11 @@ export interface PlanCgroupJoin {
   /** The `tasks` file of each v1 hierarchy's directory (host paths). */
   tasks: string[];
   tasksAt: 'init' | 'setup-done';
-  /** The unified hierarchy's directory on the hybrid layout. */
+  /** The unified hierarchy's directory (pure v2, or the hybrid layout's). */
   unified: string | null;
   unifiedAt: 'init' | 'clone' | 'setup-done';
+  /** Stage 2 makes the new cgroup namespace, once it is born in its cgroup, rather than stage 1. */
+  cgroupNamespaceByChild: boolean;
 }
 
 /** The plan and what only the runtime reads of it (its log lines). */
@@ -190,22 +192,32 @@ export function joinCgroupBeforeSetup(spec: Spec, plan: Pick<InitPlan, 'mounts'>
 const REALTIME_POLICIES = new Set(['SCHED_FIFO', 'SCHED_RR', 'SCHED_DEADLINE']);
 
 /**
- * When each part of a self join (PlanCgroupJoin) happens. `beforeSetup`: create's init must be in
- * place before it makes its namespaces (joinCgroupBeforeSetup); exec's init joins first too, as
- * it sets nothing up. Otherwise the v1 hierarchies join after setup, as the runtime's join did.
- * The unified hierarchy of the hybrid layout, which has no controllers to charge, joins at birth,
- * except before a new cgroup namespace (which is rooted where the init stands) and in a user
- * namespace: there the init's credentials are the container's by the clone, and
- * CLONE_INTO_CGROUP checks them against the host's cgroup files; the write goes through a file
- * stage 1 opened as root instead.
+ * When each part of a self join (PlanCgroupJoin) happens, or null where the runtime joins the pid.
+ * - Before setup (joinCgroupBeforeSetup: a new cgroup namespace is rooted where its maker stands):
+ *   v1 by stage 1, the unified hierarchy at birth, and the cgroup namespace then made by stage 2.
+ * - Otherwise v1 joins after setup, so the kernel memory of the init's namespaces and mounts stays
+ *   the runtime's; the unified hierarchy of the hybrid layout, which has no controllers to
+ *   charge, at birth. Pure v2 keeps the runtime's join after setup for that memory.
+ * - A user namespace: CLONE_INTO_CGROUP would check the container's credentials against the
+ *   host's cgroup files, so the unified part goes through a file stage 1 opened as root (pure v2:
+ *   the runtime's join, as before).
+ * - exec joins in stage 1 (it sets nothing up); on pure v2 the runtime joins, since a container
+ *   that delegated its cgroup takes an exec'd process in its init's cgroup instead (exec.ts).
  */
-export function planCgroupJoin(files: InitJoinFiles, spec: Spec, moment: { beforeSetup: boolean; exec: boolean }): PlanCgroupJoin {
-  const userNamespace = spec.linux?.namespaces?.some((n) => n.type === 'user') ?? false;
-  const early = moment.beforeSetup || moment.exec;
-  let unifiedAt: PlanCgroupJoin['unifiedAt'] = 'clone';
-  if (moment.beforeSetup && !moment.exec) unifiedAt = 'init';
-  else if (userNamespace) unifiedAt = early ? 'init' : 'setup-done';
-  return { tasks: files.tasks, tasksAt: early ? 'init' : 'setup-done', unified: files.unified, unifiedAt };
+export function planCgroupJoin(files: InitJoinFiles, spec: Spec, moment: { beforeSetup: boolean; exec: boolean }): PlanCgroupJoin | null {
+  const namespaces = spec.linux?.namespaces ?? [];
+  const userNamespace = namespaces.some((n) => n.type === 'user');
+  const newCgroupNamespace = namespaces.some((n) => n.type === 'cgroup' && !n.path);
+  const pureV2 = files.tasks.length === 0;
+  const join = (tasksAt: PlanCgroupJoin['tasksAt'], unifiedAt: PlanCgroupJoin['unifiedAt'], cgroupNamespaceByChild = false): PlanCgroupJoin =>
+    ({ tasks: files.tasks, tasksAt, unified: files.unified, unifiedAt, cgroupNamespaceByChild });
+  if (moment.exec) return pureV2 ? null : join('init', userNamespace ? 'init' : 'clone');
+  if (userNamespace) {
+    if (pureV2) return null;
+    return moment.beforeSetup ? join('init', 'init') : join('setup-done', 'setup-done');
+  }
+  if (moment.beforeSetup) return join('init', 'clone', newCgroupNamespace);
+  return pureV2 ? null : join('setup-done', 'clone');
 }
 
 export interface PlanOptions {

@@ -271,21 +271,28 @@ t.test('the init joins its cgroup before its setup for a cgroup namespace, a rea
   t.equal(joins(spec((s) => { s.process!.scheduler = { policy: 'SCHED_FIFO', priority: 1 }; }), hybrid, false), true, 'a real-time policy');
 });
 
-t.test('the container joins its cgroups by itself: when each part joins', async (t) => {
-  const files = { tasks: ['/sys/fs/cgroup/pids/c/tasks', '/sys/fs/cgroup/memory/c/tasks'], unified: '/sys/fs/cgroup/unified/c' };
+t.test('the container joins its cgroups by itself: whether, and when each part joins', async (t) => {
+  const hybrid = { tasks: ['/sys/fs/cgroup/pids/c/tasks', '/sys/fs/cgroup/memory/c/tasks'], unified: '/sys/fs/cgroup/unified/c' };
+  const v2 = { tasks: [], unified: '/sys/fs/cgroup/c' };
   const spec = (...types: string[]): Spec => ({ ociVersion: '1.0.2', linux: { namespaces: types.map((type) => ({ type })) } } as Spec);
-  const at = (s: Spec, moment: { beforeSetup: boolean; exec: boolean }) => {
+  const at = (files: typeof hybrid, s: Spec, moment: { beforeSetup: boolean; exec: boolean }) => {
     const join = planCgroupJoin(files, s, moment);
-    return `${join.tasksAt}/${join.unifiedAt}`;
+    return join ? `${join.tasksAt}/${join.unifiedAt}${join.cgroupNamespaceByChild ? '/namespace by stage 2' : ''}` : 'the runtime joins';
   };
   const create = { beforeSetup: false, exec: false };
   const before = { beforeSetup: true, exec: false };
   const exec = { beforeSetup: true, exec: true };
-  t.equal(at(spec('pid', 'mount'), create), 'setup-done/clone', 'create: v1 once set up (the mounts stay the runtime\'s), unified at birth');
-  t.equal(at(spec('pid', 'mount', 'cgroup'), before), 'init/init', 'a new cgroup namespace: all before the init makes it');
-  t.equal(at(spec('pid', 'mount', 'user'), create), 'setup-done/setup-done', 'a user namespace: no CLONE_INTO_CGROUP with the container\'s credentials');
-  t.equal(at(spec('pid', 'mount'), exec), 'init/clone', 'exec: v1 by stage 1, unified at birth');
-  t.equal(at(spec('pid', 'mount', 'user'), exec), 'init/init', 'exec into a user namespace: all by stage 1, before it joins it');
-  t.same(planCgroupJoin(files, spec(), create).tasks, files.tasks, 'the files as the driver gave them');
-  t.equal(planCgroupJoin({ tasks: files.tasks, unified: null }, spec(), create).unified, null, 'v1 only: no unified part');
+  t.equal(at(hybrid, spec('pid', 'mount'), create), 'setup-done/clone', 'create: v1 once set up (the mounts stay the runtime\'s), unified at birth');
+  t.equal(at(hybrid, spec('pid', 'mount', 'cgroup'), before), 'init/clone/namespace by stage 2', 'a new cgroup namespace: v1 by stage 1, unified at birth, the namespace made there');
+  t.equal(at(hybrid, spec('pid', 'mount'), before), 'init/clone', 'before setup for another reason (a real-time policy): no namespace moves');
+  t.equal(at(hybrid, spec('pid', 'mount', 'user'), create), 'setup-done/setup-done', 'a user namespace: no CLONE_INTO_CGROUP with the container\'s credentials');
+  t.equal(at(hybrid, spec('pid', 'user', 'cgroup'), before), 'init/init', 'a user and a cgroup namespace: all by stage 1, the namespace too');
+  t.equal(at(hybrid, spec('pid', 'mount'), exec), 'init/clone', 'exec: v1 by stage 1, unified at birth');
+  t.equal(at(hybrid, spec('pid', 'mount', 'user'), exec), 'init/init', 'exec into a user namespace: all by stage 1, before it joins it');
+  t.equal(at(v2, spec('pid', 'mount', 'cgroup'), before), 'init/clone/namespace by stage 2', 'pure v2 with a new cgroup namespace: born in its cgroup');
+  t.equal(at(v2, spec('pid', 'mount'), create), 'the runtime joins', 'pure v2 without one: the runtime joins once set up (memory)');
+  t.equal(at(v2, spec('pid', 'user', 'cgroup'), before), 'the runtime joins', 'pure v2 with a user namespace: the runtime joins');
+  t.equal(at(v2, spec('pid', 'mount'), exec), 'the runtime joins', 'pure v2 exec: the runtime joins (a delegated cgroup sends it to the init\'s)');
+  t.same(planCgroupJoin(hybrid, spec(), create)?.tasks, hybrid.tasks, 'the files as the driver gave them');
+  t.equal(planCgroupJoin({ tasks: hybrid.tasks, unified: null }, spec(), create)?.unified, null, 'v1 only: no unified part');
 });

@@ -3,9 +3,10 @@
  * fs driver on v1 hierarchies nobody writes a pid into a cgroup.procs file (a write that waits out
  * an RCU grace period in the kernel): the container's init writes "0" into each v1 hierarchy's
  * `tasks` file, and on the hybrid layout the process is cloned into its unified cgroup
- * (native/init/cgroups.cc, PlanCgroupJoin). Where the runtime still joins a pid (the systemd
- * driver, v2), runts' entry gets the kernel's wait going first from a thread of its own
- * (src/cgroups/warmup.ts); `state` does neither.
+ * (native/init/cgroups.cc, PlanCgroupJoin); with a new cgroup namespace, the cloned process
+ * makes it. Where the runtime still writes a pid and the entry can tell from argv (the systemd
+ * driver; exec on pure v2), runts' entry gets the kernel's wait going first from a thread of its
+ * own (src/cgroups/warmup.ts); `state` does neither.
  */
 import t from 'tap';
 import fs = require('fs');
@@ -39,7 +40,7 @@ function traced(root: string, args: string[], globals: string[] = []): Traced {
   const dir = scratchDir('join-trace');
   try {
     const file = path.join(dir, 'trace');
-    const r = spawnSync(STRACE, ['-f', '-qq', '-y', '-e', 'trace=openat,write,mkdir,clone3', '-o', file, process.execPath, CLI, '--root', root, ...globals, ...args], {
+    const r = spawnSync(STRACE, ['-f', '-qq', '-y', '-e', 'trace=openat,write,mkdir,clone3,unshare', '-o', file, process.execPath, CLI, '--root', root, ...globals, ...args], {
       env: childEnv(),
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'ignore'],
@@ -96,6 +97,24 @@ t.test('create: the container joins by itself, no pid goes into a cgroup.procs',
       'and cloned the container process into it');
   }
   t.same(cgroupWrites(trace, 'cgroup.procs').filter((w) => w.file === ownProcsFile()), [], 'no head start: nothing to wait for');
+  t.equal(runts(root, ['list', '-q']).stdout.trim(), '', 'nothing left');
+});
+
+t.test('a new cgroup namespace: made by the process cloned into its cgroup, rooted there', { skip }, async (t) => {
+  const spec = baseSpec(['cat', '/proc/self/cgroup']);
+  spec.linux!.namespaces!.push({ type: 'cgroup' });
+  const bundle = makeBundle(spec);
+  t.teardown(() => fs.rmSync(bundle, { recursive: true, force: true }));
+  const id = `joinns${process.pid}`;
+  const trace = traced(root, ['run', '--bundle', bundle, id]);
+  t.equal(trace.code, 0, 'run under strace: exit 0');
+  const lines = trace.stdout.split('\n').filter((l) => /^\d+:/.test(l));
+  t.ok(lines.length > 1 && lines.every((l) => l.endsWith(':/')), `inside, every hierarchy is the namespace's root: ${lines.join(' ')}`);
+  t.same(cgroupWrites(trace, 'cgroup.procs').filter((w) => w.file.includes(`/${id}/`)), [], 'nobody wrote into the container\'s cgroup.procs');
+  const clone = trace.lines.map((l) => /^(\d+) +clone3\(\{flags=CLONE_PARENT\|CLONE_INTO_CGROUP, .*\) = (\d+)/.exec(l)).find((m) => m);
+  t.ok(clone, 'the container process was cloned into its cgroup');
+  const unshared = trace.lines.filter((l) => /unshare\([^)]*CLONE_NEWCGROUP/.test(l)).map((l) => l.split(' ')[0]);
+  t.same(unshared, clone ? [clone[2]] : ['?'], 'and only it made the cgroup namespace');
   t.equal(runts(root, ['list', '-q']).stdout.trim(), '', 'nothing left');
 });
 

@@ -99,16 +99,18 @@ pid_t forkSibling() {
     args.flags = CLONE_PARENT | CLONE_INTO_CGROUP;
     args.cgroup = static_cast<uint64_t>(unifiedDir);
     long pid = syscall(SYS_clone3, &args, sizeof args);
-    // Kernels before 5.7 know no CLONE_INTO_CGROUP (EINVAL, E2BIG) or no clone3 (ENOSYS):
-    // the child then joins through cgroup.procs once set up.
-    if (pid >= 0 || (errno != ENOSYS && errno != E2BIG && errno != EINVAL)) {
-      if (pid < 0) channel::fail("clone the container process into " + unifiedDirPath, errno);
-      closeUnifiedDir();
-      if (unifiedProcs.fd >= 0) close(unifiedProcs.fd);
+    int err = errno;
+    closeUnifiedDir();
+    if (pid >= 0) {
+      close(unifiedProcs.fd);
       unifiedProcs.fd = -1;
       return static_cast<pid_t>(pid);
     }
-    closeUnifiedDir();
+    // Kernels before 5.7 know no CLONE_INTO_CGROUP (EINVAL, E2BIG) or no clone3 (ENOSYS): stage 1
+    // joins through cgroup.procs and the child is born there all the same, before it makes a
+    // cgroup namespace of its own.
+    if (err != ENOSYS && err != E2BIG && err != EINVAL) channel::fail("clone the container process into " + unifiedDirPath, err);
+    writeSelf(unifiedProcs);
   }
   return static_cast<pid_t>(syscall(SYS_clone, CLONE_PARENT | SIGCHLD, nullptr, nullptr, nullptr, nullptr));
 }

@@ -22,14 +22,15 @@ function commandGuess(argv: string[]): string {
   return 'none';
 }
 
-/** The commands that put a process into a cgroup: they start the kernel's wait for it first. */
-const CGROUP_JOINING = new Set(['create', 'run', 'exec']);
-
 const argv = process.argv.slice(2);
 const command = commandGuess(argv);
-if (CGROUP_JOINING.has(command) && process.getuid?.() === 0) {
+// Where runts itself may write a pid into a cgroup.procs file, the kernel's wait for it is worth
+// starting now (../cgroups/warmup.ts): create and run with --systemd-cgroup, and exec (on pure
+// v2, which warmup.ts checks). Elsewhere the container process joins by itself, and warmup.js is
+// not even loaded.
+if ((command === 'exec' || command === 'create' || command === 'run') && process.getuid?.() === 0) {
   const systemd = argv.some((arg) => /^--?systemd-cgroup/.test(arg));
-  (require('./warmup.js') as typeof import('./warmup')).warmCgroupAttach({ exec: command === 'exec', systemd });
+  if (systemd || command === 'exec') (require('./warmup.js') as typeof import('./warmup')).warmCgroupAttach({ exec: command === 'exec', systemd });
 }
 /**
  * The commands main.js runs itself (src/cli/hotPath.ts), and no command (help, version). Every

@@ -173,7 +173,7 @@ t.test('every command module is in commandRunner and exports run', async (t) => 
   for (const command of COMMANDS) t.type(COMMAND_MODULES[command.module]().run, 'function', command.name);
 });
 
-t.test('the bundles: the hot path compiles the entry and dist/bundle/main.js only, other commands cold.js instead (and create, run, exec warmup.js first); kill --all adds commandRunner.js to main.js', async (t) => {
+t.test('the bundles: the hot path compiles the entry and dist/bundle/main.js only, other commands cold.js instead (and exec, or create and run with --systemd-cgroup, warmup.js first); kill --all adds commandRunner.js to main.js', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'runts-cli-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const hook = join(dir, 'hook.js');
@@ -208,7 +208,8 @@ t.test('the bundles: the hot path compiles the entry and dist/bundle/main.js onl
   const [binary, bundle] = cold;
   const warmup = process.getuid?.() === 0 ? ['dist/bundle/warmup.js'] : [];
   t.same(compiled('exec', 'c1', 'true'), [binary, ...warmup, bundle], 'exec c1 true');
-  t.same(compiled('create', '--bundle', dir, 'c1'), [binary, ...warmup, bundle], 'create (no config.json)');
+  t.same(compiled('create', '--bundle', dir, 'c1'), cold, 'create (no config.json): the container joins by itself, no head start');
+  t.same(compiled('--systemd-cgroup', 'create', '--bundle', dir, 'c1'), [binary, ...warmup, bundle], '--systemd-cgroup create');
 });
 
 t.test('only src/base/paths.ts uses __dirname: the bundles move every other module', async (t) => {

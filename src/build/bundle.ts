@@ -7,7 +7,8 @@
  *  - dist/bundle/cold.js: main.js's code with every command (src/cli/coldMain.ts), which
  *    runts.js loads instead of main.js for all but the hot commands (create, run, exec, delete ...);
  *  - dist/bundle/commandRunner.js: every command, for what main.js hands over (kill --all);
- *  - dist/bundle/warmup.js: the cgroup-attach head start the entry of create, run and exec runs.
+ *  - dist/bundle/warmup.js: the cgroup-attach head start, which the entry loads only where runts
+ *    may write a pid into cgroup.procs (src/cli/entry.ts).
  * main.js stands apart because V8 pre-parses all of a file it loads: the cold commands (~250 KB
  * with the cgroup drivers) would cost the hot path more than one file saves. tsc's dist/src/ stays as it
  * is, so unit tests load the very modules the bundles are made of. Node built-ins and
@@ -42,8 +43,8 @@ const common: BuildOptions = {
 fs.rmSync(BUNDLE_DIR, { recursive: true, force: true });
 buildSync({ ...common, entryPoints: ['commandRunner.js'], outfile: path.join(BUNDLE_DIR, 'commandRunner.js') });
 const hot = buildSync({ ...common, entryPoints: ['main.js'], outfile: HOT, external: HOT_BUNDLE_EXTERNAL, metafile: true });
-// The cgroup-attach head start is a file of its own (src/cli/warmup.ts), loaded by create, run and
-// exec only: the hot commands do not compile it with the entry, which runs without a code cache.
+// The cgroup-attach head start is a file of its own (src/cli/warmup.ts), loaded by few calls: the
+// others do not compile it with the entry, which runs without a code cache.
 buildSync({ ...common, entryPoints: ['warmup.js'], outfile: path.join(BUNDLE_DIR, 'warmup.js') });
 // The cold commands' bundle: main.js's code with commandRunner inside (src/cli/coldMain.ts).
 // main.ts's require.resolve of commandRunner.js stays as written and is never reached from here.

@@ -37,11 +37,9 @@ struct OpenFile {
 };
 
 std::vector<OpenFile> tasks;
-std::string tasksAt;
 OpenFile unifiedProcs{"", -1};
 int unifiedDir = -1;
 std::string unifiedDirPath;
-std::string unifiedAt;
 bool namespaceByChild = false;
 
 OpenFile openForWriting(const std::string& path) {
@@ -73,10 +71,9 @@ void open(const json::Value& plan) {
   const json::Value& join = plan["cgroupJoin"];
   if (join.isNull()) return;
   for (const std::string& path : join["tasks"].strings()) tasks.push_back(openForWriting(path));
-  tasksAt = join["tasksAt"].str();
+  const std::string tasksAt = join["tasksAt"].str(), unifiedAt = join["unifiedAt"].str();
   if (!join["unified"].isNull()) {
     unifiedDirPath = join["unified"].str();
-    unifiedAt = join["unifiedAt"].str();
     unifiedProcs = openForWriting(unifiedDirPath + "/cgroup.procs");
     if (unifiedAt == "clone" && (unifiedDir = ::open(unifiedDirPath.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
       channel::fail("open " + unifiedDirPath, errno);

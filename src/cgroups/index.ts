@@ -65,6 +65,13 @@ export interface Cgroup {
   readonly dirsMadeAtJoin?: boolean;
   /** mkdir every directory (v1 cpuset: cpus/mems copied from the parent first), apply resources. */
   create(): void;
+  /**
+   * create() in two halves (v1 hierarchies only): the directories, ready to take a process, then
+   * the container's resources. A container process that joins after its setup lets the runtime
+   * write them while the init sets up (create.ts); a failed write removes nothing by itself.
+   */
+  createDirectories?(): void;
+  writeResources?(): void;
   /** Writes `pid` to cgroup.procs of every directory. */
   join(pid: number): void;
   /**

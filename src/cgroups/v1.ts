@@ -51,6 +51,16 @@ export class V1Cgroup implements Cgroup {
   }
 
   create(): void {
+    this.createDirectories();
+    try {
+      this.writeResources();
+    } catch (err) {
+      this.destroyQuietly();
+      throw err;
+    }
+  }
+
+  createDirectories(): void {
     this.tracked = true;
     try {
       for (const [controller, dir] of Object.entries(this.paths)) {
@@ -61,12 +71,15 @@ export class V1Cgroup implements Cgroup {
         mkdirTracked(dir, this.created);
         if (controller === 'cpuset') this.inheritCpuset(dir, mount ?? path.dirname(dir));
       }
-      const resources = this.opts.resources ?? {};
-      this.set(resources, this.io, containerDeviceRules(resources.devices, this.opts.linuxDevices));
     } catch (err) {
       this.destroyQuietly();
       throw err;
     }
+  }
+
+  writeResources(): void {
+    const resources = this.opts.resources ?? {};
+    this.set(resources, this.io, containerDeviceRules(resources.devices, this.opts.linuxDevices));
   }
 
   join(pid: number): void {

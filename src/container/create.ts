@@ -88,13 +88,23 @@ export async function createContainer(globals: GlobalOptions, request: CreateReq
   const dir = store.containerDir(request.id);
   const announce = (step: CreateStep, change: Partial<CreateIntent> = {}) => writeIntent(dir, Object.assign(intent, change, { step }));
   const undo = new UndoList();
+  // A failed write of resources the init is not waiting for is kept until the container process
+  // is known, so that undoing the create kills it too; it is the error create reports.
+  let resourcesFailed: unknown;
   const lockFd = store.reserve(request.id, intent);
   undo.push(() => store.remove(request.id));
   try {
     announce('exec-fifo');
     native().mkfifo(store.execFifoPath(request.id), 0o622);
+    const joinBeforeSetup = joinCgroupBeforeSetup(spec, plan, cgroup.paths, cgroup.dirsMadeAtJoin ?? false);
+    const joinFiles = cgroup.initJoinFiles?.();
+    const selfJoin = joinFiles ? planCgroupJoin(joinFiles, spec, { beforeSetup: joinBeforeSetup, exec: false }) : null;
+    // A container process that joins its v1 cgroups only after its setup runs nothing of the
+    // container's before "created": its resources can be written while the init sets up.
+    const writeResourcesLater = selfJoin?.tasksAt === 'setup-done' ? cgroup.writeResources?.bind(cgroup) : undefined;
     announce('cgroup', { cgroupPaths: cgroup.paths, cgroupMissing: missingDirectories(Object.values(cgroup.paths)), cgroupUnit: cgroup.unit });
-    cgroup.create();
+    if (writeResourcesLater) cgroup.createDirectories!();
+    else cgroup.create();
     undo.push(() => cgroup.destroy());
     let consoleMaster: number | undefined;
     announce('init');
@@ -106,16 +116,19 @@ export async function createContainer(globals: GlobalOptions, request: CreateReq
       init.channel.timeoutMs = inInitHooks.some((h) => !h.timeout) ? 0 : init.channel.timeoutMs + inInitHooks.reduce((sum, h) => sum + h.timeout! * 1000, 0);
     }
     announce('init-started', { cgroupMissing: [...cgroup.created], init: processRef(init.pid) });
-    const joinBeforeSetup = joinCgroupBeforeSetup(spec, plan, cgroup.paths, cgroup.dirsMadeAtJoin ?? false);
-    const joinFiles = cgroup.initJoinFiles?.();
-    const selfJoin = joinFiles ? planCgroupJoin(joinFiles, spec, { beforeSetup: joinBeforeSetup, exec: false }) : null;
     if (joinBeforeSetup && !selfJoin) cgroup.join(init.pid);
     announce('plan');
     init.channel.sendPlan({ ...initPart(plan), cgroupJoin: selfJoin });
+    try {
+      writeResourcesLater?.();
+    } catch (err) {
+      resourcesFailed = err;
+    }
     const pid = runInitSession(init.channel, {
       pid: (child) => {
         undo.push(() => killAndReap(child));
         announce('container-process', { container: processRef(child) });
+        if (resourcesFailed) throw resourcesFailed;
       },
       console: (fd) => {
         consoleMaster = takeMaster(console, fd);
@@ -161,7 +174,7 @@ export async function createContainer(globals: GlobalOptions, request: CreateReq
     return { record, store, consoleMaster };
   } catch (err) {
     await undo.run(log);
-    throw err;
+    throw resourcesFailed ?? err;
   } finally {
     fs.closeSync(lockFd);
   }

@@ -47,11 +47,35 @@ function traced(root: string, args: string[], globals: string[] = [], straceArgs
       stdio: ['ignore', 'pipe', 'ignore'],
       timeout: 60_000,
     });
-    const lines = fs.readFileSync(file, 'utf8').split('\n').filter(Boolean);
+    const lines = joinInterrupted(fs.readFileSync(file, 'utf8').split('\n').filter(Boolean));
     return { code: r.status ?? -1, stdout: r.stdout, lines, pid: Number(lines[0].split(' ')[0]) };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * A call that another process's call interrupted in strace's output ("<unfinished ...>", later
+ * "<... openat resumed>") as one line, where it began: runts and the init run side by side.
+ */
+function joinInterrupted(lines: string[]): string[] {
+  const open = new Map<string, number>();
+  const out: string[] = [];
+  for (const line of lines) {
+    const tid = line.split(' ')[0];
+    const unfinished = / <unfinished \.\.\.>$/.exec(line);
+    const resumed = /^\d+ +<\.\.\. [a-z0-9_]+ resumed>(.*)$/.exec(line);
+    if (resumed && open.has(tid)) {
+      out[open.get(tid)!] += resumed[1].replace(/^\) +=/, ') =');  // strace pads a resumed result
+      open.delete(tid);
+    } else if (unfinished) {
+      open.set(tid, out.length);
+      out.push(line.slice(0, unfinished.index));
+    } else {
+      out.push(line);
+    }
+  }
+  return out;
 }
 
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -99,6 +123,42 @@ t.test('create: the container joins by itself, no pid goes into a cgroup.procs',
   }
   t.same(cgroupWrites(trace, 'cgroup.procs').filter((w) => w.file === ownProcsFile()), [], 'no head start: nothing to wait for');
   t.equal(runts(root, ['list', '-q']).stdout.trim(), '', 'nothing left');
+});
+
+t.test('resources go in while the init sets up, and are in effect inside', { skip }, async (t) => {
+  const spec = baseSpec(['sh', '-c', 'cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max']);
+  spec.linux!.resources = { ...spec.linux!.resources, memory: { limit: 64 * 1024 * 1024 }, pids: { limit: 50 } };
+  const bundle = makeBundle(spec);
+  t.teardown(() => fs.rmSync(bundle, { recursive: true, force: true }));
+  const id = `joinres${process.pid}`;
+  const trace = traced(root, ['run', '--bundle', bundle, id]);
+  t.equal(trace.code, 0, 'run under strace: exit 0');
+  t.same(trace.stdout.trim().split('\n'), [String(64 * 1024 * 1024), '50'], 'inside, the memory and pids limits are set');
+  const index = (re: RegExp) => trace.lines.findIndex((l) => l.startsWith(`${trace.pid} `) && re.test(l));
+  const plan = index(/write\(\d+<socket:\[\d+\]>, ".*\{\\"namespaces\\"/);
+  const limit = index(new RegExp(`write\\(\\d+<[^>]*/${id}/memory\\.limit_in_bytes>, "67108864"`));
+  t.ok(plan >= 0 && limit >= 0, 'runts sent the plan and wrote the limit');
+  t.ok(plan < limit, `the limit went in after the plan went to the init (lines ${plan} < ${limit})`);
+  t.equal(runts(root, ['list', '-q']).stdout.trim(), '', 'nothing left');
+});
+
+t.test('a resource the kernel refuses while the init sets up: one error, nothing left', { skip }, async (t) => {
+  const spec = baseSpec(['true']);
+  const cgroupsPath = `/runts-join-bad-${process.pid}/c`;
+  spec.linux!.cgroupsPath = cgroupsPath;
+  spec.linux!.resources = { ...spec.linux!.resources, cpu: { cpus: '999' } };
+  const bundle = makeBundle(spec);
+  t.teardown(() => fs.rmSync(bundle, { recursive: true, force: true }));
+  const trace = traced(root, ['run', '--bundle', bundle, `joinbad${process.pid}`]);
+  t.equal(trace.code, 1, 'exit 1');
+  t.ok(trace.lines.some((l) => /clone3\(\{flags=CLONE_PARENT\|CLONE_INTO_CGROUP/.test(l)) || !hierarchy.unified, 'the container process had been cloned');
+  t.same(fs.readdirSync(root), [], 'no state dir');
+  const mounts = [...hierarchy.v1.values(), ...(hierarchy.unified ? [hierarchy.unified] : [])].map((m) => m.mountpoint);
+  // A live container process would hold its unified cgroup: the directory could not go.
+  t.same(mounts.map((m) => path.join(m, cgroupsPath)).filter((d) => fs.existsSync(path.dirname(d))), [], 'no cgroup directory in any hierarchy');
+  const error = runts(root, ['run', '--bundle', bundle, `joinbad${process.pid}`]);
+  t.match(error.stderr.trim(), /^[^\n]*failed to write \\"999\\": write [^\n]*\/c\/cpuset\.cpus: [^\n]*$/, 'one line naming the value and the file');
+  t.same(fs.readdirSync(root), [], 'again nothing left');
 });
 
 t.test('a new cgroup namespace: made by the process cloned into its cgroup, rooted there', { skip }, async (t) => {

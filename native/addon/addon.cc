@@ -21,7 +21,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <condition_variable>
 #include <cstring>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -62,16 +65,20 @@ bool copyAll(int from, int to) {
 }
 
 // A sealed memfd copy: the container can exec it through /proc/self/exe but never write it
-// (runc CVE-2019-5736).
-Napi::Value SealedCopy(const Napi::CallbackInfo& info) {
-  std::string path = info[0].As<Napi::String>(), name = info[1].As<Napi::String>();
+// (runc CVE-2019-5736). Returns the fd, or -1 with errno and `failed` naming the step.
+int makeSealedCopy(const std::string& path, const std::string& name, std::string& failed) {
   int src = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (src < 0) return throwErrno(info.Env(), "open " + path, errno);
+  if (src < 0) {
+    failed = "open " + path;
+    return -1;
+  }
   int memfd = static_cast<int>(syscall(SYS_memfd_create, name.c_str(), MFD_CLOEXEC | MFD_ALLOW_SEALING));
   if (memfd < 0) {
     int err = errno;
     close(src);
-    return throwErrno(info.Env(), "memfd_create", err);
+    failed = "memfd_create";
+    errno = err;
+    return -1;
   }
   bool copied = copyAll(src, memfd);
   int err = errno;
@@ -80,9 +87,66 @@ Napi::Value SealedCopy(const Napi::CallbackInfo& info) {
       fcntl(memfd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) < 0) {
     if (copied) err = errno;
     close(memfd);
-    return throwErrno(info.Env(), "seal a copy of " + path, err);
+    failed = "seal a copy of " + path;
+    errno = err;
+    return -1;
   }
-  return Napi::Number::New(info.Env(), memfd);
+  return memfd;
+}
+
+// A copy startSealedCopy began on a thread of its own, for the next sealedCopy of the same file.
+struct BackgroundCopy {
+  std::string path, name;
+  std::mutex lock;
+  std::condition_variable finished;
+  bool done = false;
+  int fd = -1;
+  int error = 0;
+  std::string failed;
+};
+std::shared_ptr<BackgroundCopy> backgroundCopy;  // touched by the JS thread only
+
+// startSealedCopy(path, name): begins sealedCopy's work on a detached thread, so the ~0.5 ms copy
+// of the init overlaps the runtime's own work. No result; sealedCopy collects it.
+Napi::Value StartSealedCopy(const Napi::CallbackInfo& info) {
+  if (backgroundCopy) return info.Env().Undefined();
+  auto copy = std::make_shared<BackgroundCopy>();
+  copy->path = info[0].As<Napi::String>();
+  copy->name = info[1].As<Napi::String>();
+  backgroundCopy = copy;
+  std::thread([copy] {
+    std::string failed;
+    int fd = makeSealedCopy(copy->path, copy->name, failed);
+    int err = errno;
+    std::lock_guard<std::mutex> guard(copy->lock);
+    copy->fd = fd;
+    copy->error = err;
+    copy->failed = failed;
+    copy->done = true;
+    copy->finished.notify_all();
+  }).detach();
+  return info.Env().Undefined();
+}
+
+// sealedCopy(path, name): the copy startSealedCopy began for the same file (waiting for it), or a
+// new one.
+Napi::Value SealedCopy(const Napi::CallbackInfo& info) {
+  std::string path = info[0].As<Napi::String>(), name = info[1].As<Napi::String>();
+  std::string failed;
+  int fd, err;
+  if (backgroundCopy && backgroundCopy->path == path && backgroundCopy->name == name) {
+    std::shared_ptr<BackgroundCopy> copy = std::move(backgroundCopy);
+    std::unique_lock<std::mutex> guard(copy->lock);
+    copy->finished.wait(guard, [&] { return copy->done; });
+    fd = copy->fd;
+    err = copy->error;
+    failed = copy->failed;
+  } else {
+    fd = makeSealedCopy(path, name, failed);
+    err = errno;
+  }
+  if (fd < 0) return throwErrno(info.Env(), failed, err);
+  return Napi::Number::New(info.Env(), fd);
 }
 
 // With a timeout (ms) the wait is bounded: ETIMEDOUT once it passes. A holder that dies frees
@@ -173,6 +237,14 @@ Napi::Value ReleaseExecFifo(const Napi::CallbackInfo& info) {
   }
 }
 
+// {code, signal} of a waitpid status.
+Napi::Object exitStatus(Napi::Env env, int status) {
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("code", WIFEXITED(status) ? Napi::Number::New(env, WEXITSTATUS(status)) : env.Null());
+  result.Set("signal", WIFSIGNALED(status) ? Napi::Number::New(env, WTERMSIG(status)) : env.Null());
+  return result;
+}
+
 class WaitWorker : public Napi::AsyncWorker {
  public:
   WaitWorker(Napi::Env env, pid_t pid) : Napi::AsyncWorker(env), pid_(pid), deferred_(Napi::Promise::Deferred::New(env)) {}
@@ -193,10 +265,7 @@ class WaitWorker : public Napi::AsyncWorker {
       deferred_.Reject(Napi::Error::New(env, std::string("waitpid: ") + strerror(error_)).Value());
       return;
     }
-    Napi::Object result = Napi::Object::New(env);
-    result.Set("code", WIFEXITED(status_) ? Napi::Number::New(env, WEXITSTATUS(status_)) : env.Null());
-    result.Set("signal", WIFSIGNALED(status_) ? Napi::Number::New(env, WTERMSIG(status_)) : env.Null());
-    deferred_.Resolve(result);
+    deferred_.Resolve(exitStatus(env, status_));
   }
 
  private:
@@ -211,6 +280,20 @@ Napi::Value WaitExit(const Napi::CallbackInfo& info) {
   Napi::Promise promise = worker->Promise();
   worker->Queue();
   return promise;
+}
+
+// reapExited(pid): reaps child `pid` if it has exited, without blocking: its status, or null
+// while it runs. A process known to be gone (its pidfd readable) is reaped this way without
+// starting libuv's thread pool and waiting a turn of the event loop (~0.3 ms).
+Napi::Value ReapExited(const Napi::CallbackInfo& info) {
+  pid_t pid = info[0].As<Napi::Number>().Int32Value();
+  int status = 0;
+  for (;;) {
+    pid_t r = waitpid(pid, &status, WNOHANG | __WALL);
+    if (r == pid) return exitStatus(info.Env(), status);
+    if (r == 0) return info.Env().Null();
+    if (errno != EINTR) return throwErrno(info.Env(), "waitpid " + std::to_string(pid), errno);
+  }
 }
 
 // pidfd first, then the start-time check: once the pidfd is held, the pid cannot be recycled
@@ -601,11 +684,13 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("spawnInit", Napi::Function::New(env, SpawnInit));
   exports.Set("realtimeNanos", Napi::Function::New(env, RealtimeNanos));
   exports.Set("sealedCopy", Napi::Function::New(env, SealedCopy));
+  exports.Set("startSealedCopy", Napi::Function::New(env, StartSealedCopy));
   exports.Set("lockFile", Napi::Function::New(env, LockFile));
   exports.Set("mkfifo", Napi::Function::New(env, Mkfifo));
   exports.Set("writeFileInBackground", Napi::Function::New(env, WriteFileInBackground));
   exports.Set("releaseExecFifo", Napi::Function::New(env, ReleaseExecFifo));
   exports.Set("waitExit", Napi::Function::New(env, WaitExit));
+  exports.Set("reapExited", Napi::Function::New(env, ReapExited));
   exports.Set("signalProcess", Napi::Function::New(env, SignalProcess));
   exports.Set("receiveFd", Napi::Function::New(env, ReceiveFd));
   exports.Set("waitReadable", Napi::Function::New(env, WaitReadable));

@@ -10,7 +10,7 @@ import type { GlobalOptions } from '../cli/context';
 import { RuntimeError } from '../base/errors';
 import { NAMESPACE_PROC_NAMES, idMapText } from '../base/formats';
 import { runHooks } from './hooks';
-import { guardInheritedFds, startInit, stopInit } from '../init/process';
+import { guardInheritedFds, startInit, startInitCopy, stopInit } from '../init/process';
 import type { Logger } from '../base/log';
 import { native } from '../native';
 import { buildPlan, initPart, joinCgroupBeforeSetup, planCgroupJoin } from '../plan/plan';
@@ -45,6 +45,7 @@ export interface CreatedContainer {
 export async function createContainer(globals: GlobalOptions, request: CreateRequest, log: Logger): Promise<CreatedContainer> {
   validateId(request.id);
   guardInheritedFds(request.preserveFds);
+  startInitCopy();
   const { spec, bundle, rootfs } = loadBundle(request.bundle);
   const console = consoleMode(spec.process?.terminal ?? false, request.consoleSocket, request.detached);
   const store = openStore(globals);

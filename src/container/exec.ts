@@ -9,7 +9,7 @@ import { CgroupWriteError } from '../cgroups/fs';
 import { isBelow, probeHierarchy } from '../cgroups/path';
 import type { GlobalOptions } from '../cli/context';
 import { RuntimeError, describeSystemError } from '../base/errors';
-import { guardInheritedFds, initFds, startInit, stopInit } from '../init/process';
+import { guardInheritedFds, initFds, startInit, startInitCopy, stopInit } from '../init/process';
 import type { Logger } from '../base/log';
 import { native } from '../native';
 import { buildExecPlan, initPart, planCgroupJoin, type PlanCgroupJoin } from '../plan/plan';
@@ -44,6 +44,7 @@ export async function execProcess(globals: GlobalOptions, request: ExecRequest, 
   const console = consoleMode(request.process.terminal ?? false, request.consoleSocket, request.detach);
 
   guardInheritedFds(request.preserveFds);
+  startInitCopy();
 
   // The namespaces are joined through a pidfd held from before the start-time check: if the
   // init dies and its pid is reused meanwhile, the join fails rather than land elsewhere.

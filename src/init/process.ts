@@ -58,6 +58,13 @@ export function guardInheritedFds(preserveFds: number): void {
   addon.markCloseOnExecFrom(3 + preserveFds);
 }
 
+const INIT_NAME = 'runts-init';
+
+/** Gets the init's sealed copy going on a thread of the addon's while this one loads and checks. */
+export function startInitCopy(): void {
+  native().startSealedCopy(initBinaryPath(), INIT_NAME);
+}
+
 /**
  * The init gets this process's stdio, the fds 3..3+preserveFds-1 of this process unchanged (runc's
  * --preserve-fds), then its channel, then the sealed executable it was started from, then
@@ -70,10 +77,10 @@ export function startInit(preserveFds: number, extraFd?: number): StartedInit {
   let executable: number | undefined;
   let pid: number;
   try {
-    executable = addon.sealedCopy(initBinaryPath(), 'runts-init');
+    executable = addon.sealedCopy(initBinaryPath(), INIT_NAME);
     const fds = initFds(preserveFds);
     const preserved = Array.from({ length: preserveFds }, (_, i) => 3 + i);
-    pid = addon.spawnInit(`/proc/self/fd/${fds.executable}`, 'runts-init', [String(fds.channel)], [
+    pid = addon.spawnInit(`/proc/self/fd/${fds.executable}`, INIT_NAME, [String(fds.channel)], [
       0,
       1,
       2,
@@ -127,5 +134,5 @@ export async function stopInit(init: StartedInit, keepChannel = false): Promise<
   } finally {
     fs.closeSync(pidfd);
   }
-  await addon.waitExit(init.pid);
+  if (addon.reapExited(init.pid) === null) await addon.waitExit(init.pid);
 }

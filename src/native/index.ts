@@ -36,8 +36,13 @@ export interface NativeAddon {
   spawnInit(path: string, argv0: string, args: string[], fds: number[]): number;
   /** CLOCK_REALTIME in nanoseconds. */
   realtimeNanos(): bigint;
-  /** A sealed (read-only, fixed size) memfd copy of the file at `path`, close-on-exec. */
+  /**
+   * A sealed (read-only, fixed size) memfd copy of the file at `path`, close-on-exec: the one
+   * startSealedCopy began for the same file and name, once done, or a new one.
+   */
   sealedCopy(path: string, name: string): number;
+  /** Begins sealedCopy's work on a thread of its own; nothing is reported until sealedCopy. */
+  startSealedCopy(path: string, name: string): void;
   /**
    * Opens (creating) `path` and takes an exclusive flock; returns the fd: closing it unlocks.
    * With `timeoutMs`, gives up with errno ETIMEDOUT once it has waited that long.
@@ -54,6 +59,8 @@ export interface NativeAddon {
   releaseExecFifo(path: string, pid: number, pidStartTime: number): void;
   /** Blocks (off the JS thread) until child `pid` exits; reaps it. */
   waitExit(pid: number): Promise<ExitStatus>;
+  /** Reaps child `pid` if it has exited, without blocking; null while it runs. */
+  reapExited(pid: number): ExitStatus | null;
   /** Sends `signal` through a pidfd so a recycled pid is never signalled. */
   signalProcess(pid: number, pidStartTime: number, signal: number): void;
   /** A pidfd (close-on-exec) of `pid` if it is still the process started at `pidStartTime`; ESRCH otherwise. */

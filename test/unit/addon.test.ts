@@ -1,0 +1,90 @@
+/**
+ * The addon's mechanisms that create and exec lean on for speed: the init's sealed copy made on
+ * a thread of its own (startSealedCopy, then sealedCopy collects it) and the reaping of a child
+ * known to have exited without libuv's thread pool (reapExited).
+ */
+import t from 'tap';
+import fs = require('fs');
+import os = require('os');
+import path = require('path');
+import { native } from '../../src/native';
+import { pidStartTime } from '../../src/state/store';
+
+function memfdsNamed(name: string): number[] {
+  return fs.readdirSync('/proc/self/fd').map(Number).filter((fd) => {
+    try {
+      return fs.readlinkSync(`/proc/self/fd/${fd}`) === `/memfd:${name} (deleted)`;
+    } catch {
+      return false; // the fd of the readdir itself
+    }
+  });
+}
+
+function sleepMs(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'runts-addon-'));
+t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+const file = path.join(dir, 'binary');
+const content = Buffer.alloc(3 * 1024 * 1024 + 17, 'runts');
+fs.writeFileSync(file, content);
+
+t.test('startSealedCopy copies on its own thread; sealedCopy hands over that copy, sealed', async (t) => {
+  const addon = native();
+  t.same(memfdsNamed('bg-copy'), [], 'no copy yet');
+  addon.startSealedCopy(file, 'bg-copy');
+  // The JS thread only waits here: the copy appears without any further call into the addon.
+  let made: number[] = [];
+  for (let i = 0; i < 500 && made.length === 0; i++, sleepMs(10)) made = memfdsNamed('bg-copy');
+  t.equal(made.length, 1, 'the memfd was made off the JS thread');
+  const fd = addon.sealedCopy(file, 'bg-copy');
+  t.same([fd], made, 'sealedCopy returned that very fd');
+  t.ok(fs.readFileSync(`/proc/self/fd/${fd}`).equals(content), 'with the whole file in it');
+  const writable = fs.openSync(`/proc/self/fd/${fd}`, 'r+');
+  t.throws(() => fs.writeSync(writable, 'x'), /EPERM/, 'and no one can write it');
+  fs.closeSync(writable);
+  t.equal(fs.fstatSync(fd).mode & 0o777, 0o555);
+  const again = addon.sealedCopy(file, 'bg-copy');
+  t.not(fs.fstatSync(again).ino, fs.fstatSync(fd).ino, 'a second sealedCopy makes a copy of its own');
+  fs.closeSync(again);
+  fs.closeSync(fd);
+});
+
+t.test('a background copy of another file or name is not handed over', async (t) => {
+  const addon = native();
+  const other = path.join(dir, 'other');
+  fs.writeFileSync(other, 'other');
+  addon.startSealedCopy(other, 'bg-other');
+  const fd = addon.sealedCopy(file, 'bg-other');
+  t.ok(fs.readFileSync(`/proc/self/fd/${fd}`).equals(content), 'the file asked for');
+  fs.closeSync(fd);
+  const pending = addon.sealedCopy(other, 'bg-other');
+  t.equal(fs.readFileSync(`/proc/self/fd/${pending}`, 'utf8'), 'other', 'the background copy waits for its own call');
+  fs.closeSync(pending);
+});
+
+t.test('a background copy that failed fails its sealedCopy with the step and errno', async (t) => {
+  const addon = native();
+  const missing = path.join(dir, 'missing');
+  addon.startSealedCopy(missing, 'bg-missing');
+  t.throws(() => addon.sealedCopy(missing, 'bg-missing'), { message: new RegExp(`open ${missing}: .*ENOENT|open ${missing}: No such file`) });
+  t.same(memfdsNamed('bg-missing'), [], 'no memfd left');
+});
+
+t.test('reapExited: null while the child runs, its status once it has exited', async (t) => {
+  const addon = native();
+  const running = addon.spawnInit('/bin/sleep', 'sleep', ['30'], [0, 1, 2]);
+  t.equal(addon.reapExited(running), null, 'a running child is left alone');
+  const pidfd = addon.pidfdOpen(running, pidStartTime(running));
+  process.kill(running, 'SIGKILL');
+  t.ok(addon.waitReadable(pidfd, 10_000), 'it exits');
+  fs.closeSync(pidfd);
+  t.same(addon.reapExited(running), { code: null, signal: 9 }, 'killed by SIGKILL');
+  t.throws(() => addon.reapExited(running), /ECHILD|No child/, 'and it is reaped');
+
+  const done = addon.spawnInit('/bin/sh', 'sh', ['-c', 'exit 7'], [0, 1, 2]);
+  let status = addon.reapExited(done);
+  for (let i = 0; i < 1000 && status === null; i++, sleepMs(5)) status = addon.reapExited(done);
+  t.same(status, { code: 7, signal: null }, 'exit status 7');
+});

@@ -41,19 +41,25 @@ export class InitChannel {
     this.write(message);
   }
 
+  // The length by index and the body as a string: Buffer's helpers (from, alloc, copy,
+  // writeUInt32LE) cost their first call of a process ~0.1 ms between them.
   private write(message: PlanMessage | RuntimeMessage): void {
-    const body = Buffer.from(JSON.stringify(message));
-    const frame = Buffer.alloc(4 + body.length);
-    frame.writeUInt32LE(body.length, 0);
-    body.copy(frame, 4);
-    for (let off = 0; off < frame.length; ) off += fs.writeSync(this.fd, frame, off);
+    const body = JSON.stringify(message);
+    const length = Buffer.byteLength(body);
+    this.writeAll(new Uint8Array([length & 0xff, (length >>> 8) & 0xff, (length >>> 16) & 0xff, length >>> 24]));
+    const written = fs.writeSync(this.fd, body);
+    if (written < length) this.writeAll(Buffer.from(body).subarray(written));
+  }
+
+  private writeAll(bytes: Uint8Array): void {
+    for (let off = 0; off < bytes.length; ) off += fs.writeSync(this.fd, bytes, off);
   }
 
   /** The next message, or null once every init process has closed its end. */
   receive(): InitMessage | null {
     const header = this.readExactly(4);
     if (!header) return null;
-    const body = this.readExactly(header.readUInt32LE(0));
+    const body = this.readExactly(header[0] | (header[1] << 8) | (header[2] << 16) | (header[3] * 0x1000000));
     if (!body) return null;
     const message = JSON.parse(body.toString('utf8')) as InitMessage;
     this.last = message.type;

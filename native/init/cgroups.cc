@@ -8,7 +8,7 @@
 //    whole processes only.
 // Stage 1 opens every file while it still sees the host; the runtime says when each part joins
 // (policy: planCgroupJoin in src/plan/plan.ts). A new cgroup namespace is rooted where its maker
-// stands: when stage 2 is born in its cgroup, stage 2 makes it.
+// stands: when stage 2 is born in its cgroup, stage 2 makes it (or, for exec, joins it).
 #include <fcntl.h>
 #include <sched.h>
 #include <linux/sched.h>
@@ -41,6 +41,7 @@ OpenFile unifiedProcs{"", -1};
 int unifiedDir = -1;
 std::string unifiedDirPath;
 bool namespaceByChild = false;
+int namespacePidfd = -1;
 
 OpenFile openForWriting(const std::string& path) {
   int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
@@ -85,8 +86,19 @@ void open(const json::Value& plan) {
 
 bool namespaceMadeByChild() { return namespaceByChild; }
 
-void makeChildNamespace() {
-  if (namespaceByChild && unshare(CLONE_NEWCGROUP) < 0) channel::fail("unshare cgroup namespace", errno);
+void joinNamespaceLaterThrough(int pidfd) { namespacePidfd = pidfd; }
+
+// exec into a cgroup namespace: a clone into a cgroup outside the cloner's namespace fails with
+// ENOENT where cgroup2 is mounted with nsdelegate (systemd's hosts), so stage 2 joins it once born.
+void enterChildNamespace() {
+  if (!namespaceByChild) return;
+  if (namespacePidfd < 0) {
+    if (unshare(CLONE_NEWCGROUP) < 0) channel::fail("unshare cgroup namespace", errno);
+    return;
+  }
+  if (setns(namespacePidfd, CLONE_NEWCGROUP) < 0) channel::fail("join the container's cgroup namespace", errno);
+  close(namespacePidfd);
+  namespacePidfd = -1;
 }
 
 pid_t forkSibling() {

@@ -73,7 +73,7 @@ void runStage2(const json::Value& plan, int releasePipe) {
   while (read(releasePipe, &byte, 1) < 0 && errno == EINTR) {
   }
   close(releasePipe);
-  cgroups::makeChildNamespace();
+  cgroups::enterChildNamespace();
   if (setsid() < 0) channel::fail("setsid", errno);
 
   int fifoPathFd = -1;

@@ -318,11 +318,16 @@ void joinThroughPidfd(int pidfd, const json::Value& namespaces) {
     if (!n["path"].str().empty()) channel::fail("exec: namespace " + n["type"].str() + " given by path", 0);
     flags |= cloneFlag(n["type"].str());
   }
+  if (cgroups::namespaceMadeByChild()) {
+    if (!(flags & CLONE_NEWCGROUP)) channel::fail("exec: the plan leaves a cgroup namespace to join to stage 2, but names none", 0);
+    flags &= ~CLONE_NEWCGROUP;
+    cgroups::joinNamespaceLaterThrough(pidfd);
+  }
   if (flags && setns(pidfd, flags) < 0) {
     if (errno == ESRCH) channel::fail("the container's init exited: not joining its namespaces", 0);
     channel::fail("join the container's namespaces (setns through its pidfd)", errno);
   }
-  close(pidfd);
+  if (!cgroups::namespaceMadeByChild()) close(pidfd);
   if (flags & CLONE_NEWUSER) becomeNamespaceRoot();
   readSetgroups();
 }

@@ -15,10 +15,12 @@ void open(const json::Value& plan);
 pid_t forkSibling();
 // Stage 2, set up (mounts, pivot) but still privileged: joins whatever is left.
 void joinAfterSetup();
-// Whether the plan leaves the new cgroup namespace to stage 2 (ns::enter then skips it).
+// Whether the plan leaves the cgroup namespace to stage 2 (ns::enter then skips it): a new one,
+// or (exec) the container's, joined through `pidfd` (kept open for stage 2 from then on).
 bool namespaceMadeByChild();
-// Stage 2, first: makes that namespace, now that it stands in its cgroup.
-void makeChildNamespace();
+void joinNamespaceLaterThrough(int pidfd);
+// Stage 2, first: makes or joins that namespace, now that it stands in its cgroup.
+void enterChildNamespace();
 }  // namespace cgroups
 
 namespace ns {

@@ -7,19 +7,20 @@
  * work; the container's join shares the grace period if it comes while that wait lasts, and is
  * free within a grace period after it. Best effort: a failure only loses the head start.
  * With the fs driver, create, run and exec mostly make no such write (PlanCgroupJoin) and skip
- * it; the systemd driver and exec on pure v2 still join through cgroup.procs.
+ * it; the systemd driver still starts its unit with the init's pid.
  */
 import path = require('path');
 import { native } from '../native';
 import { probeHierarchy } from './path';
 
-export function warmCgroupAttach(opts: { exec: boolean; systemd: boolean }): void {
+/**
+ * Only where runts itself will write a pid (create and run with the systemd driver): elsewhere
+ * the container process joins without the lock (PlanCgroupJoin), and a head start would only
+ * hold cgroup_mutex through its wait, which create's mkdirs and a clone into a cgroup take too.
+ */
+export function warmCgroupAttach(): void {
   try {
     const h = probeHierarchy();
-    // Only where runts itself will write a pid (the systemd driver; exec on pure v2): elsewhere
-    // the container process joins without the lock (PlanCgroupJoin), and a head start would only
-    // hold cgroup_mutex through its wait, and create's mkdirs would wait with it.
-    if (!opts.systemd && !(opts.exec && h.mode === 'v2')) return;
     const [controller, mount] = h.unified ? ['', h.unified] : [...h.v1][0] ?? [];
     const own = controller === undefined ? undefined : h.own.get(controller);
     if (!mount || own === undefined) return;

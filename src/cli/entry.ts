@@ -6,7 +6,6 @@
  * per command; the command is guessed here from argv without the command table (a wrong guess
  * only names another cache file), and caches are written after a successful run.
  */
-import fs = require('fs');
 import { codeCacheDir, requireCached, saveCodeCaches, useCodeCacheFor } from '../base/codeCache';
 import { PACKAGE_ROOT } from '../base/paths';
 
@@ -23,27 +22,14 @@ function commandGuess(argv: string[]): string {
   return 'none';
 }
 
-/** Pure cgroup v2, told as ../cgroups/path.ts tells it: /sys/fs/cgroup is a cgroup2 mount. */
-function pureCgroupV2(): boolean {
-  const CGROUP2_SUPER_MAGIC = 0x63677270;
-  try {
-    return fs.statfsSync('/sys/fs/cgroup').type === CGROUP2_SUPER_MAGIC;
-  } catch {
-    return false;
-  }
-}
-
 const argv = process.argv.slice(2);
 const command = commandGuess(argv);
-// Where runts itself may write a pid into a cgroup.procs file, the kernel's wait for it is worth
-// starting now (../cgroups/warmup.ts): create and run with --systemd-cgroup, and exec on pure v2.
-// Elsewhere the container process joins by itself, and warmup.js (~1.7 ms with its probe of the
-// hierarchy) is not even loaded.
-if ((command === 'exec' || command === 'create' || command === 'run') && process.getuid?.() === 0) {
-  const systemd = argv.some((arg) => /^--?systemd-cgroup/.test(arg));
-  if (systemd || (command === 'exec' && pureCgroupV2())) {
-    (require('./warmup.js') as typeof import('./warmup')).warmCgroupAttach({ exec: command === 'exec', systemd });
-  }
+// Where runts itself writes a pid into a cgroup.procs file, the kernel's wait for it is worth
+// starting now (../cgroups/warmup.ts): create and run with --systemd-cgroup. Elsewhere the
+// container's process joins by itself, and warmup.js (~1.7 ms with its probe of the hierarchy)
+// is not even loaded.
+if ((command === 'create' || command === 'run') && process.getuid?.() === 0 && argv.some((arg) => /^--?systemd-cgroup/.test(arg))) {
+  (require('./warmup.js') as typeof import('./warmup')).warmCgroupAttach();
 }
 /**
  * The commands main.js runs itself (src/cli/hotPath.ts), and no command (help, version). Every

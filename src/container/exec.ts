@@ -16,7 +16,7 @@ import { buildExecPlan, initPart, planCgroupJoin, type PlanCgroupJoin } from '..
 import { forwardSeccompListener } from './seccompAgent';
 import type { Process } from '../config/types';
 import { openStore } from '../state/store';
-import { removeFile, writeFileAtomically } from '../base/files';
+import { readFileIfPresent, removeFile, writeFileAtomically } from '../base/files';
 import { logPlanNotes, runInitSession } from '../init/session';
 import { pidStartTime } from '../state/store';
 import { execIntentPath, self, writeExecIntent, type ExecIntent } from './intent';
@@ -88,7 +88,9 @@ export async function execProcess(globals: GlobalOptions, request: ExecRequest, 
       const paths = subCgroupPaths(record.cgroupPaths, request.subCgroups ?? {});
       // exec --cgroup keeps runc's error for a sub-cgroup that is not there (the runtime's join).
       const joinFiles = explicit ? undefined : cgroupFromPaths(paths).initJoinFiles?.();
-      cgroupJoin = joinFiles ? planCgroupJoin(joinFiles, record.config, { beforeSetup: true, exec: true }) : null;
+      cgroupJoin = joinFiles && (joinFiles.tasks.length > 0 || takesProcesses(joinFiles.unified))
+        ? planCgroupJoin(joinFiles, record.config, { beforeSetup: true, exec: true })
+        : null;
       if (!cgroupJoin) joinCgroups(paths, init.pid, explicit ? undefined : record.pid);
     }
     init.channel.sendPlan({ ...initPart(plan), cgroupJoin });
@@ -179,6 +181,16 @@ function joinCgroups(paths: Record<string, string>, pid: number, initPid?: numbe
       throw new RuntimeError(`error adding pid ${pid} to cgroups: ${(err as Error).message}; and to the init's ${initDir}: ${(again as Error).message}`);
     }
   }
+}
+
+/**
+ * Whether a process can be cloned into the pure v2 cgroup `dir`: not when the container
+ * delegated controllers below it (EBUSY), where joinCgroups sends it to the init's cgroup. A
+ * delegation that starts between this look and the clone fails the exec with EBUSY.
+ */
+function takesProcesses(dir: string | null): boolean {
+  const delegated = dir === null ? undefined : readFileIfPresent(path.join(dir, 'cgroup.subtree_control'));
+  return delegated !== undefined && delegated.trim() === '';
 }
 
 /** The v2 directory of `initPid`'s cgroup when it is `own` or below it. */

@@ -155,7 +155,10 @@ export interface PlanCgroupJoin {
   /** The unified hierarchy's directory (pure v2, or the hybrid layout's). */
   unified: string | null;
   unifiedAt: 'init' | 'clone' | 'setup-done';
-  /** Stage 2 makes the new cgroup namespace, once it is born in its cgroup, rather than stage 1. */
+  /**
+   * Stage 2 makes the new cgroup namespace (exec: joins the container's), once it is born in its
+   * cgroup, rather than stage 1.
+   */
   cgroupNamespaceByChild: boolean;
 }
 
@@ -201,8 +204,11 @@ const REALTIME_POLICIES = new Set(['SCHED_FIFO', 'SCHED_RR', 'SCHED_DEADLINE']);
  * - A user namespace: CLONE_INTO_CGROUP would check the container's credentials against the
  *   host's cgroup files, so the unified part goes through a file stage 1 opened as root (pure v2:
  *   the runtime's join, as before).
- * - exec joins in stage 1 (it sets nothing up); on pure v2 the runtime joins, since a container
- *   that delegated its cgroup takes an exec'd process in its init's cgroup instead (exec.ts).
+ * - exec joins in stage 1 (it sets nothing up), and is born in the unified cgroup, then joins the
+ *   container's cgroup namespace (a clone into a cgroup outside the cloner's cgroup namespace
+ *   fails where cgroup2 has nsdelegate). On pure v2 that needs a cgroup that takes processes
+ *   (exec.ts checks it: one that delegated controllers below it sends the process to its init's
+ *   cgroup the runtime's way), and with a user namespace the runtime joins.
  */
 export function planCgroupJoin(files: InitJoinFiles, spec: Spec, moment: { beforeSetup: boolean; exec: boolean }): PlanCgroupJoin | null {
   const namespaces = spec.linux?.namespaces ?? [];
@@ -211,7 +217,9 @@ export function planCgroupJoin(files: InitJoinFiles, spec: Spec, moment: { befor
   const pureV2 = files.tasks.length === 0;
   const join = (tasksAt: PlanCgroupJoin['tasksAt'], unifiedAt: PlanCgroupJoin['unifiedAt'], cgroupNamespaceByChild = false): PlanCgroupJoin =>
     ({ tasks: files.tasks, tasksAt, unified: files.unified, unifiedAt, cgroupNamespaceByChild });
-  if (moment.exec) return pureV2 ? null : join('init', userNamespace ? 'init' : 'clone');
+  // exec: a process cloned into its cgroup joins the container's cgroup namespace once born.
+  const cgroupNamespace = namespaces.some((n) => n.type === 'cgroup');
+  if (moment.exec) return pureV2 && userNamespace ? null : userNamespace ? join('init', 'init') : join('init', 'clone', cgroupNamespace);
   if (userNamespace) {
     if (pureV2) return null;
     return moment.beforeSetup ? join('init', 'init') : join('setup-done', 'setup-done');

@@ -5,8 +5,8 @@
  * `tasks` file, and on the hybrid layout the process is cloned into its unified cgroup
  * (native/init/cgroups.cc, PlanCgroupJoin); with a new cgroup namespace, the cloned process
  * makes it. Where the runtime still writes a pid and the entry can tell from argv (the systemd
- * driver; exec on pure v2), runts' entry gets the kernel's wait going first from a thread of its
- * own (src/cgroups/warmup.ts); `state` does neither.
+ * driver's create), runts' entry gets the kernel's wait going first from a thread of its own
+ * (src/cgroups/warmup.ts); `state` does neither. (Pure v2: test/vm/cgroup-v2-live.test.ts.)
  */
 import t from 'tap';
 import fs = require('fs');
@@ -41,7 +41,7 @@ function traced(root: string, args: string[], globals: string[] = [], straceArgs
   const dir = scratchDir('join-trace');
   try {
     const file = path.join(dir, 'trace');
-    const r = spawnSync(STRACE, ['-f', '-qq', '-y', '-e', 'trace=openat,write,mkdir,clone3,unshare', ...straceArgs, '-o', file, process.execPath, CLI, '--root', root, ...globals, ...args], {
+    const r = spawnSync(STRACE, ['-f', '-qq', '-y', '-e', 'trace=openat,write,mkdir,clone3,unshare,setns', ...straceArgs, '-o', file, process.execPath, CLI, '--root', root, ...globals, ...args], {
       env: childEnv(),
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'ignore'],
@@ -218,6 +218,29 @@ t.test('exec: the exec\'d process joins by itself too; state writes nothing', { 
   const state = traced(root, ['state', id]);
   t.equal(state.code, 0);
   t.same([...cgroupWrites(state, 'cgroup.procs'), ...cgroupWrites(state, 'tasks')], [], 'state writes no cgroup file');
+});
+
+t.test('exec into a cgroup namespace: born in the cgroup, then joins the namespace', { skip }, async (t) => {
+  const spec = baseSpec(['sleep', '600']);
+  spec.linux!.namespaces!.push({ type: 'cgroup' });
+  const bundle = makeBundle(spec);
+  t.teardown(() => fs.rmSync(bundle, { recursive: true, force: true }));
+  const id = `joinxns${process.pid}`;
+  t.equal(runts(root, ['run', '-d', '--bundle', bundle, id]).code, 0, 'a running container with a cgroup namespace');
+  t.teardown(() => runts(root, ['delete', '--force', id]));
+
+  const exec = traced(root, ['exec', id, 'sh', '-c', 'cat /proc/self/cgroup; exec ls -l /proc/self/fd']);
+  t.equal(exec.code, 0, 'exec under strace: exit 0');
+  const lines = exec.stdout.split('\n').filter((l) => /^\d+:/.test(l));
+  t.ok(lines.length > 1 && lines.every((l) => l.endsWith(':/')), `inside, every hierarchy is the namespace's root: ${lines.join(' ')}`);
+  // ls's own fd on the directory (3) is listed without a target.
+  const fds = exec.stdout.split('\n').map((l) => / (\d+) -> /.exec(l)?.[1]).filter((fd) => fd !== undefined);
+  t.same(fds, ['0', '1', '2'], 'and it holds no fd but its stdio (the container\'s pidfd is not passed on)');
+  const clone = exec.lines.map((l) => /^(\d+) +clone3\(\{flags=CLONE_PARENT\|CLONE_INTO_CGROUP, .*\) = (\d+)/.exec(l)).find((m) => m);
+  t.ok(clone, 'the process was cloned into its cgroup');
+  const joins = exec.lines.filter((l) => /setns\([^)]*CLONE_NEWCGROUP/.test(l)).map((l) => l.split(' ')[0]);
+  t.same(joins, clone ? [clone[2]] : ['?'], 'and only it joined the cgroup namespace, once born');
+  t.same(cgroupWrites(exec, 'cgroup.procs'), [], 'no cgroup.procs written');
 });
 
 t.test('--systemd-cgroup still gets the head start from the entry', { skip }, async (t) => {

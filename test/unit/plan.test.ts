@@ -288,11 +288,14 @@ t.test('the container joins its cgroups by itself: whether, and when each part j
   t.equal(at(hybrid, spec('pid', 'mount', 'user'), create), 'setup-done/setup-done', 'a user namespace: no CLONE_INTO_CGROUP with the container\'s credentials');
   t.equal(at(hybrid, spec('pid', 'user', 'cgroup'), before), 'init/init', 'a user and a cgroup namespace: all by stage 1, the namespace too');
   t.equal(at(hybrid, spec('pid', 'mount'), exec), 'init/clone', 'exec: v1 by stage 1, unified at birth');
+  t.equal(at(hybrid, spec('pid', 'mount', 'cgroup'), exec), 'init/clone/namespace by stage 2', 'exec into a cgroup namespace: joined once born in the cgroup');
   t.equal(at(hybrid, spec('pid', 'mount', 'user'), exec), 'init/init', 'exec into a user namespace: all by stage 1, before it joins it');
   t.equal(at(v2, spec('pid', 'mount', 'cgroup'), before), 'init/clone/namespace by stage 2', 'pure v2 with a new cgroup namespace: born in its cgroup');
   t.equal(at(v2, spec('pid', 'mount'), create), 'the runtime joins', 'pure v2 without one: the runtime joins once set up (memory)');
   t.equal(at(v2, spec('pid', 'user', 'cgroup'), before), 'the runtime joins', 'pure v2 with a user namespace: the runtime joins');
-  t.equal(at(v2, spec('pid', 'mount'), exec), 'the runtime joins', 'pure v2 exec: the runtime joins (a delegated cgroup sends it to the init\'s)');
+  t.equal(at(v2, spec('pid', 'mount'), exec), 'init/clone', 'pure v2 exec: born in the cgroup');
+  t.equal(at(v2, spec('pid', 'mount', 'cgroup'), exec), 'init/clone/namespace by stage 2', 'pure v2 exec into a cgroup namespace: joined once born');
+  t.equal(at(v2, spec('pid', 'mount', 'user'), exec), 'the runtime joins', 'pure v2 exec into a user namespace: the runtime joins');
   t.same(planCgroupJoin(hybrid, spec(), create)?.tasks, hybrid.tasks, 'the files as the driver gave them');
   t.equal(planCgroupJoin({ tasks: hybrid.tasks, unified: null }, spec(), create)?.unified, null, 'v1 only: no unified part');
 });

@@ -13,6 +13,7 @@ import type { LinuxResources, Spec } from '../../src/config/types';
 import { baseSpec, cleanupRoot, makeBundle, runts, scratchDir, type Result } from '../helpers/runts';
 
 const RUNC = '/usr/sbin/runc';
+const CLI = path.join(__dirname, '..', '..', 'bundle', 'runts.js');
 const CGROUP2_SUPER_MAGIC = 0x63677270;
 const onPureV2 = fs.statfsSync('/sys/fs/cgroup').type === CGROUP2_SUPER_MAGIC;
 const MiB = 1024 * 1024;
@@ -147,6 +148,18 @@ t.test('a running container: device rule, nested delegation, update of each fiel
   const hostDir = `/sys/fs/cgroup${fs.readFileSync(`/proc/${state.pid}/cgroup`, 'utf8').trim().replace(/^0::/, '')}`;
   t.match(hostDir, /^\/sys\/fs\/cgroup\/system\.slice\/live$/, 'beside the runtime\'s own cgroup, as runc\'s fs2 places it');
 
+  // An exec'd process is born in the container's cgroup (clone3 CLONE_INTO_CGROUP): nobody
+  // writes a pid into a cgroup.procs file, a write that waits out an RCU grace period.
+  const trace = path.join(bundle, 'exec.trace');
+  const traced = spawnSync('strace', ['-f', '-qq', '-y', '-e', 'trace=openat,write,clone3', '-o', trace,
+    process.execPath, CLI, '--root', root, 'exec', id, 'cat', '/proc/self/cgroup'], { encoding: 'utf8', timeout: 120_000 });
+  t.equal(traced.status, 0, 'exec under strace exits 0', { stderr: traced.stderr });
+  t.equal(traced.stdout.trim(), '0::/', 'the exec\'d process is in the container\'s cgroup');
+  const calls = fs.readFileSync(trace, 'utf8');
+  t.match(calls, new RegExp(`openat\\([^,]*, "${hostDir}", O_RDONLY\\|O_CLOEXEC\\|O_DIRECTORY`), 'the init opened the container\'s cgroup');
+  t.match(calls, /clone3\(\{flags=CLONE_PARENT\|CLONE_INTO_CGROUP, /, 'and cloned the process into it');
+  t.notMatch(calls, /write\(\d+<[^>]*\/cgroup\.procs>/, 'no pid written into any cgroup.procs');
+
   // Nested delegation inside the container: move every process into a leaf, then the
   // container's own cgroup can hand controllers to a sub-cgroup it makes.
   const nest = runts(root, ['exec', id, 'sh', '-c',
@@ -222,7 +235,7 @@ t.test('an OOM kill shows in memory.events and as an "oom" event', async (t) => 
   t.teardown(() => fs.rmSync(bundle, { recursive: true, force: true }));
   const id = 'oom';
   t.equal(runts(root, ['run', '-d', '--bundle', bundle, id], { timeoutMs: 60_000 }).code, 0, 'run -d exits 0');
-  const events = spawn(process.execPath, [path.join(__dirname, '..', '..', 'bundle', 'runts.js'), '--root', root, 'events', '--interval', '1s', id], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const events = spawn(process.execPath, [CLI, '--root', root, 'events', '--interval', '1s', id], { stdio: ['ignore', 'pipe', 'pipe'] });
   t.teardown(() => void events.kill('SIGKILL'));
   let seen = '';
   const oom = await new Promise<boolean>((resolve) => {

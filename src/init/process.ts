@@ -60,7 +60,10 @@ export function guardInheritedFds(preserveFds: number): void {
 
 const INIT_NAME = 'runts-init';
 
-/** Gets the init's sealed copy going on a thread of the addon's while this one loads and checks. */
+/**
+ * Gets the init's sealed copy going on a thread of the addon's while this one loads and checks.
+ * After guardInheritedFds: the copy's fd must not fill a gap among the fds a caller preserves.
+ */
 export function startInitCopy(): void {
   native().startSealedCopy(initBinaryPath(), INIT_NAME);
 }

@@ -14,4 +14,15 @@ function findPackageRoot(start: string): string {
   }
 }
 
-export const PACKAGE_ROOT = findPackageRoot(__dirname);
+let root: string | undefined;
+
+/** The package root, found on first use: a command that needs no path of its own skips the walk. */
+export function packageRoot(): string {
+  return (root ??= findPackageRoot(__dirname));
+}
+
+/**
+ * The directory this module runs from: dist/bundle/ inside a bundle, where the entry finds the
+ * other bundles beside it; dist/src/base/ as tsc's output.
+ */
+export const MODULE_DIR = __dirname;

@@ -19,11 +19,11 @@
 import fs = require('fs');
 import path = require('path');
 import { buildSync, type BuildOptions } from 'esbuild';
-import { PACKAGE_ROOT } from '../base/paths';
+import { packageRoot } from '../base/paths';
 import { HOT_BUNDLE_EXTERNAL, HOT_BUNDLE_FORBIDDEN } from '../cli/hotPath';
 
-const DIST_SRC = path.join(PACKAGE_ROOT, 'dist', 'src');
-const BUNDLE_DIR = path.join(PACKAGE_ROOT, 'dist', 'bundle');
+const DIST_SRC = path.join(packageRoot(), 'dist', 'src');
+const BUNDLE_DIR = path.join(packageRoot(), 'dist', 'bundle');
 const ENTRY = path.join(BUNDLE_DIR, 'runts.js');
 const HOT = path.join(BUNDLE_DIR, 'main.js');
 

@@ -6,7 +6,7 @@ import { readFileSync } from 'fs';
 import { join } from 'path';
 import { COMMANDS, GLOBAL_FLAGS, HELP_COMMAND } from './commandTable';
 import type { CommandSpec, FlagSpec } from './commandTable';
-import { PACKAGE_ROOT } from '../base/paths';
+import { packageRoot } from '../base/paths';
 import { SPEC_VERSION } from '../config/default';
 
 const INDENT = '   ';
@@ -20,13 +20,13 @@ function readText(file: string): string | undefined {
 }
 
 function packageVersion(): string {
-  const text = readText(join(PACKAGE_ROOT, 'package.json'));
+  const text = readText(join(packageRoot(), 'package.json'));
   return (text && (JSON.parse(text) as { version?: string }).version) || 'unknown';
 }
 
 /** The checkout's HEAD commit, read from .git without running git; "unknown" outside one. */
 function gitCommit(): string {
-  const gitDir = join(PACKAGE_ROOT, '.git');
+  const gitDir = join(packageRoot(), '.git');
   const head = readText(join(gitDir, 'HEAD'));
   if (!head) return 'unknown';
   if (!head.startsWith('ref: ')) return head.slice(0, 7);

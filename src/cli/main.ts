@@ -12,7 +12,7 @@ import { hotCommand } from './hotPath';
 import { report } from '../base/errors';
 import { createLogger, printOut } from '../base/log';
 import type { Logger } from '../base/log';
-import { PACKAGE_ROOT } from '../base/paths';
+import { packageRoot } from '../base/paths';
 import { codeCacheDir, codeCacheReport, requireCached, useCodeCacheFor } from '../base/codeCache';
 
 function loadHelp(): typeof import('./help') {
@@ -45,7 +45,7 @@ export function useBundledRunner(runner: CommandRunner): void {
 async function runCold(invocation: Extract<Invocation, { action: 'run' }>, log: Logger): Promise<number> {
   useCodeCacheFor(invocation.command.name);
   // With its extension: Node's resolution would try "commandRunner" first (~0.1 ms).
-  const runner = bundledRunner ?? (requireCached(require.resolve('./commandRunner.js'), codeCacheDir(PACKAGE_ROOT), require) as CommandRunner);
+  const runner = bundledRunner ?? (requireCached(require.resolve('./commandRunner.js'), codeCacheDir(packageRoot()), require) as CommandRunner);
   return runner.runCommand(invocation, log);
 }
 

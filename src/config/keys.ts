@@ -24,7 +24,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { RuntimeError } from '../base/errors';
-import { PACKAGE_ROOT } from '../base/paths';
+import { packageRoot } from '../base/paths';
 
 /** What is being decoded: the schema entry points of src/config/schema/build-validator.ts. */
 export type KeyShape = 'config' | 'process' | 'resources';
@@ -51,17 +51,16 @@ interface Table {
   folded: (Map<string, string> | undefined)[];
 }
 
-const KEYS_FILE = path.join(PACKAGE_ROOT, 'dist', 'src', 'config', 'schema', 'keys.json');
-
 let table: Table | undefined;
 
 function loadTable(): Table {
   if (table) return table;
+  const file = path.join(packageRoot(), 'dist', 'src', 'config', 'schema', 'keys.json');
   let raw: { nodes: Node[]; roots: Record<KeyShape, number> };
   try {
-    raw = JSON.parse(fs.readFileSync(KEYS_FILE, 'utf8'));
+    raw = JSON.parse(fs.readFileSync(file, 'utf8'));
   } catch (err) {
-    throw new RuntimeError(`config key table ${KEYS_FILE} is missing: run "npm run build" (${(err as Error).message.split('\n')[0]})`);
+    throw new RuntimeError(`config key table ${file} is missing: run "npm run build" (${(err as Error).message.split('\n')[0]})`);
   }
   return (table = { nodes: raw.nodes, roots: raw.roots, folded: [] });
 }

@@ -9,7 +9,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { RuntimeError } from '../base/errors';
-import { PACKAGE_ROOT } from '../base/paths';
+import { packageRoot } from '../base/paths';
 import { codeCacheDir, requireCached } from '../base/codeCache';
 import { CONFIG_FILE, readConfig } from './load';
 
@@ -34,17 +34,16 @@ interface Validators {
   resources: ValidateFunction;
 }
 
-/** Generated at build time by spec/build-validator.ts. */
-const VALIDATORS_MODULE = path.join(PACKAGE_ROOT, 'dist', 'src', 'config', 'schema', 'validators.js');
-
 let validators: Validators | undefined;
 
 function loadValidators(): Validators {
   if (!validators) {
+    // Generated at build time by schema/build-validator.ts.
+    const file = path.join(packageRoot(), 'dist', 'src', 'config', 'schema', 'validators.js');
     try {
-      validators = requireCached(VALIDATORS_MODULE, codeCacheDir(PACKAGE_ROOT)) as Validators;
+      validators = requireCached(file, codeCacheDir(packageRoot())) as Validators;
     } catch (err) {
-      throw new RuntimeError(`config validator ${VALIDATORS_MODULE} is missing: run "npm run build" (${(err as Error).message.split('\n')[0]})`);
+      throw new RuntimeError(`config validator ${file} is missing: run "npm run build" (${(err as Error).message.split('\n')[0]})`);
     }
   }
   return validators;

@@ -3,7 +3,7 @@
  * It is loaded lazily: `state` and `list` never pay for dlopen.
  */
 import { join } from 'path';
-import { PACKAGE_ROOT } from '../base/paths';
+import { packageRoot } from '../base/paths';
 
 export type NamespaceType = 'mount' | 'pid' | 'network' | 'ipc' | 'uts' | 'user' | 'cgroup' | 'time';
 
@@ -132,7 +132,7 @@ export function sdbus(): SdBusAddon {
 
 /** Directory holding runts.node and runts-init (build/Release at the package root). */
 export function nativeBuildDir(): string {
-  return join(PACKAGE_ROOT, 'build', 'Release');
+  return join(packageRoot(), 'build', 'Release');
 }
 
 /** The addon, loaded once per process: the bundles each have a copy of this module. */

@@ -10,12 +10,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Ajv from 'ajv';
 import standaloneCode from 'ajv/dist/standalone';
-import { PACKAGE_ROOT } from '../../base/paths';
+import { packageRoot } from '../../base/paths';
 import { buildKeyTable } from './keyTable';
 
-const SCHEMA_DIR = path.join(PACKAGE_ROOT, 'src', 'config', 'schema');
-const OUTPUT = path.join(PACKAGE_ROOT, 'dist', 'src', 'config', 'schema', 'validators.js');
-const KEYS_OUTPUT = path.join(PACKAGE_ROOT, 'dist', 'src', 'config', 'schema', 'keys.json');
+const SCHEMA_DIR = path.join(packageRoot(), 'src', 'config', 'schema');
+const OUTPUT = path.join(packageRoot(), 'dist', 'src', 'config', 'schema', 'validators.js');
+const KEYS_OUTPUT = path.join(packageRoot(), 'dist', 'src', 'config', 'schema', 'keys.json');
 const SCHEMA_BASE = 'https://runts.dev/schema/';
 
 /** Exported name → schema file whose root is compiled under that name. */

@@ -78,6 +78,13 @@ export function makeBundle(spec: Spec, dir = scratchDir('bundle')): string {
   return dir;
 }
 
+/** makeBundle for one test: the bundle is removed when the test ends. */
+export function bundleFor(t: { teardown(fn: () => void): void }, spec: Spec): string {
+  const bundle = makeBundle(spec);
+  t.teardown(() => fs.rmSync(bundle, { recursive: true, force: true }));
+  return bundle;
+}
+
 /**
  * Runs the runts CLI to completion. Output goes through files, not pipes: a detached
  * container inherits runts' stdio and would keep a pipe open long after runts exits.

@@ -8,11 +8,12 @@
  * driver's create), runts' entry gets the kernel's wait going first from a thread of its own
  * (src/cgroups/warmup.ts); `state` does neither. (Pure v2: test/vm/cgroup-v2-live.test.ts.)
  */
-import t from 'tap';
+import t, { type Test } from 'tap';
 import fs = require('fs');
 import path = require('path');
 import { spawnSync } from 'child_process';
-import { CLI, baseSpec, childEnv, cleanupRoot, makeBundle, runts, scratchDir } from '../helpers/runts';
+import { CLI, baseSpec, bundleFor, childEnv, cleanupRoot, runts, scratchDir } from '../helpers/runts';
+import type { Spec } from '../../src/config/types';
 import { skipUnless } from '../helpers/skip';
 import { probeHierarchy } from '../../src/cgroups/path';
 
@@ -90,18 +91,34 @@ function cgroupWrites(trace: Traced, base: string): { tid: string; file: string;
   return out;
 }
 
-/** The container's cgroup in each hierarchy line of /proc/self/cgroup, as its process printed it. */
+/** The hierarchy lines of /proc/self/cgroup, as a container's process printed it. */
+function hierarchyLines(catOutput: string): string[] {
+  return catOutput.split('\n').filter((l) => /^\d+:/.test(l));
+}
+
+/** The container's cgroup in each hierarchy line of /proc/self/cgroup. */
 function membership(catOutput: string, id: string): { lines: number; outside: string[] } {
-  const lines = catOutput.split('\n').filter((l) => /^\d+:/.test(l));
+  const lines = hierarchyLines(catOutput);
   return { lines: lines.length, outside: lines.filter((l) => !l.endsWith(`/${id}`)) };
+}
+
+/** Checks that a process in a cgroup namespace sees every hierarchy at the namespace's root. */
+function atNamespaceRoot(t: Test, catOutput: string): void {
+  const lines = hierarchyLines(catOutput);
+  t.ok(lines.length > 1 && lines.every((l) => l.endsWith(':/')), `inside, every hierarchy is the namespace's root: ${lines.join(' ')}`);
+}
+
+/** `spec` with a new cgroup namespace. */
+function withCgroupNamespace(spec: Spec): Spec {
+  spec.linux!.namespaces!.push({ type: 'cgroup' });
+  return spec;
 }
 
 const root = scratchDir('join-root');
 t.teardown(() => cleanupRoot(root));
 
 t.test('create: the container joins by itself, no pid goes into a cgroup.procs', { skip }, async (t) => {
-  const bundle = makeBundle(baseSpec(['cat', '/proc/self/cgroup']));
-  t.teardown(() => fs.rmSync(bundle, { recursive: true, force: true }));
+  const bundle = bundleFor(t, baseSpec(['cat', '/proc/self/cgroup']));
   const id = `join${process.pid}`;
   const trace = traced(root, ['run', '--bundle', bundle, id]);
   t.equal(trace.code, 0, 'run under strace: exit 0');
@@ -128,8 +145,7 @@ t.test('create: the container joins by itself, no pid goes into a cgroup.procs',
 t.test('resources go in while the init sets up, and are in effect inside', { skip }, async (t) => {
   const spec = baseSpec(['sh', '-c', 'cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max']);
   spec.linux!.resources = { ...spec.linux!.resources, memory: { limit: 64 * 1024 * 1024 }, pids: { limit: 50 } };
-  const bundle = makeBundle(spec);
-  t.teardown(() => fs.rmSync(bundle, { recursive: true, force: true }));
+  const bundle = bundleFor(t, spec);
   const id = `joinres${process.pid}`;
   const trace = traced(root, ['run', '--bundle', bundle, id]);
   t.equal(trace.code, 0, 'run under strace: exit 0');
@@ -147,8 +163,7 @@ t.test('a resource the kernel refuses while the init sets up: one error, nothing
   const cgroupsPath = `/runts-join-bad-${process.pid}/c`;
   spec.linux!.cgroupsPath = cgroupsPath;
   spec.linux!.resources = { ...spec.linux!.resources, cpu: { cpus: '999' } };
-  const bundle = makeBundle(spec);
-  t.teardown(() => fs.rmSync(bundle, { recursive: true, force: true }));
+  const bundle = bundleFor(t, spec);
   const trace = traced(root, ['run', '--bundle', bundle, `joinbad${process.pid}`]);
   t.equal(trace.code, 1, 'exit 1');
   t.ok(trace.lines.some((l) => /clone3\(\{flags=CLONE_PARENT\|CLONE_INTO_CGROUP/.test(l)) || !hierarchy.unified, 'the container process had been cloned');
@@ -162,15 +177,11 @@ t.test('a resource the kernel refuses while the init sets up: one error, nothing
 });
 
 t.test('a new cgroup namespace: made by the process cloned into its cgroup, rooted there', { skip }, async (t) => {
-  const spec = baseSpec(['cat', '/proc/self/cgroup']);
-  spec.linux!.namespaces!.push({ type: 'cgroup' });
-  const bundle = makeBundle(spec);
-  t.teardown(() => fs.rmSync(bundle, { recursive: true, force: true }));
+  const bundle = bundleFor(t, withCgroupNamespace(baseSpec(['cat', '/proc/self/cgroup'])));
   const id = `joinns${process.pid}`;
   const trace = traced(root, ['run', '--bundle', bundle, id]);
   t.equal(trace.code, 0, 'run under strace: exit 0');
-  const lines = trace.stdout.split('\n').filter((l) => /^\d+:/.test(l));
-  t.ok(lines.length > 1 && lines.every((l) => l.endsWith(':/')), `inside, every hierarchy is the namespace's root: ${lines.join(' ')}`);
+  atNamespaceRoot(t, trace.stdout);
   t.same(cgroupWrites(trace, 'cgroup.procs').filter((w) => w.file.includes(`/${id}/`)), [], 'nobody wrote into the container\'s cgroup.procs');
   const clone = trace.lines.map((l) => /^(\d+) +clone3\(\{flags=CLONE_PARENT\|CLONE_INTO_CGROUP, .*\) = (\d+)/.exec(l)).find((m) => m);
   t.ok(clone, 'the container process was cloned into its cgroup');
@@ -181,15 +192,11 @@ t.test('a new cgroup namespace: made by the process cloned into its cgroup, root
 
 t.test('a kernel without CLONE_INTO_CGROUP: stage 1 joins the unified hierarchy, the child is born there', { skip }, async (t) => {
   // strace makes every clone3 fail with ENOSYS, as before Linux 5.3 (glibc falls back to clone).
-  const spec = baseSpec(['cat', '/proc/self/cgroup']);
-  spec.linux!.namespaces!.push({ type: 'cgroup' });
-  const bundle = makeBundle(spec);
-  t.teardown(() => fs.rmSync(bundle, { recursive: true, force: true }));
+  const bundle = bundleFor(t, withCgroupNamespace(baseSpec(['cat', '/proc/self/cgroup'])));
   const id = `joinold${process.pid}`;
   const trace = traced(root, ['run', '--bundle', bundle, id], [], ['-e', 'inject=clone3:error=ENOSYS']);
   t.equal(trace.code, 0, 'run under strace, clone3 refused: exit 0');
-  const lines = trace.stdout.split('\n').filter((l) => /^\d+:/.test(l));
-  t.ok(lines.length > 1 && lines.every((l) => l.endsWith(':/')), `inside, every hierarchy is the namespace's root: ${lines.join(' ')}`);
+  atNamespaceRoot(t, trace.stdout);
   if (hierarchy.unified) {
     const joins = cgroupWrites(trace, 'cgroup.procs').filter((w) => w.file.includes(`/${id}/`));
     const unshared = trace.lines.find((l) => /unshare\([^)]*CLONE_NEWCGROUP/.test(l));
@@ -200,8 +207,7 @@ t.test('a kernel without CLONE_INTO_CGROUP: stage 1 joins the unified hierarchy,
 });
 
 t.test('exec: the exec\'d process joins by itself too; state writes nothing', { skip }, async (t) => {
-  const bundle = makeBundle(baseSpec(['sleep', '600']));
-  t.teardown(() => fs.rmSync(bundle, { recursive: true, force: true }));
+  const bundle = bundleFor(t, baseSpec(['sleep', '600']));
   const id = `joinx${process.pid}`;
   t.equal(runts(root, ['run', '-d', '--bundle', bundle, id]).code, 0, 'a running container');
   t.teardown(() => runts(root, ['delete', '--force', id]));
@@ -221,18 +227,14 @@ t.test('exec: the exec\'d process joins by itself too; state writes nothing', { 
 });
 
 t.test('exec into a cgroup namespace: born in the cgroup, then joins the namespace', { skip }, async (t) => {
-  const spec = baseSpec(['sleep', '600']);
-  spec.linux!.namespaces!.push({ type: 'cgroup' });
-  const bundle = makeBundle(spec);
-  t.teardown(() => fs.rmSync(bundle, { recursive: true, force: true }));
+  const bundle = bundleFor(t, withCgroupNamespace(baseSpec(['sleep', '600'])));
   const id = `joinxns${process.pid}`;
   t.equal(runts(root, ['run', '-d', '--bundle', bundle, id]).code, 0, 'a running container with a cgroup namespace');
   t.teardown(() => runts(root, ['delete', '--force', id]));
 
   const exec = traced(root, ['exec', id, 'sh', '-c', 'cat /proc/self/cgroup; exec ls -l /proc/self/fd']);
   t.equal(exec.code, 0, 'exec under strace: exit 0');
-  const lines = exec.stdout.split('\n').filter((l) => /^\d+:/.test(l));
-  t.ok(lines.length > 1 && lines.every((l) => l.endsWith(':/')), `inside, every hierarchy is the namespace's root: ${lines.join(' ')}`);
+  atNamespaceRoot(t, exec.stdout);
   // ls's own fd on the directory (3) is listed without a target.
   const fds = exec.stdout.split('\n').map((l) => / (\d+) -> /.exec(l)?.[1]).filter((fd) => fd !== undefined);
   t.same(fds, ['0', '1', '2'], 'and it holds no fd but its stdio (the container\'s pidfd is not passed on)');
@@ -245,8 +247,7 @@ t.test('exec into a cgroup namespace: born in the cgroup, then joins the namespa
 
 t.test('--systemd-cgroup still gets the head start from the entry', { skip }, async (t) => {
   // No systemd here, so the create fails; the entry's head start comes before anything else.
-  const bundle = makeBundle(baseSpec(['/bin/true']));
-  t.teardown(() => fs.rmSync(bundle, { recursive: true, force: true }));
+  const bundle = bundleFor(t, baseSpec(['/bin/true']));
   const trace = traced(root, ['create', '--bundle', bundle, `joins${process.pid}`], ['--systemd-cgroup']);
   const own = cgroupWrites(trace, 'cgroup.procs').filter((w) => w.file === ownProcsFile());
   t.ok(own.some((w) => w.value === String(trace.pid) && Number(w.tid) !== trace.pid), `a thread of runts wrote its pid into ${ownProcsFile()}`);

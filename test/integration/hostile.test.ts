@@ -9,7 +9,7 @@ import path = require('path');
 import t, { type Test } from 'tap';
 import { openCgroup } from '../../src/cgroups';
 import { killAndDestroy } from '../helpers/cgroups';
-import { CLI, baseSpec, cleanupRoot, makeBundle, runts, scratchDir, type Result } from '../helpers/runts';
+import { CLI, baseSpec, bundleFor, cleanupRoot, makeBundle, runts, scratchDir, type Result } from '../helpers/runts';
 import type { Process, Spec } from '../../src/config/types';
 
 const root = scratchDir('hostile');
@@ -17,12 +17,6 @@ t.teardown(() => cleanupRoot(root));
 
 let serial = 0;
 const newId = (prefix: string) => `${prefix}${process.pid}x${serial++}`;
-
-function bundleFor(t: Test, spec: Spec): string {
-  const bundle = makeBundle(spec);
-  t.teardown(() => fs.rmSync(bundle, { recursive: true, force: true }));
-  return bundle;
-}
 
 /** Runs the CLI from a shell that first opens `fds` (fd number → host path) without close-on-exec. */
 function runtsWithFds(fds: Record<number, string>, args: string[]): Result {

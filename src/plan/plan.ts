@@ -217,9 +217,11 @@ export function planCgroupJoin(files: InitJoinFiles, spec: Spec, moment: { befor
   const pureV2 = files.tasks.length === 0;
   const join = (tasksAt: PlanCgroupJoin['tasksAt'], unifiedAt: PlanCgroupJoin['unifiedAt'], cgroupNamespaceByChild = false): PlanCgroupJoin =>
     ({ tasks: files.tasks, tasksAt, unified: files.unified, unifiedAt, cgroupNamespaceByChild });
-  // exec: a process cloned into its cgroup joins the container's cgroup namespace once born.
-  const cgroupNamespace = namespaces.some((n) => n.type === 'cgroup');
-  if (moment.exec) return pureV2 && userNamespace ? null : userNamespace ? join('init', 'init') : join('init', 'clone', cgroupNamespace);
+  if (moment.exec) {
+    if (userNamespace) return pureV2 ? null : join('init', 'init');
+    // A process cloned into its cgroup joins the container's cgroup namespace once born.
+    return join('init', 'clone', namespaces.some((n) => n.type === 'cgroup'));
+  }
   if (userNamespace) {
     if (pureV2) return null;
     return moment.beforeSetup ? join('init', 'init') : join('setup-done', 'setup-done');

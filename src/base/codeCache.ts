@@ -1,6 +1,6 @@
 /**
- * V8 code caches for the big modules a cold command loads (dist/bundle/commandRunner.js, the
- * generated validators): what Node 22's module.enableCompileCache() does, for Node 20.
+ * V8 code caches for the bundles the entry loads (dist/bundle/main.js, cold.js, commandRunner.js):
+ * what Node 22's module.enableCompileCache() does, for Node 20.
  *
  * Without a cache, every call pre-parses the whole file and then compiles each function it runs
  * on first use; for create that was ~9 ms of a ~40 ms budget. The cache holds the bytecode of
@@ -53,11 +53,12 @@ export function useCodeCacheFor(command: string): void {
 
 /**
  * require(file) for a CommonJS file, through its code cache in `cacheDir` when a command is
- * set (useCodeCacheFor); a plain require() otherwise. A caller loading a file from its own
- * directory passes its `require`, which serves the file as well: that spares loading the
- * `module` builtin and building another require (~0.4 ms of a short command).
+ * set (useCodeCacheFor); a plain require() otherwise. The file gets the caller's `require` as
+ * its own: every such file is a bundle beside its caller, which requires only Node built-ins
+ * and node_modules. That spares loading the `module` builtin to build another require (~0.4 ms
+ * of a short command).
  */
-export function requireCached(file: string, cacheDir: string, callerRequire?: NodeRequire): unknown {
+export function requireCached(file: string, cacheDir: string, callerRequire: NodeRequire): unknown {
   const reg = registry();
   if (reg.command === undefined) return require(file);
   const fd = fs.openSync(file, 'r');
@@ -83,7 +84,7 @@ export function requireCached(file: string, cacheDir: string, callerRequire?: No
   if (use !== 'used') reg.pending.push({ script, cacheFile });
   const module = { exports: {} as unknown, filename: file, id: file, loaded: false };
   const wrapper = script.runInThisContext() as (...args: unknown[]) => void;
-  wrapper.call(module.exports, module.exports, callerRequire ?? lazyRequireFor(file), module, file, path.dirname(file));
+  wrapper.call(module.exports, module.exports, callerRequire, module, file, path.dirname(file));
   module.loaded = true;
   return module.exports;
 }
@@ -91,19 +92,6 @@ export function requireCached(file: string, cacheDir: string, callerRequire?: No
 /** Node's CommonJS wrapper (Module.wrap), on the source's first line: line numbers in stack traces hold. */
 function commonJsWrapped(source: string): string {
   return `(function (exports, require, module, __filename, __dirname) { ${source}\n});`;
-}
-
-/**
- * A require for `file` that builds the real one on its first call: the generated validators
- * require nothing, and loading the `module` builtin (with Node's ESM loader behind it) cost create
- * ~0.5 ms.
- */
-function lazyRequireFor(file: string): NodeRequire {
-  let real: NodeRequire | undefined;
-  const build = (): NodeRequire => (real ??= (require('module') as typeof import('module')).createRequire(file));
-  const lazy = ((id: string) => build()(id)) as NodeRequire;
-  lazy.resolve = ((id: string, options?: { paths?: string[] }) => build().resolve(id, options)) as NodeRequire['resolve'];
-  return lazy;
 }
 
 /** What requireCached did for each file, for --debug. */

@@ -12,8 +12,8 @@
  * main.js stands apart because V8 pre-parses all of a file it loads: the cold commands (~250 KB
  * with the cgroup drivers) would cost the hot path more than one file saves. tsc's dist/src/ stays as it
  * is, so unit tests load the very modules the bundles are made of. Node built-ins and
- * node_modules stay external, and so do the generated validators and the addon, loaded by
- * computed paths from src/base/paths.ts. The build fails if the hot bundle contains a module
+ * node_modules stay external, and so does the addon, loaded by a computed path from
+ * src/base/paths.ts; the generated validators, written to dist/src/ just before, are in cold.js. The build fails if the hot bundle contains a module
  * src/cli/hotPath.ts forbids (read from esbuild's metafile), or any bundle is not ASCII.
  */
 import fs = require('fs');

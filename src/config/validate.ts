@@ -9,8 +9,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { RuntimeError } from '../base/errors';
-import { packageRoot } from '../base/paths';
-import { codeCacheDir, requireCached } from '../base/codeCache';
 import { CONFIG_FILE, readConfig } from './load';
 
 /** Reads and parses config.json without validating it (for `runts validate`, which lists every problem). */
@@ -37,16 +35,9 @@ interface Validators {
 let validators: Validators | undefined;
 
 function loadValidators(): Validators {
-  if (!validators) {
-    // Generated at build time by schema/build-validator.ts.
-    const file = path.join(packageRoot(), 'dist', 'src', 'config', 'schema', 'validators.js');
-    try {
-      validators = requireCached(file, codeCacheDir(packageRoot())) as Validators;
-    } catch (err) {
-      throw new RuntimeError(`config validator ${file} is missing: run "npm run build" (${(err as Error).message.split('\n')[0]})`);
-    }
-  }
-  return validators;
+  // Generated at build time by schema/build-validator.ts beside this file's compiled form. A
+  // literal require: the cold bundle carries the validators, so its one code cache covers them.
+  return (validators ??= require('./schema/validators.js') as Validators);
 }
 
 export interface Bundle {

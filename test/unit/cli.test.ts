@@ -181,7 +181,7 @@ t.test('the bundles: the hot path compiles the entry and dist/bundle/main.js onl
     "const Module = require('module');",
     'const compile = Module.prototype._compile;',
     "Module.prototype._compile = function (source, file) { require('fs').writeSync(2, 'compiled ' + file + '\\n'); return compile.call(this, source, file); };",
-    // commandRunner.js and the validators are compiled through their code caches (vm.Script).
+    // main.js, cold.js and commandRunner.js are compiled through their code caches (vm.Script).
     "const vm = require('vm');",
     'const Script = vm.Script;',
     "vm.Script = class extends Script { constructor(source, options) { require('fs').writeSync(2, 'compiled ' + options.filename + '\\n'); super(source, options); } };",

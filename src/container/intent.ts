@@ -22,7 +22,7 @@ export interface ProcessRef {
 /** What create is about to make, grown step by step; state.json replaces it once written. */
 export interface CreateIntent {
   operation: 'create';
-  /** The step about to be taken (named for the crash tests; see CREATE_STEPS). */
+  /** The last step recorded, about to be taken (create's: CREATE_STEPS). */
   step: string;
   /** The runts process doing the create: while it lives the container is "creating". */
   owner: ProcessRef;

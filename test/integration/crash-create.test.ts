@@ -35,10 +35,11 @@ t.test('create killed at each named step, then delete --force', async (t) => {
   t.equal(probe.result.code, 0, `a full create passes ${probe.points.length} kill points`);
   runts(root, ['delete', '--force', 'probe']);
   // The points after which something new exists (or is about to): the lock before the state dir
-  // appears, the dir, the fifo, the cgroup, the init and the container process, the join and the
-  // state. The rest add nothing a neighbour does not (plan and hooks fall between two of these),
-  // and fewer kills keep this file inside tap's per-file limit on a loaded machine.
-  const wanted = /^(native:lockFile|rename:staging-dir|intent:create:(exec-fifo|cgroup|init|init-started|container-process|cgroup-join|state)|native:mkfifo:done|rename:state\.json)$/;
+  // appears, the dir, the fifo, the cgroup (recorded), the init (spawned, then recorded), the
+  // container process (recorded), the init's end after the hooks, its reaping, and the state. The
+  // rest add nothing a neighbour does not (the plan and the hooks fall between two of these), and
+  // fewer kills keep this file inside tap's per-file limit on a loaded machine.
+  const wanted = /^(native:lockFile|rename:staging-dir|native:mkfifo|native:mkfifo:done|intent:create:(cgroup|init-started|container-process)|native:spawnInit|native:pidfdOpen|native:reapExited:done|rename:state\.json)$/;
   const points = probe.points.filter((p) => wanted.test(p));
   t.equal(points.length, 11, `${points.length} of them are killed at`);
   t.ok(points.includes('intent:create:container-process') && points.includes('rename:state.json'), 'the points span the whole create');
@@ -85,7 +86,7 @@ t.test('create killed after a spread of delays, then delete --force', async (t) 
 
 t.test('a create that died is deleted without --force too', async (t) => {
   const id = 'plain';
-  t.equal(runtsKilledAt(root, ['create', '--bundle', bundleFor(id), id], 'intent:create:cgroup-join').code, SIGKILLED);
+  t.equal(runtsKilledAt(root, ['create', '--bundle', bundleFor(id), id], 'native:reapExited:done').code, SIGKILLED);
   const state = JSON.parse(runts(root, ['state', id]).stdout) as { status: string; pid: number };
   t.equal(state.status, 'stopped', 'its runts is dead: stopped, as runc shows a dead init');
   t.equal(state.pid, 0);
@@ -102,7 +103,7 @@ t.test('a cgroup that was there before create is left, what create made is remov
   const existing = path.join(mounts[0], `${prefix}${id}.d`);
   fs.mkdirSync(existing);
   t.teardown(() => fs.rmSync(existing, { recursive: false, force: true }));
-  t.equal(runtsKilledAt(root, ['create', '--bundle', bundleFor(id), id], 'intent:create:state').code, SIGKILLED);
+  t.equal(runtsKilledAt(root, ['create', '--bundle', bundleFor(id), id], 'native:reapExited:done').code, SIGKILLED);
   const processes = recordedProcesses(root, id);
   t.equal(runts(root, ['delete', '--force', id]).code, 0);
   t.ok(fs.existsSync(existing), `${existing}, there before, is still there`);

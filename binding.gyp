@@ -16,6 +16,11 @@
       "libraries": ["<!@(pkg-config --libs libsystemd)"]
     },
     {
+      "target_name": "runts_loader",
+      "sources": ["native/loader/loader.c"],
+      "cflags_c": ["-std=gnu11", "-Wall", "-Wextra", "-O2"]
+    },
+    {
       "target_name": "runts-init",
       "type": "executable",
       "sources": [

@@ -22,6 +22,19 @@ import { Script } from 'vm';
 
 export type CodeCacheUse = 'used' | 'rejected' | 'none' | 'off';
 
+/** A file ready to compile: its source wrapped as a CommonJS function, and its cache if any. */
+export interface BundleRead {
+  source: string;
+  cacheFile: string;
+  cache?: Buffer;
+}
+
+/**
+ * The addon's one-call reader (native/loader/loader.c): the same BundleRead as readThroughNode,
+ * or null for a file it will not take (the caller then reads it through Node).
+ */
+export type BundleReader = (file: string, cacheDir: string, command: string) => BundleRead | null;
+
 interface Pending {
   script: Script;
   cacheFile: string;
@@ -30,8 +43,9 @@ interface Pending {
 interface Registry {
   /** The command whose run the caches are for; no caching until it is set. */
   command?: string;
+  readBundle?: BundleReader;
   pending: Pending[];
-  loaded: { file: string; use: CodeCacheUse }[];
+  loaded: { file: string; use: CodeCacheUse; reader: 'native' | 'node' }[];
 }
 
 const REGISTRY_KEY = Symbol.for('runts.codeCache');
@@ -46,9 +60,14 @@ export function codeCacheDir(packageRoot: string): string {
   return path.join(packageRoot, 'dist', 'code-cache');
 }
 
-/** Caches made from now on are for `command` (a command name from the table). */
-export function useCodeCacheFor(command: string): void {
-  registry().command = command;
+/**
+ * Caches made from now on are for `command` (a command name from the table); files are read by
+ * `readBundle` where it takes them.
+ */
+export function useCodeCacheFor(command: string, readBundle?: BundleReader): void {
+  const reg = registry();
+  reg.command = command;
+  reg.readBundle = readBundle;
 }
 
 /**
@@ -61,32 +80,41 @@ export function useCodeCacheFor(command: string): void {
 export function requireCached(file: string, cacheDir: string, callerRequire: NodeRequire): unknown {
   const reg = registry();
   if (reg.command === undefined) return require(file);
-  const fd = fs.openSync(file, 'r');
-  let source: string;
-  let cacheFile: string;
-  try {
-    const st = fs.fstatSync(fd, { bigint: true });
-    source = fs.readFileSync(fd, 'utf8');
-    cacheFile = path.join(cacheDir, `${path.basename(file)}-${st.ino}-${st.size}-${st.mtimeNs}-${reg.command}.cache`);
-  } finally {
-    fs.closeSync(fd);
-  }
-  let cachedData: Buffer | undefined;
-  try {
-    // Asked first: a missing cache (a first run, a read-only install) must not cost a thrown error.
-    if (fs.statSync(cacheFile, { throwIfNoEntry: false })) cachedData = fs.readFileSync(cacheFile);
-  } catch {
-    cachedData = undefined;
-  }
-  const script = new Script(commonJsWrapped(source.startsWith('#!') ? `//${source}` : source), { filename: file, cachedData });
+  const native = reg.readBundle?.(file, cacheDir, reg.command);
+  const { source, cacheFile, cache: cachedData } = native ?? readThroughNode(file, cacheDir, reg.command);
+  const script = new Script(source, { filename: file, cachedData });
   const use: CodeCacheUse = cachedData === undefined ? 'none' : script.cachedDataRejected ? 'rejected' : 'used';
-  reg.loaded.push({ file, use });
+  reg.loaded.push({ file, use, reader: native ? 'native' : 'node' });
   if (use !== 'used') reg.pending.push({ script, cacheFile });
   const module = { exports: {} as unknown, filename: file, id: file, loaded: false };
   const wrapper = script.runInThisContext() as (...args: unknown[]) => void;
   wrapper.call(module.exports, module.exports, callerRequire, module, file, path.dirname(file));
   module.loaded = true;
   return module.exports;
+}
+
+/**
+ * The reading readBundle does, through Node's fs: the cache is named after the source's inode,
+ * size and mtime (ns), and a missing one is asked for first, since a thrown error costs.
+ */
+function readThroughNode(file: string, cacheDir: string, command: string): BundleRead {
+  const fd = fs.openSync(file, 'r');
+  let source: string;
+  let cacheFile: string;
+  try {
+    const st = fs.fstatSync(fd, { bigint: true });
+    source = fs.readFileSync(fd, 'utf8');
+    cacheFile = path.join(cacheDir, `${path.basename(file)}-${st.ino}-${st.size}-${st.mtimeNs}-${command}.cache`);
+  } finally {
+    fs.closeSync(fd);
+  }
+  let cache: Buffer | undefined;
+  try {
+    if (fs.statSync(cacheFile, { throwIfNoEntry: false })) cache = fs.readFileSync(cacheFile);
+  } catch {
+    cache = undefined;
+  }
+  return { source: commonJsWrapped(source.startsWith('#!') ? `//${source}` : source), cacheFile, cache };
 }
 
 /** Node's CommonJS wrapper (Module.wrap), on the source's first line: line numbers in stack traces hold. */
@@ -96,7 +124,7 @@ function commonJsWrapped(source: string): string {
 
 /** What requireCached did for each file, for --debug. */
 export function codeCacheReport(): string[] {
-  return registry().loaded.map(({ file, use }) => `code cache of ${path.basename(file)}: ${use}`);
+  return registry().loaded.map(({ file, use, reader }) => `code cache of ${path.basename(file)}: ${use} (read by ${reader})`);
 }
 
 /**

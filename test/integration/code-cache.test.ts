@@ -61,6 +61,13 @@ function uses(stderr: string): Record<string, string> {
   return out;
 }
 
+/** file -> who read it (native: native/loader's readBundle; node: Node's fs), from --debug. */
+function readers(stderr: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const m of stderr.matchAll(/code cache of (\S+): \w+ \(read by (\w+)\)/g)) out[m[1]] = m[2];
+  return out;
+}
+
 const caches = (pkg: string) => {
   try {
     return fs.readdirSync(path.join(pkg, 'dist', 'code-cache')).sort();
@@ -81,6 +88,34 @@ t.test('validate: written by the first run, used by the next', { skip }, async (
   const second = run(pkg, 'validate', '--bundle', bundle);
   t.equal(second.code, 0, second.stderr);
   t.same(uses(second.stderr), { 'cold.js': 'used' });
+  t.same(readers(second.stderr), { 'cold.js': 'native' }, 'cold.js and its cache were read by the loader addon');
+});
+
+t.test('the loader addon and Node read alike: each uses the cache the other wrote', { skip }, async (t) => {
+  const pkg = copyPackage();
+  const bundle = bundleOf(t);
+  const loader = path.join(pkg, 'build', 'Release', 'runts_loader.node');
+  const aside = `${loader}.aside`;
+  const withoutLoader = (fn: () => void) => {
+    fs.renameSync(loader, aside);
+    try {
+      fn();
+    } finally {
+      fs.renameSync(aside, loader);
+    }
+  };
+  // V8 takes a cache only for a source of the very length it was made from: the wrapper included.
+  const first = run(pkg, 'validate', '--bundle', bundle);
+  t.same([uses(first.stderr), readers(first.stderr)], [{ 'cold.js': 'none' }, { 'cold.js': 'native' }]);
+  withoutLoader(() => {
+    const r = run(pkg, 'validate', '--bundle', bundle);
+    t.equal(r.code, 0, r.stderr);
+    t.same([uses(r.stderr), readers(r.stderr)], [{ 'cold.js': 'used' }, { 'cold.js': 'node' }], 'Node found and used the native reader\'s cache');
+  });
+  fs.rmSync(path.join(pkg, 'dist', 'code-cache'), { recursive: true });
+  withoutLoader(() => t.equal(run(pkg, 'validate', '--bundle', bundle).code, 0));
+  const last = run(pkg, 'validate', '--bundle', bundle);
+  t.same([uses(last.stderr), readers(last.stderr)], [{ 'cold.js': 'used' }, { 'cold.js': 'native' }], 'the loader found and used the cache Node wrote');
 });
 
 t.test('a hot command (list): main.js only, per command', { skip }, async (t) => {
@@ -91,6 +126,7 @@ t.test('a hot command (list): main.js only, per command', { skip }, async (t) =>
     const r = run(pkg, '--root', root, 'list');
     t.equal(r.code, 0, r.stderr);
     t.same(uses(r.stderr), { 'main.js': expected }, `list: ${expected}`);
+    t.same(readers(r.stderr), { 'main.js': 'node' }, 'the hot path does not load the loader addon');
   }
   t.same(caches(pkg).map((f) => f.replace(/-\d+-\d+-\d+-/, '-')), ['main.js-list.cache']);
 });

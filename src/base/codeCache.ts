@@ -67,7 +67,17 @@ export function codeCacheDir(packageRoot: string): string {
 export function useCodeCacheFor(command: string, readBundle?: BundleReader): void {
   const reg = registry();
   reg.command = command;
-  reg.readBundle = readBundle;
+  reg.readBundle ??= readBundle;
+}
+
+/**
+ * Drops the caches this run would write unless they are named for one of `commands`: a run of
+ * `runts exec --help` runs none of exec's code, and a cache named for exec, written once and used
+ * from then on, would leave every later exec compiling it.
+ */
+export function keepCodeCachesOnlyFor(commands: string[]): void {
+  const reg = registry();
+  if (reg.command === undefined || !commands.includes(reg.command)) reg.pending.length = 0;
 }
 
 /**

@@ -13,13 +13,15 @@ import { report } from '../base/errors';
 import { createLogger, printOut } from '../base/log';
 import type { Logger } from '../base/log';
 import { packageRoot } from '../base/paths';
-import { codeCacheDir, codeCacheReport, requireCached, useCodeCacheFor } from '../base/codeCache';
+import { codeCacheDir, codeCacheReport, keepCodeCachesOnlyFor, requireCached, useCodeCacheFor } from '../base/codeCache';
 
 function loadHelp(): typeof import('./help') {
   return require('./help') as typeof import('./help');
 }
 
 async function dispatch(invocation: Invocation, log: Logger): Promise<number> {
+  // The entry named the caches after its guess (`runts exec --help` guesses exec).
+  if (invocation.action !== 'run') keepCodeCachesOnlyFor(['none', 'help']);
   if (invocation.action === 'help') {
     printOut(loadHelp().helpText(invocation.topic));
     return 0;

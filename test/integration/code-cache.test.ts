@@ -131,6 +131,21 @@ t.test('a hot command (list): main.js only, per command', { skip }, async (t) =>
   t.same(caches(pkg).map((f) => f.replace(/-\d+-\d+-\d+-/, '-')), ['main.js-list.cache']);
 });
 
+t.test('help for a command writes no cache named for it (its code did not run); runts --help writes its own', { skip }, async (t) => {
+  const pkg = copyPackage();
+  for (const args of [['validate', '--help'], ['state', '--help'], ['help', 'exec']]) {
+    const r = run(pkg, ...args);
+    t.equal(r.code, 0, r.stderr);
+  }
+  t.same(caches(pkg).map((f) => f.replace(/-\d+-\d+-\d+-/, '-')), ['main.js-help.cache'], 'only the help topic run, named help');
+  t.equal(run(pkg, '--help').code, 0);
+  t.equal(run(pkg, '--version').code, 0);
+  t.same(caches(pkg).map((f) => f.replace(/-\d+-\d+-\d+-/, '-')), ['main.js-help.cache', 'main.js-none.cache']);
+  const bundle = bundleOf(t);
+  const first = run(pkg, 'validate', '--bundle', bundle);
+  t.same(uses(first.stderr), { 'cold.js': 'none' }, 'validate then has no cache of its help to use');
+});
+
 t.test('a failed command writes no cache (it ran only part of the code)', { skip }, async (t) => {
   const pkg = copyPackage();
   const bundle = bundleOf(t, { ...baseSpec(['/bin/true']), process: { ...baseSpec(['/bin/true']).process!, cwd: 'relative' } });

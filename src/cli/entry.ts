@@ -41,8 +41,8 @@ const HOT_GUESSES = new Set(['state', 'list', 'kill', 'start', 'none', 'help']);
 
 /**
  * The addon that reads a bundle and its cache in one call (native/loader/loader.c), or undefined
- * where it is missing (a tree built without it): Node's fs then reads them. For cold.js (350 KB)
- * that was ~0.7 ms slower; for main.js (60 KB) loading the addon costs what it saves.
+ * where it is missing (a tree built without it): Node's fs then reads them, for cold.js (350 KB)
+ * ~0.7 ms slower; for main.js (60 KB) about what loading the addon costs (~0.1 ms).
  */
 function bundleReader(): BundleReader | undefined {
   const addon = { exports: {} as { readBundle?: BundleReader } };
@@ -54,11 +54,10 @@ function bundleReader(): BundleReader | undefined {
   return addon.exports.readBundle;
 }
 
-const hot = HOT_GUESSES.has(command);
-useCodeCacheFor(command, hot ? undefined : bundleReader());
+useCodeCacheFor(command, bundleReader());
 // The bundles lie beside this one, their caches in dist/code-cache/: named, not resolved. Node's
 // resolution of './main.js' cost ~0.3 ms, and finding the package root ~0.2.
-const bundle = path.join(MODULE_DIR, hot ? 'main.js' : 'cold.js');
+const bundle = path.join(MODULE_DIR, HOT_GUESSES.has(command) ? 'main.js' : 'cold.js');
 const cli = requireCached(bundle, path.join(MODULE_DIR, '..', 'code-cache'), require) as typeof import('./main');
 cli.main(argv).then((status) => {
   if (status === 0) saveCodeCaches();

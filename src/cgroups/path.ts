@@ -10,6 +10,7 @@
 import fs = require('fs');
 import path = require('path');
 import { RuntimeError } from '../base/errors';
+import { selfMountinfo } from '../base/mountinfo';
 
 export const CGROUP_ROOT = '/sys/fs/cgroup';
 const CGROUP2_SUPER_MAGIC = 0x63677270;
@@ -89,7 +90,7 @@ const shared = globalThis as { [PROBED_KEY]?: Hierarchy };
 export function probeHierarchy(): Hierarchy {
   const probed = shared[PROBED_KEY];
   if (probed) return probed;
-  const { v1, unified } = parseCgroupMounts(fs.readFileSync('/proc/self/mountinfo', 'utf8'));
+  const { v1, unified } = parseCgroupMounts(selfMountinfo());
   const own = parseProcCgroup(fs.readFileSync('/proc/self/cgroup', 'utf8'));
   let mode: CgroupMode;
   if (isCgroup2(CGROUP_ROOT)) mode = 'v2';

@@ -15,6 +15,7 @@
  */
 import fs = require('fs');
 import path = require('path');
+import { selfMountinfo } from '../base/mountinfo';
 
 export interface LsmHost {
   apparmor: boolean;
@@ -73,7 +74,7 @@ function appArmorEnabled(): boolean {
 function selinuxEnabled(): boolean {
   let mountinfo: string;
   try {
-    mountinfo = fs.readFileSync('/proc/self/mountinfo', 'utf8');
+    mountinfo = selfMountinfo();
   } catch {
     return false;
   }

@@ -7,6 +7,7 @@ import path = require('path');
 import { planCapabilitySets, skippedCapabilitiesMessage } from './capabilities';
 import { RuntimeError } from '../base/errors';
 import { idMapText } from '../base/formats';
+import { selfMountinfo } from '../base/mountinfo';
 import { RLIMITS } from '../config/semantic';
 import { decideLsm, lsmProblems, probeLsmHost, takesMountContext, withMountContext, type LsmHost, type PlanLsm, type PlanNote } from './lsm';
 import { MS, PROPAGATION_OPTIONS, parseMountOptions, type RecursiveAttributes } from './mountOptions';
@@ -505,8 +506,7 @@ function cgroupV1Mounts(mount: PlanMount, cgroupPaths: Record<string, string>): 
 /** The host's /sys/fs/cgroup/<name> mounts in mountinfo order: runc binds them in that order. */
 function hostCgroupMountOrder(): string[] {
   const prefix = '/sys/fs/cgroup/';
-  return fs
-    .readFileSync('/proc/self/mountinfo', 'utf8')
+  return selfMountinfo()
     .split('\n')
     .map((line) => line.split(' ')[4] ?? '')
     .filter((mountPoint) => mountPoint.startsWith(prefix))

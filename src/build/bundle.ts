@@ -13,8 +13,9 @@
  * with the cgroup drivers) would cost the hot path more than one file saves. tsc's dist/src/ stays as it
  * is, so unit tests load the very modules the bundles are made of. Node built-ins and
  * node_modules stay external, and so does the addon, loaded by a computed path from
- * src/base/paths.ts; the generated validators, written to dist/src/ just before, are in cold.js. The build fails if the hot bundle contains a module
- * src/cli/hotPath.ts forbids (read from esbuild's metafile), or any bundle is not ASCII.
+ * src/base/paths.ts; the generated validators, written to dist/src/ just before, are in cold.js.
+ * The build fails if the hot bundle contains a module src/cli/hotPath.ts forbids (read from
+ * esbuild's metafile), or any bundle is not ASCII (native/loader reads them as Latin-1).
  */
 import fs = require('fs');
 import path = require('path');

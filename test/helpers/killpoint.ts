@@ -7,6 +7,8 @@
  *  - `native:<fn>` / `native:<fn>:done`: right before a call into the addon, and right after;
  *  - `rename:<what>`: right after a rename: `staging-dir` (the state dir appears), `doomed-dir`
  *    (delete takes it away), or the target's base name (`state.json`, a pid file);
+ *  - `rmdir:cgroup` / `rmdir:<base name>`: right after a directory is removed (under
+ *    /sys/fs/cgroup, or elsewhere);
  * and SIGKILLs its own process at the one named in RUNTS_TEST_KILL_AT (`name` or `name#n`, the
  * n-th time it is reached). With RUNTS_TEST_STEP_LOG=<file> every point reached is appended
  * there, one per line, so a test can list the points of a whole run.
@@ -44,6 +46,12 @@ const realRename = fs.renameSync;
   } else {
     reach(`rename:${base}`);
   }
+};
+
+const realRmdir = fs.rmdirSync;
+(fs as { rmdirSync: typeof fs.rmdirSync }).rmdirSync = function rmdirSync(dir: fs.PathLike, options?: fs.RmDirOptions): void {
+  realRmdir(dir, options);
+  reach(String(dir).startsWith('/sys/fs/cgroup/') ? 'rmdir:cgroup' : `rmdir:${path.basename(String(dir))}`);
 };
 
 const realDlopen = process.dlopen;

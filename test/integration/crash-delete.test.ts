@@ -13,7 +13,9 @@ const { bundle, bundleFor } = crashBundles(t, { root, prefix, marker, cgroupsPat
 
 t.test('delete --force killed at each step, then run again', async (t) => {
   const kills: [string, (id: string) => Promise<number> | number][] = [
-    ...['native:lockFile:done', 'intent:delete:kill', 'intent:delete:cgroup', 'intent:delete:state-dir', 'rename:doomed-dir'].map(
+    // Locked; the delete recorded; its processes dead; its first cgroup directory removed; its
+    // state dir taken away.
+    ...['native:lockFile:done', 'intent:delete:kill', 'native:waitReadable:done', 'rmdir:cgroup', 'rename:doomed-dir'].map(
       (point) => [point, (id: string) => runtsKilledAt(root, ['delete', '--force', id], point).code] as [string, (id: string) => number],
     ),
     ['80 ms', async (id: string) => (await runtsKilledAfter(root, ['delete', '--force', id], 80)).code],

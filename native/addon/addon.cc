@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <napi.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <linux/seccomp.h>
@@ -106,25 +107,42 @@ struct BackgroundCopy {
 };
 std::shared_ptr<BackgroundCopy> backgroundCopy;  // touched by the JS thread only
 
+void* runBackgroundCopy(void* arg) {
+  std::unique_ptr<std::shared_ptr<BackgroundCopy>> holder(static_cast<std::shared_ptr<BackgroundCopy>*>(arg));
+  std::shared_ptr<BackgroundCopy> copy = *holder;
+  std::string failed;
+  int fd = makeSealedCopy(copy->path, copy->name, failed);
+  int err = errno;
+  std::lock_guard<std::mutex> guard(copy->lock);
+  copy->fd = fd;
+  copy->error = err;
+  copy->failed = failed;
+  copy->done = true;
+  copy->finished.notify_all();
+  return nullptr;
+}
+
 // startSealedCopy(path, name): begins sealedCopy's work on a detached thread, so the ~0.5 ms copy
-// of the init overlaps the runtime's own work. No result; sealedCopy collects it.
+// of the init overlaps the runtime's own work. No result; sealedCopy collects it. Where no thread
+// can be made (a pids limit), nothing is begun and sealedCopy makes the copy itself: a failed
+// std::thread would have aborted the process.
 Napi::Value StartSealedCopy(const Napi::CallbackInfo& info) {
   if (backgroundCopy) return info.Env().Undefined();
   auto copy = std::make_shared<BackgroundCopy>();
   copy->path = info[0].As<Napi::String>();
   copy->name = info[1].As<Napi::String>();
+  auto* holder = new std::shared_ptr<BackgroundCopy>(copy);
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  pthread_t thread;
+  int rc = pthread_create(&thread, &attr, runBackgroundCopy, holder);
+  pthread_attr_destroy(&attr);
+  if (rc != 0) {
+    delete holder;
+    return info.Env().Undefined();
+  }
   backgroundCopy = copy;
-  std::thread([copy] {
-    std::string failed;
-    int fd = makeSealedCopy(copy->path, copy->name, failed);
-    int err = errno;
-    std::lock_guard<std::mutex> guard(copy->lock);
-    copy->fd = fd;
-    copy->error = err;
-    copy->failed = failed;
-    copy->done = true;
-    copy->finished.notify_all();
-  }).detach();
   return info.Env().Undefined();
 }
 

@@ -7,7 +7,9 @@ import t from 'tap';
 import fs = require('fs');
 import os = require('os');
 import path = require('path');
+import { spawnSync } from 'child_process';
 import { native } from '../../src/native';
+import { REPO } from '../helpers/runts';
 import { pidStartTime } from '../../src/state/store';
 
 function memfdsNamed(name: string): number[] {
@@ -70,6 +72,29 @@ t.test('a background copy that failed fails its sealedCopy with the step and err
   addon.startSealedCopy(missing, 'bg-missing');
   t.throws(() => addon.sealedCopy(missing, 'bg-missing'), { message: new RegExp(`open ${missing}: .*ENOENT|open ${missing}: No such file`) });
   t.same(memfdsNamed('bg-missing'), [], 'no memfd left');
+});
+
+t.test('where no thread can be made (a pids limit), sealedCopy makes the copy itself', { skip: process.getuid?.() !== 0 || !fs.existsSync('/sys/fs/cgroup/pids/cgroup.procs') ? 'needs root and the v1 pids controller' : false }, async (t) => {
+  const cgroup = fs.mkdtempSync('/sys/fs/cgroup/pids/runts-addon-');
+  t.teardown(() => fs.rmdirSync(cgroup));
+  // A child node joins a pids cgroup that holds just its threads, then asks for a background copy.
+  const child = [
+    `const fs = require('fs');`,
+    `const addon = require(${JSON.stringify(path.join(REPO, 'dist/src/native/index.js'))}).native();`,
+    `fs.writeFileSync(${JSON.stringify(cgroup)} + '/cgroup.procs', String(process.pid));`,
+    `const threads = () => fs.readdirSync('/proc/self/task').length;`,
+    `fs.writeFileSync(${JSON.stringify(cgroup)} + '/pids.max', String(threads()));`,
+    `const before = threads();`,
+    `addon.startSealedCopy(${JSON.stringify(file)}, 'bg-limited');`,
+    `const fd = addon.sealedCopy(${JSON.stringify(file)}, 'bg-limited');`,
+    `process.stdout.write(JSON.stringify({ before, after: threads(), size: fs.fstatSync(fd).size, mode: fs.fstatSync(fd).mode & 0o777 }));`,
+  ].join('\n');
+  const r = spawnSync(process.execPath, ['-e', child], { encoding: 'utf8', timeout: 30_000 });
+  t.equal(r.signal, null, `not killed (a failed std::thread aborted): ${r.stderr.trim().split('\n').slice(-1)[0] ?? ''}`);
+  t.equal(r.status, 0, r.stderr);
+  const seen = JSON.parse(r.stdout || '{}') as { before: number; after: number; size: number; mode: number };
+  t.equal(seen.after, seen.before, 'no thread was made');
+  t.same([seen.size, seen.mode], [content.length, 0o555], 'and the copy is whole and sealed');
 });
 
 t.test('reapExited: null while the child runs, its status once it has exited', async (t) => {

@@ -88,9 +88,9 @@ export async function execProcess(globals: GlobalOptions, request: ExecRequest, 
       const paths = subCgroupPaths(record.cgroupPaths, request.subCgroups ?? {});
       // exec --cgroup keeps runc's error for a sub-cgroup that is not there (the runtime's join).
       const joinFiles = explicit ? undefined : cgroupFromPaths(paths).initJoinFiles?.();
-      cgroupJoin = joinFiles && (joinFiles.tasks.length > 0 || takesProcesses(joinFiles.unified))
-        ? planCgroupJoin(joinFiles, record.config, { beforeSetup: true, exec: true })
-        : null;
+      // Only pure v2 asks whether the cgroup delegated (the hybrid layout's unified one has no controllers).
+      const delegated = joinFiles !== undefined && joinFiles.tasks.length === 0 && delegatesControllers(joinFiles.unified);
+      cgroupJoin = joinFiles ? planCgroupJoin(joinFiles, record.config, { beforeSetup: true, exec: true, delegated }) : null;
       if (!cgroupJoin) joinCgroups(paths, init.pid, explicit ? undefined : record.pid);
     }
     init.channel.sendPlan({ ...initPart(plan), cgroupJoin });
@@ -184,13 +184,13 @@ function joinCgroups(paths: Record<string, string>, pid: number, initPid?: numbe
 }
 
 /**
- * Whether a process can be cloned into the pure v2 cgroup `dir`: not when the container
- * delegated controllers below it (EBUSY), where joinCgroups sends it to the init's cgroup. A
- * delegation that starts between this look and the clone fails the exec with EBUSY.
+ * Whether the pure v2 cgroup `dir` handed controllers to cgroups below it, so that it takes no
+ * process (EBUSY) and joinCgroups sends the exec'd one to the init's cgroup; also when it cannot
+ * be read. A delegation that starts between this look and the clone fails the exec with EBUSY.
  */
-function takesProcesses(dir: string | null): boolean {
-  const delegated = dir === null ? undefined : readFileIfPresent(path.join(dir, 'cgroup.subtree_control'));
-  return delegated !== undefined && delegated.trim() === '';
+function delegatesControllers(dir: string | null): boolean {
+  const controllers = dir === null ? undefined : readFileIfPresent(path.join(dir, 'cgroup.subtree_control'));
+  return controllers === undefined || controllers.trim() !== '';
 }
 
 /** The v2 directory of `initPid`'s cgroup when it is `own` or below it. */

@@ -207,11 +207,15 @@ const REALTIME_POLICIES = new Set(['SCHED_FIFO', 'SCHED_RR', 'SCHED_DEADLINE']);
  *   the runtime's join, as before).
  * - exec joins in stage 1 (it sets nothing up), and is born in the unified cgroup, then joins the
  *   container's cgroup namespace (a clone into a cgroup outside the cloner's cgroup namespace
- *   fails where cgroup2 has nsdelegate). On pure v2 that needs a cgroup that takes processes
- *   (exec.ts checks it: one that delegated controllers below it sends the process to its init's
- *   cgroup the runtime's way), and with a user namespace the runtime joins.
+ *   fails where cgroup2 has nsdelegate). On pure v2 the runtime joins instead with a user
+ *   namespace, and where the container's cgroup takes no process (`delegated`: it handed
+ *   controllers to cgroups below it, and exec.ts sends the process to its init's cgroup).
  */
-export function planCgroupJoin(files: InitJoinFiles, spec: Spec, moment: { beforeSetup: boolean; exec: boolean }): PlanCgroupJoin | null {
+export function planCgroupJoin(
+  files: InitJoinFiles,
+  spec: Spec,
+  moment: { beforeSetup: boolean; exec: boolean; delegated?: boolean },
+): PlanCgroupJoin | null {
   const namespaces = spec.linux?.namespaces ?? [];
   const userNamespace = namespaces.some((n) => n.type === 'user');
   const newCgroupNamespace = namespaces.some((n) => n.type === 'cgroup' && !n.path);
@@ -219,7 +223,8 @@ export function planCgroupJoin(files: InitJoinFiles, spec: Spec, moment: { befor
   const join = (tasksAt: PlanCgroupJoin['tasksAt'], unifiedAt: PlanCgroupJoin['unifiedAt'], cgroupNamespaceByChild = false): PlanCgroupJoin =>
     ({ tasks: files.tasks, tasksAt, unified: files.unified, unifiedAt, cgroupNamespaceByChild });
   if (moment.exec) {
-    if (userNamespace) return pureV2 ? null : join('init', 'init');
+    if (pureV2 && (userNamespace || moment.delegated)) return null;
+    if (userNamespace) return join('init', 'init');
     // A process cloned into its cgroup joins the container's cgroup namespace once born.
     return join('init', 'clone', namespaces.some((n) => n.type === 'cgroup'));
   }

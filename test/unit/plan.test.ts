@@ -275,7 +275,7 @@ t.test('the container joins its cgroups by itself: whether, and when each part j
   const hybrid = { tasks: ['/sys/fs/cgroup/pids/c/tasks', '/sys/fs/cgroup/memory/c/tasks'], unified: '/sys/fs/cgroup/unified/c' };
   const v2 = { tasks: [], unified: '/sys/fs/cgroup/c' };
   const spec = (...types: string[]): Spec => ({ ociVersion: '1.0.2', linux: { namespaces: types.map((type) => ({ type })) } } as Spec);
-  const at = (files: typeof hybrid, s: Spec, moment: { beforeSetup: boolean; exec: boolean }) => {
+  const at = (files: typeof hybrid, s: Spec, moment: Parameters<typeof planCgroupJoin>[2]) => {
     const join = planCgroupJoin(files, s, moment);
     return join ? `${join.tasksAt}/${join.unifiedAt}${join.cgroupNamespaceByChild ? '/namespace by stage 2' : ''}` : 'the runtime joins';
   };
@@ -296,6 +296,9 @@ t.test('the container joins its cgroups by itself: whether, and when each part j
   t.equal(at(v2, spec('pid', 'mount'), exec), 'init/clone', 'pure v2 exec: born in the cgroup');
   t.equal(at(v2, spec('pid', 'mount', 'cgroup'), exec), 'init/clone/namespace by stage 2', 'pure v2 exec into a cgroup namespace: joined once born');
   t.equal(at(v2, spec('pid', 'mount', 'user'), exec), 'the runtime joins', 'pure v2 exec into a user namespace: the runtime joins');
+  const delegated = { ...exec, delegated: true };
+  t.equal(at(v2, spec('pid', 'mount', 'cgroup'), delegated), 'the runtime joins', 'pure v2 exec into a cgroup that delegated: the runtime joins (the init\'s cgroup)');
+  t.equal(at(hybrid, spec('pid', 'mount'), delegated), 'init/clone', 'the hybrid layout never asks');
   t.same(planCgroupJoin(hybrid, spec(), create)?.tasks, hybrid.tasks, 'the files as the driver gave them');
   t.equal(planCgroupJoin({ tasks: hybrid.tasks, unified: null }, spec(), create)?.unified, null, 'v1 only: no unified part');
 });

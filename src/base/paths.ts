@@ -1,11 +1,11 @@
 /**
- * The package root: the nearest directory above this file that holds package.json. This file
- * runs both as tsc's dist/src/base/paths.js (unit tests, build steps) and inside the bundles in
- * dist/bundle/ (the shipped binary), at different depths, so the root is found, not counted.
- * Every path runts derives from its own location starts here.
+ * The package root. This file runs both inside the bundles in dist/bundle/ (the shipped binary),
+ * two levels below the root, and as tsc's dist/src/base/paths.js (unit tests, build steps), where
+ * the root is found as the nearest directory above that holds package.json. Every path runts
+ * derives from its own location starts here.
  */
 import { existsSync } from 'fs';
-import { dirname, join } from 'path';
+import { basename, dirname, join, sep } from 'path';
 
 function findPackageRoot(start: string): string {
   for (let dir = start; ; dir = dirname(dir)) {
@@ -16,9 +16,9 @@ function findPackageRoot(start: string): string {
 
 let root: string | undefined;
 
-/** The package root, found on first use: a command that needs no path of its own skips the walk. */
+/** The package root, on first use: a command that needs no path of its own asks nothing. */
 export function packageRoot(): string {
-  return (root ??= findPackageRoot(__dirname));
+  return (root ??= dirname(__dirname).endsWith(`${sep}dist`) && basename(__dirname) === 'bundle' ? dirname(dirname(__dirname)) : findPackageRoot(__dirname));
 }
 
 /**

@@ -7,8 +7,9 @@
  * only names another cache file), and caches are written after a successful run.
  */
 import path = require('path');
-import { requireCached, saveCodeCaches, useCodeCacheFor, type BundleReader } from '../base/codeCache';
-import { MODULE_DIR } from '../base/paths';
+import { codeCacheDir, requireCached, saveCodeCaches, useCodeCacheFor, type BundleReader } from '../base/codeCache';
+import { MODULE_DIR, packageRoot } from '../base/paths';
+import { nativeBuildDir } from '../native';
 
 /** runc's global flags that take a value (commandTable's GLOBAL_FLAGS of type string). */
 const VALUE_FLAGS = new Set(['--root', '-root', '--log', '-log', '--log-format', '-log-format', '--criu', '-criu', '--rootless', '-rootless']);
@@ -47,7 +48,7 @@ const HOT_GUESSES = new Set(['state', 'list', 'kill', 'start', 'none', 'help']);
 function bundleReader(): BundleReader | undefined {
   const addon = { exports: {} as { readBundle?: BundleReader } };
   try {
-    process.dlopen(addon, path.join(MODULE_DIR, '..', '..', 'build', 'Release', 'runts_loader.node'));
+    process.dlopen(addon, path.join(nativeBuildDir(), 'runts_loader.node'));
   } catch {
     return undefined;
   }
@@ -55,10 +56,9 @@ function bundleReader(): BundleReader | undefined {
 }
 
 useCodeCacheFor(command, bundleReader());
-// The bundles lie beside this one, their caches in dist/code-cache/: named, not resolved. Node's
-// resolution of './main.js' cost ~0.3 ms, and finding the package root ~0.2.
+// The bundles lie beside this one: named, not resolved (Node's resolution of './main.js' cost ~0.3 ms).
 const bundle = path.join(MODULE_DIR, HOT_GUESSES.has(command) ? 'main.js' : 'cold.js');
-const cli = requireCached(bundle, path.join(MODULE_DIR, '..', 'code-cache'), require) as typeof import('./main');
+const cli = requireCached(bundle, codeCacheDir(packageRoot()), require) as typeof import('./main');
 cli.main(argv).then((status) => {
   if (status === 0) saveCodeCaches();
   process.exit(status);

@@ -17,8 +17,8 @@
     },
     {
       "target_name": "runts_loader",
-      "sources": ["native/loader/loader.c"],
-      "cflags_c": ["-std=gnu11", "-Wall", "-Wextra", "-O2"]
+      "sources": ["native/loader/loader.cc"],
+      "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-Wno-cast-function-type", "-O2"]
     },
     {
       "target_name": "runts-init",

@@ -10,42 +10,47 @@
  *
  * V8 checks its version and flags, but of the source only its length: a cache is therefore
  * named after the source file's inode, size and mtime (ns), so a rebuilt or edited file never
- * meets the cache of another. The caches live in dist/code-cache/ (the build empties dist/);
+ * meets the cache of another. The caches live in dist/code-cache/ (./paths.ts; the build empties dist/);
  * where it is not writable, commands run uncached and say so under --debug.
  *
- * Both bundles (runts.js and commandRunner.js) contain this module, so the list of scripts to
- * save is kept on globalThis, where both see the same one.
+ * Files are compiled by the loader addon (native/loader/loader.cc) where it loads, else through
+ * Node's fs and vm; the caches each writes are the other's. The entry compiles its own bundle
+ * before this module exists and hands the result over (adoptEntryLoad). main.js, cold.js,
+ * commandRunner.js and codeCache.js (the entry's way when the addon is missing) each contain
+ * this module, so what it records is kept on globalThis, where all see the same.
  */
 import fs = require('fs');
 import path = require('path');
-import { Script } from 'vm';
 
-export type CodeCacheUse = 'used' | 'rejected' | 'none' | 'off';
+export type CodeCacheUse = 'used' | 'rejected' | 'none';
 
-/** A file ready to compile: its source wrapped as a CommonJS function, and its cache if any. */
-export interface BundleRead {
-  source: string;
+/** Node's CommonJS module function: what a bundle's source, wrapped, compiles to. */
+export type CommonJsWrapper = (exports: unknown, require: NodeRequire, module: unknown, filename: string, dirname: string) => void;
+
+/** A bundle compiled as a CommonJS function, with its cache where one was found. */
+export interface CompiledBundle {
+  wrapper: CommonJsWrapper;
+  use: CodeCacheUse;
+  /** Where its cache is (or is to be written). */
   cacheFile: string;
-  cache?: Buffer;
+  /** The script's cache as it stands now (vm.Script's method of that name). */
+  createCachedData(): Buffer;
 }
 
 /**
- * The addon's one-call reader (native/loader/loader.c): the same BundleRead as readThroughNode,
- * or null for a file it will not take (the caller then reads it through Node).
+ * The loader addon's one-call compiler (native/loader/loader.cc): the same CompiledBundle as
+ * compileThroughNode, or null for a file it will not take (the caller then compiles it through Node).
  */
-export type BundleReader = (file: string, cacheDir: string, command: string) => BundleRead | null;
+export type BundleCompiler = (file: string, cacheDir: string, command: string) => CompiledBundle | null;
 
-interface Pending {
-  script: Script;
-  cacheFile: string;
-}
+export type Compiler = 'native' | 'node';
 
 interface Registry {
   /** The command whose run the caches are for; no caching until it is set. */
   command?: string;
-  readBundle?: BundleReader;
-  pending: Pending[];
-  loaded: { file: string; use: CodeCacheUse; reader: 'native' | 'node' }[];
+  compileBundle?: BundleCompiler;
+  pending: CompiledBundle[];
+  loaded: { file: string; use: CodeCacheUse; compiler: Compiler }[];
 }
 
 const REGISTRY_KEY = Symbol.for('runts.codeCache');
@@ -55,19 +60,14 @@ function registry(): Registry {
   return (g[REGISTRY_KEY] ??= { pending: [], loaded: [] });
 }
 
-/** Where a package keeps its caches: dist/code-cache/, beside dist/bundle/ and dist/src/. */
-export function codeCacheDir(packageRoot: string): string {
-  return path.join(packageRoot, 'dist', 'code-cache');
-}
-
 /**
- * Caches made from now on are for `command` (a command name from the table); files are read by
- * `readBundle` where it takes them.
+ * Caches made from now on are for `command` (a command name from the table); files are compiled
+ * by `compileBundle` where it takes them.
  */
-export function useCodeCacheFor(command: string, readBundle?: BundleReader): void {
+export function useCodeCacheFor(command: string, compileBundle?: BundleCompiler): void {
   const reg = registry();
   reg.command = command;
-  reg.readBundle ??= readBundle;
+  reg.compileBundle ??= compileBundle;
 }
 
 /**
@@ -90,24 +90,40 @@ export function keepCodeCachesOnlyFor(commands: string[]): void {
 export function requireCached(file: string, cacheDir: string, callerRequire: NodeRequire): unknown {
   const reg = registry();
   if (reg.command === undefined) return require(file);
-  const native = reg.readBundle?.(file, cacheDir, reg.command);
-  const { source, cacheFile, cache: cachedData } = native ?? readThroughNode(file, cacheDir, reg.command);
-  const script = new Script(source, { filename: file, cachedData });
-  const use: CodeCacheUse = cachedData === undefined ? 'none' : script.cachedDataRejected ? 'rejected' : 'used';
-  reg.loaded.push({ file, use, reader: native ? 'native' : 'node' });
-  if (use !== 'used') reg.pending.push({ script, cacheFile });
+  const native = reg.compileBundle?.(file, cacheDir, reg.command);
+  const compiled = native ?? compileThroughNode(file, cacheDir, reg.command);
+  recordCompiled(file, compiled, native ? 'native' : 'node');
   const module = { exports: {} as unknown, filename: file, id: file, loaded: false };
-  const wrapper = script.runInThisContext() as (...args: unknown[]) => void;
-  wrapper.call(module.exports, module.exports, callerRequire, module, file, path.dirname(file));
+  compiled.wrapper.call(module.exports, module.exports, callerRequire, module, file, path.dirname(file));
   module.loaded = true;
   return module.exports;
 }
 
+/** How the entry loaded its bundle, before this module existed (src/cli/entry.ts). */
+export interface EntryLoad {
+  command: string;
+  compileBundle: BundleCompiler;
+  file: string;
+  compiled: CompiledBundle;
+}
+
+/** Takes over the entry's load of its bundle: the command, the compiler, and the bundle's cache to save. */
+export function adoptEntryLoad({ command, compileBundle, file, compiled }: EntryLoad): void {
+  useCodeCacheFor(command, compileBundle);
+  recordCompiled(file, compiled, 'native');
+}
+
+function recordCompiled(file: string, compiled: CompiledBundle, compiler: Compiler): void {
+  const reg = registry();
+  reg.loaded.push({ file, use: compiled.use, compiler });
+  if (compiled.use !== 'used') reg.pending.push(compiled);
+}
+
 /**
- * The reading readBundle does, through Node's fs: the cache is named after the source's inode,
- * size and mtime (ns), and a missing one is asked for first, since a thrown error costs.
+ * What the loader addon does, through Node's fs and vm: the cache is named after the source's
+ * inode, size and mtime (ns), and a missing one is asked for first, since a thrown error costs.
  */
-function readThroughNode(file: string, cacheDir: string, command: string): BundleRead {
+function compileThroughNode(file: string, cacheDir: string, command: string): CompiledBundle {
   const fd = fs.openSync(file, 'r');
   let source: string;
   let cacheFile: string;
@@ -118,13 +134,21 @@ function readThroughNode(file: string, cacheDir: string, command: string): Bundl
   } finally {
     fs.closeSync(fd);
   }
-  let cache: Buffer | undefined;
+  let cachedData: Buffer | undefined;
   try {
-    if (fs.statSync(cacheFile, { throwIfNoEntry: false })) cache = fs.readFileSync(cacheFile);
+    if (fs.statSync(cacheFile, { throwIfNoEntry: false })) cachedData = fs.readFileSync(cacheFile);
   } catch {
-    cache = undefined;
+    cachedData = undefined;
   }
-  return { source: commonJsWrapped(source.startsWith('#!') ? `//${source}` : source), cacheFile, cache };
+  // Loaded here only: where the addon compiles, no command loads Node's vm module.
+  const { Script } = require('vm') as typeof import('vm');
+  const script = new Script(commonJsWrapped(source.startsWith('#!') ? `//${source}` : source), { filename: file, cachedData });
+  return {
+    wrapper: script.runInThisContext() as CommonJsWrapper,
+    use: cachedData === undefined ? 'none' : script.cachedDataRejected ? 'rejected' : 'used',
+    cacheFile,
+    createCachedData: () => script.createCachedData(),
+  };
 }
 
 /** Node's CommonJS wrapper (Module.wrap), on the source's first line: line numbers in stack traces hold. */
@@ -134,7 +158,7 @@ function commonJsWrapped(source: string): string {
 
 /** What requireCached did for each file, for --debug. */
 export function codeCacheReport(): string[] {
-  return registry().loaded.map(({ file, use, reader }) => `code cache of ${path.basename(file)}: ${use} (read by ${reader})`);
+  return registry().loaded.map(({ file, use, compiler }) => `code cache of ${path.basename(file)}: ${use} (compiled by ${compiler})`);
 }
 
 /**
@@ -143,11 +167,11 @@ export function codeCacheReport(): string[] {
  */
 export function saveCodeCaches(): void {
   const reg = registry();
-  for (const { script, cacheFile } of reg.pending.splice(0)) {
+  for (const { createCachedData, cacheFile } of reg.pending.splice(0)) {
     const tmp = `${cacheFile}.${process.pid}.tmp`;
     try {
       fs.mkdirSync(path.dirname(cacheFile), { recursive: true, mode: 0o755 });
-      fs.writeFileSync(tmp, script.createCachedData(), { mode: 0o644 });
+      fs.writeFileSync(tmp, createCachedData(), { mode: 0o644 });
       fs.renameSync(tmp, cacheFile);
     } catch {
       try {

@@ -2,7 +2,7 @@
  * The package root. This file runs both inside the bundles in dist/bundle/ (the shipped binary),
  * two levels below the root, and as tsc's dist/src/base/paths.js (unit tests, build steps), where
  * the root is found as the nearest directory above that holds package.json. Every path runts
- * derives from its own location starts here.
+ * derives from its own location starts here, and the package's layout is said here once.
  */
 import { existsSync } from 'fs';
 import { basename, dirname, join, sep } from 'path';
@@ -19,6 +19,16 @@ let root: string | undefined;
 /** The package root, on first use: a command that needs no path of its own asks nothing. */
 export function packageRoot(): string {
   return (root ??= dirname(__dirname).endsWith(`${sep}dist`) && basename(__dirname) === 'bundle' ? dirname(dirname(__dirname)) : findPackageRoot(__dirname));
+}
+
+/** The native build: the addons (runts.node, runts_loader.node, runts_sdbus.node) and runts-init. */
+export function nativeBuildDir(): string {
+  return join(packageRoot(), 'build', 'Release');
+}
+
+/** Where the package keeps the V8 code caches of its bundles (./codeCache.ts): beside dist/bundle/. */
+export function codeCacheDir(): string {
+  return join(packageRoot(), 'dist', 'code-cache');
 }
 
 /**

@@ -55,7 +55,9 @@ buildSync({
   outfile: path.join(BUNDLE_DIR, 'cold.js'),
   logOverride: { 'require-resolve-not-external': 'silent' },
 });
-buildSync({ ...common, entryPoints: ['entry.js'], outfile: ENTRY, external: ['./main.js', './cold.js', './warmup.js'] });
+// The entry's way to compile through Node, where the loader addon is missing (src/cli/entry.ts).
+buildSync({ ...common, entryPoints: ['../base/codeCache.js'], outfile: path.join(BUNDLE_DIR, 'codeCache.js') });
+buildSync({ ...common, entryPoints: ['entry.js'], outfile: ENTRY, external: ['./main.js', './cold.js', './warmup.js', './codeCache.js'] });
 // The entry is run directly (package.json's bin, a symlink on the PATH).
 fs.chmodSync(ENTRY, 0o755);
 

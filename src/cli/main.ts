@@ -12,8 +12,9 @@ import { hotCommand } from './hotPath';
 import { report } from '../base/errors';
 import { createLogger, printOut } from '../base/log';
 import type { Logger } from '../base/log';
-import { packageRoot } from '../base/paths';
-import { codeCacheDir, codeCacheReport, keepCodeCachesOnlyFor, requireCached, useCodeCacheFor } from '../base/codeCache';
+import { codeCacheDir } from '../base/paths';
+import { adoptEntryLoad, codeCacheReport, keepCodeCachesOnlyFor, requireCached, saveCodeCaches, useCodeCacheFor } from '../base/codeCache';
+import type { EntryLoad } from '../base/codeCache';
 
 function loadHelp(): typeof import('./help') {
   return require('./help') as typeof import('./help');
@@ -47,11 +48,17 @@ export function useBundledRunner(runner: CommandRunner): void {
 async function runCold(invocation: Extract<Invocation, { action: 'run' }>, log: Logger): Promise<number> {
   useCodeCacheFor(invocation.command.name);
   // With its extension: Node's resolution would try "commandRunner" first (~0.1 ms).
-  const runner = bundledRunner ?? (requireCached(require.resolve('./commandRunner.js'), codeCacheDir(packageRoot()), require) as CommandRunner);
+  const runner = bundledRunner ?? (requireCached(require.resolve('./commandRunner.js'), codeCacheDir(), require) as CommandRunner);
   return runner.runCommand(invocation, log);
 }
 
-export async function main(argv: string[]): Promise<number> {
+/**
+ * Runs the command argv names; its exit status. `entryLoad` is how the entry compiled this
+ * bundle, when it did so itself (src/cli/entry.ts). The code caches a successful run made are
+ * written before it returns.
+ */
+export async function main(argv: string[], entryLoad?: EntryLoad): Promise<number> {
+  if (entryLoad) adoptEntryLoad(entryLoad);
   // Until the globals parse, errors go to stderr as text.
   let log = createLogger(defaultGlobals());
   try {
@@ -59,6 +66,7 @@ export async function main(argv: string[]): Promise<number> {
     log = createLogger(parsed.globals);
     const status = await dispatch(parseCommand(parsed), log);
     for (const line of codeCacheReport()) log.debug(line);
+    if (status === 0) saveCodeCaches();
     return status;
   } catch (err) {
     return report(err, log);

@@ -3,7 +3,7 @@
  * It is loaded lazily: `state` and `list` never pay for dlopen.
  */
 import { join } from 'path';
-import { packageRoot } from '../base/paths';
+import { nativeBuildDir } from '../base/paths';
 
 export type NamespaceType = 'mount' | 'pid' | 'network' | 'ipc' | 'uts' | 'user' | 'cgroup' | 'time';
 
@@ -128,11 +128,6 @@ export function sdbus(): SdBusAddon {
     loadedSdBus = mod.exports;
   }
   return loadedSdBus;
-}
-
-/** Directory holding runts.node and runts-init (build/Release at the package root). */
-export function nativeBuildDir(): string {
-  return join(packageRoot(), 'build', 'Release');
 }
 
 /** The addon, loaded once per process: the bundles each have a copy of this module. */

@@ -61,10 +61,10 @@ function uses(stderr: string): Record<string, string> {
   return out;
 }
 
-/** file -> who read it (native: native/loader's readBundle; node: Node's fs), from --debug. */
-function readers(stderr: string): Record<string, string> {
+/** file -> who compiled it (native: native/loader's compileBundle; node: Node's fs and vm), from --debug. */
+function compilers(stderr: string): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const m of stderr.matchAll(/code cache of (\S+): \w+ \(read by (\w+)\)/g)) out[m[1]] = m[2];
+  for (const m of stderr.matchAll(/code cache of (\S+): \w+ \(compiled by (\w+)\)/g)) out[m[1]] = m[2];
   return out;
 }
 
@@ -88,7 +88,7 @@ t.test('validate: written by the first run, used by the next', { skip }, async (
   const second = run(pkg, 'validate', '--bundle', bundle);
   t.equal(second.code, 0, second.stderr);
   t.same(uses(second.stderr), { 'cold.js': 'used' });
-  t.same(readers(second.stderr), { 'cold.js': 'native' }, 'cold.js and its cache were read by the loader addon');
+  t.same(compilers(second.stderr), { 'cold.js': 'native' }, 'cold.js was compiled with its cache by the loader addon');
 });
 
 t.test('the loader addon and Node read alike: each uses the cache the other wrote', { skip }, async (t) => {
@@ -106,16 +106,35 @@ t.test('the loader addon and Node read alike: each uses the cache the other wrot
   };
   // V8 takes a cache only for a source of the very length it was made from: the wrapper included.
   const first = run(pkg, 'validate', '--bundle', bundle);
-  t.same([uses(first.stderr), readers(first.stderr)], [{ 'cold.js': 'none' }, { 'cold.js': 'native' }]);
+  t.same([uses(first.stderr), compilers(first.stderr)], [{ 'cold.js': 'none' }, { 'cold.js': 'native' }]);
   withoutLoader(() => {
     const r = run(pkg, 'validate', '--bundle', bundle);
     t.equal(r.code, 0, r.stderr);
-    t.same([uses(r.stderr), readers(r.stderr)], [{ 'cold.js': 'used' }, { 'cold.js': 'node' }], 'Node found and used the native reader\'s cache');
+    t.same([uses(r.stderr), compilers(r.stderr)], [{ 'cold.js': 'used' }, { 'cold.js': 'node' }], 'Node found and used the loader\'s cache');
   });
   fs.rmSync(path.join(pkg, 'dist', 'code-cache'), { recursive: true });
   withoutLoader(() => t.equal(run(pkg, 'validate', '--bundle', bundle).code, 0));
   const last = run(pkg, 'validate', '--bundle', bundle);
-  t.same([uses(last.stderr), readers(last.stderr)], [{ 'cold.js': 'used' }, { 'cold.js': 'native' }], 'the loader found and used the cache Node wrote');
+  t.same([uses(last.stderr), compilers(last.stderr)], [{ 'cold.js': 'used' }, { 'cold.js': 'native' }], 'the loader found and used the cache Node wrote');
+});
+
+t.test('a loader that will not load (built for another node) leaves the work to Node', { skip }, async (t) => {
+  const pkg = copyPackage();
+  const root = scratchDir('codecache-badloader');
+  t.teardown(() => fs.rmSync(root, { recursive: true, force: true }));
+  const loader = path.join(pkg, 'build', 'Release', 'runts_loader.node');
+  // dlopen refuses it as it refuses an addon of another NODE_MODULE_VERSION: it throws.
+  fs.writeFileSync(loader, 'not an ELF object\n');
+  for (const expected of ['none', 'used']) {
+    const r = run(pkg, '--root', root, 'list');
+    t.equal(r.code, 0, r.stderr);
+    t.same([uses(r.stderr), compilers(r.stderr)], [{ 'main.js': expected }, { 'main.js': 'node' }], `list: ${expected}, through Node`);
+  }
+  // An addon that loads but has no compileBundle (runts.node in its place) is no loader either.
+  fs.copyFileSync(path.join(pkg, 'build', 'Release', 'runts.node'), loader);
+  const r = run(pkg, '--root', root, 'list');
+  t.equal(r.code, 0, r.stderr);
+  t.same([uses(r.stderr), compilers(r.stderr)], [{ 'main.js': 'used' }, { 'main.js': 'node' }]);
 });
 
 t.test('a hot command (list): main.js only, per command', { skip }, async (t) => {
@@ -126,7 +145,7 @@ t.test('a hot command (list): main.js only, per command', { skip }, async (t) =>
     const r = run(pkg, '--root', root, 'list');
     t.equal(r.code, 0, r.stderr);
     t.same(uses(r.stderr), { 'main.js': expected }, `list: ${expected}`);
-    t.same(readers(r.stderr), { 'main.js': 'native' }, 'read by the loader addon');
+    t.same(compilers(r.stderr), { 'main.js': 'native' }, 'compiled by the loader addon');
   }
   t.same(caches(pkg).map((f) => f.replace(/-\d+-\d+-\d+-/, '-')), ['main.js-list.cache']);
 });

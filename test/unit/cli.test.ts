@@ -181,10 +181,13 @@ t.test('the bundles: the hot path compiles the entry and dist/bundle/main.js onl
     "const Module = require('module');",
     'const compile = Module.prototype._compile;',
     "Module.prototype._compile = function (source, file) { require('fs').writeSync(2, 'compiled ' + file + '\\n'); return compile.call(this, source, file); };",
-    // main.js, cold.js and commandRunner.js are compiled through their code caches (vm.Script).
-    "const vm = require('vm');",
-    'const Script = vm.Script;',
-    "vm.Script = class extends Script { constructor(source, options) { require('fs').writeSync(2, 'compiled ' + options.filename + '\\n'); super(source, options); } };",
+    // main.js, cold.js and commandRunner.js are compiled with their code caches by the loader addon.
+    'const dlopen = process.dlopen;',
+    'process.dlopen = function (module, file, ...rest) {',
+    '  dlopen.call(this, module, file, ...rest);',
+    '  const compileBundle = module.exports.compileBundle;',
+    "  if (compileBundle) module.exports.compileBundle = (bundle, ...args) => { require('fs').writeSync(2, 'compiled ' + bundle + '\\n'); return compileBundle(bundle, ...args); };",
+    '};',
   ].join('\n'));
   const compiled = (...args: string[]) => {
     const env = { ...process.env };

@@ -1,73 +1,123 @@
 /**
- * native/loader/loader.c's readBundle, which the entry uses to read cold.js and its code cache:
- * the source comes back wrapped exactly as codeCache.ts wraps what Node reads (V8 takes a cache
- * only for a source of the same length), the cache is named as codeCache.ts names it, and a file
- * it will not take (missing, not ASCII, empty) gives null so that Node reads it instead.
+ * native/loader/loader.cc's compileBundle, which the entry uses to compile main.js or cold.js
+ * with its code cache: the file compiles wrapped exactly as codeCache.ts wraps what Node reads
+ * (V8 takes a cache only for a source of the same length), the cache is named as codeCache.ts
+ * names it and is used, rejected or absent as V8 says, and a file it will not take (missing,
+ * not ASCII, empty) gives null so that Node compiles it instead.
  */
 import t from 'tap';
 import fs = require('fs');
 import os = require('os');
 import path = require('path');
-import type { BundleReader } from '../../src/base/codeCache';
+import { spawnSync } from 'child_process';
+import type { BundleCompiler } from '../../src/base/codeCache';
 import { packageRoot } from '../../src/base/paths';
 
-const addon = { exports: {} as { readBundle: BundleReader } };
-process.dlopen(addon, path.join(packageRoot(), 'build', 'Release', 'runts_loader.node'));
-const { readBundle } = addon.exports;
+const LOADER = path.join(packageRoot(), 'build', 'Release', 'runts_loader.node');
+const addon = { exports: {} as { compileBundle: BundleCompiler } };
+process.dlopen(addon, LOADER);
+const { compileBundle } = addon.exports;
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'runts-loader-'));
 t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
 const cacheDir = path.join(dir, 'cache');
 fs.mkdirSync(cacheDir);
 
-const HEAD = '(function (exports, require, module, __filename, __dirname) { ';
-const TAIL = '\n});';
+/** Node's CommonJS wrapper as codeCache.ts writes it, without the parentheses around it. */
+const HEAD = 'function (exports, require, module, __filename, __dirname) { ';
+const TAIL = '\n}';
 
 function cacheNameOf(file: string, command: string): string {
   const st = fs.statSync(file, { bigint: true });
   return path.join(cacheDir, `${path.basename(file)}-${st.ino}-${st.size}-${st.mtimeNs}-${command}.cache`);
 }
 
-t.test('a bundle: wrapped as a CommonJS function, the cache named after inode, size, mtime and command', async (t) => {
+/** The file's module.exports, run through the compiled wrapper. */
+function exportsOf(wrapper: (...args: never[]) => void): Record<string, unknown> {
+  const module = { exports: {} as Record<string, unknown> };
+  (wrapper as (...args: unknown[]) => void)(module.exports, require, module, 'f.js', dir);
+  return module.exports;
+}
+
+t.test('a bundle: compiled as a CommonJS function, its cache named after inode, size, mtime and command', async (t) => {
   const file = path.join(dir, 'a.js');
   const text = '"use strict";exports.answer=42;\n'.repeat(5000);
   fs.writeFileSync(file, text);
-  const read = readBundle(file, cacheDir, 'create');
-  t.ok(read, 'read');
-  t.equal(read!.source, `${HEAD}${text}${TAIL}`);
-  t.equal(read!.cacheFile, cacheNameOf(file, 'create'));
-  t.equal(read!.cache, undefined, 'no cache yet');
-  const wrapper = new (require('vm').Script)(read!.source).runInThisContext() as (e: { answer?: number }) => void;
-  const exports: { answer?: number } = {};
-  wrapper(exports);
-  t.equal(exports.answer, 42, 'the source compiles and runs');
+  const compiled = compileBundle(file, cacheDir, 'create');
+  t.ok(compiled, 'compiled');
+  t.equal(compiled!.wrapper.toString(), `${HEAD}${text}${TAIL}`, 'wrapped as Node wraps a module, on its first line');
+  t.equal(compiled!.cacheFile, cacheNameOf(file, 'create'));
+  t.equal(compiled!.use, 'none', 'no cache yet');
+  t.equal(exportsOf(compiled!.wrapper).answer, 42, 'it runs');
 });
 
-t.test('an existing cache comes back whole, as a Buffer', async (t) => {
+/**
+ * compileBundle(file) in a node of its own, as each runts call is (within one process V8 finds a
+ * source it compiled before in its own cache, and never reads the code cache): its `use`, and
+ * what the file's `double(21)` returns.
+ */
+function compileInChild(file: string, command: string): { use: string; doubled: number } {
+  const script = `
+    const addon = { exports: {} };
+    process.dlopen(addon, ${JSON.stringify(LOADER)});
+    const compiled = addon.exports.compileBundle(${JSON.stringify(file)}, ${JSON.stringify(cacheDir)}, ${JSON.stringify(command)});
+    const module = { exports: {} };
+    compiled.wrapper(module.exports, require, module, '', '');
+    console.log(JSON.stringify({ use: compiled.use, doubled: module.exports.double(21) }));`;
+  const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 30_000 });
+  if (r.status !== 0) throw new Error(`compileBundle in a child: ${r.stderr}`);
+  return JSON.parse(r.stdout) as { use: string; doubled: number };
+}
+
+t.test('its cache: used by the next call, rejected when corrupt, never taken for another command', async (t) => {
   const file = path.join(dir, 'b.js');
-  fs.writeFileSync(file, 'exports.b = 1;\n');
-  const bytes = Buffer.alloc(200 * 1024 + 3);
-  for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 7) & 0xff;
-  fs.writeFileSync(cacheNameOf(file, 'exec'), bytes);
-  const read = readBundle(file, cacheDir, 'exec');
-  t.ok(Buffer.isBuffer(read!.cache), 'a Buffer');
-  t.ok(read!.cache!.equals(bytes), 'byte for byte');
-  t.equal(readBundle(file, cacheDir, 'delete')!.cache, undefined, "another command's cache is not taken");
+  fs.writeFileSync(file, 'exports.double = function (x) { return 2 * x; };\n');
+  const first = compileBundle(file, cacheDir, 'exec')!;
+  t.equal((exportsOf(first.wrapper).double as (x: number) => number)(3), 6, 'it runs');
+  const cache = first.createCachedData();
+  t.ok(Buffer.isBuffer(cache) && cache.length > 0, 'createCachedData gives a Buffer');
+  fs.writeFileSync(first.cacheFile, cache);
+
+  t.same(compileInChild(file, 'exec'), { use: 'used', doubled: 42 }, 'used by the next call, and what it compiled runs');
+  const wrapped = `(${HEAD}${fs.readFileSync(file, 'utf8')}${TAIL});`;
+  const vmUse = spawnSync(
+    process.execPath,
+    ['-e', `const s = new (require('vm').Script)(${JSON.stringify(wrapped)}, { cachedData: require('fs').readFileSync(${JSON.stringify(first.cacheFile)}) }); console.log(s.cachedDataRejected)`],
+    { encoding: 'utf8', timeout: 30_000 },
+  );
+  t.equal(vmUse.stdout.trim(), 'false', "Node's vm takes the same cache for codeCache.ts's source");
+  t.same(compileInChild(file, 'delete'), { use: 'none', doubled: 42 }, "another command's cache is not taken");
+
+  const corrupt = Buffer.from(cache);
+  corrupt.fill(0x5a, 16);
+  fs.writeFileSync(first.cacheFile, corrupt);
+  t.same(compileInChild(file, 'exec'), { use: 'rejected', doubled: 42 }, 'a corrupt cache is rejected, and the file compiled all the same');
 });
 
 t.test('a shebang line becomes a comment, as codeCache.ts makes it', async (t) => {
   const file = path.join(dir, 'c.js');
   fs.writeFileSync(file, '#!/usr/bin/env node\nexports.c = 1;\n');
-  t.equal(readBundle(file, cacheDir, 'run')!.source, `${HEAD}//#!/usr/bin/env node\nexports.c = 1;\n${TAIL}`);
+  const compiled = compileBundle(file, cacheDir, 'run')!;
+  t.equal(compiled.wrapper.toString(), `${HEAD}//#!/usr/bin/env node\nexports.c = 1;\n${TAIL}`);
+  t.equal(exportsOf(compiled.wrapper).c, 1);
 });
 
-t.test('what it will not take gives null: Node reads it instead', async (t) => {
-  t.equal(readBundle(path.join(dir, 'missing.js'), cacheDir, 'create'), null, 'a missing file');
+t.test('a syntax error throws, as vm.Script throws it', async (t) => {
+  const file = path.join(dir, 'broken.js');
+  fs.writeFileSync(file, 'exports.x = ;\n');
+  t.throws(() => compileBundle(file, cacheDir, 'create'), SyntaxError);
+});
+
+t.test('what it will not take gives null: Node compiles it instead', async (t) => {
+  t.equal(compileBundle(path.join(dir, 'missing.js'), cacheDir, 'create'), null, 'a missing file');
   const latin = path.join(dir, 'd.js');
   fs.writeFileSync(latin, 'exports.d = "caf\u00e9";\n');
-  t.equal(readBundle(latin, cacheDir, 'create'), null, 'a file beyond ASCII (a Latin-1 string would misread UTF-8)');
+  t.equal(compileBundle(latin, cacheDir, 'create'), null, 'a file beyond ASCII (a Latin-1 string would misread UTF-8)');
   const empty = path.join(dir, 'e.js');
   fs.writeFileSync(empty, '');
-  t.equal(readBundle(empty, cacheDir, 'create'), null, 'an empty file');
-  t.equal(readBundle(dir, cacheDir, 'create'), null, 'a directory');
+  t.equal(compileBundle(empty, cacheDir, 'create'), null, 'an empty file');
+  t.equal(compileBundle(dir, cacheDir, 'create'), null, 'a directory');
+  const call = compileBundle as unknown as (...args: unknown[]) => unknown;
+  t.equal(call(latin, cacheDir), null, 'too few arguments');
+  t.equal(call(latin, 42, 'create'), null, 'an argument not a string');
 });

@@ -1,4 +1,4 @@
-import { lstatSync, readFileSync, readdirSync, renameSync, rmSync, rmdirSync, statSync, unlinkSync, writeFileSync, type Dirent } from 'fs';
+import { existsSync, lstatSync, readFileSync, readdirSync, renameSync, rmSync, rmdirSync, unlinkSync, writeFileSync, type Dirent } from 'fs';
 import { join } from 'path';
 
 let tempCounter = 0;
@@ -21,14 +21,16 @@ export function writeFileAtomically(file: string, content: string, mode = 0o644)
  */
 
 /**
- * A file's text, or undefined when it is not there (ENOENT, ENOTDIR). A missing file is asked
- * about before it is read, because for every fs error it throws Node builds an Error with a
- * stack: the first of a process cost ~0.5 ms, and a gone process's /proc/<pid>/stat, a
- * container's missing state.json or a cgroup yet to be made are everyday answers. Other errors
- * throw.
+ * A file's text, or undefined when it is not there (ENOENT, ENOTDIR, or a path that cannot be
+ * followed). A missing file is asked about before it is read, because for every fs error it
+ * throws Node builds an Error with a stack: the first of a process cost ~0.5 ms, and a gone
+ * process's /proc/<pid>/stat, a container's missing state.json or a cgroup yet to be made are
+ * everyday answers. It is asked with access(2) (existsSync): a stat builds a Stats object, and
+ * the first statSync of a process compiled ~80 us of Node's code. Errors reading a file that is
+ * there throw.
  */
 export function readFileIfPresent(file: string): string | undefined {
-  if (!statSync(file, { throwIfNoEntry: false })) return undefined;
+  if (!existsSync(file)) return undefined;
   try {
     return readFileSync(file, 'utf8');
   } catch (err) {

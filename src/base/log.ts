@@ -27,10 +27,10 @@ export type LoggerOptions = Pick<GlobalOptions, 'log' | 'logFormat' | 'debug'>;
 
 /** Writes all of `text` to `fd`, retrying when a non-blocking pipe is full. */
 export function writeFd(fd: number, text: string): void {
-  let buf = Buffer.from(text);
-  while (buf.length > 0) {
+  const buf = Buffer.from(text);
+  for (let written = 0; written < buf.length; ) {
     try {
-      buf = buf.subarray(writeSync(fd, buf));
+      written += writeSync(fd, buf, written);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
     }

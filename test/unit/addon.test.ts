@@ -113,3 +113,28 @@ t.test('reapExited: null while the child runs, its status once it has exited', a
   for (let i = 0; i < 1000 && status === null; i++, sleepMs(5)) status = addon.reapExited(done);
   t.same(status, { code: 7, signal: null }, 'exit status 7');
 });
+
+t.test('waitExit: the status of a child, waited for on the event loop without a thread', async (t) => {
+  // A child node runs it, so that the thread count is its own: libuv's pool, once started by a
+  // first job, is four more threads for the rest of the process.
+  const child = [
+    `const fs = require('fs');`,
+    `const addon = require(${JSON.stringify(path.join(REPO, 'dist/src/native/index.js'))}).native();`,
+    `const threads = () => fs.readdirSync('/proc/self/task').length;`,
+    `const before = threads();`,
+    `const exits = addon.spawnInit('/bin/sh', 'sh', ['-c', 'sleep 0.2; exit 3'], [0, 1, 2]);`,
+    `const killed = addon.spawnInit('/bin/sleep', 'sleep', ['30'], [0, 1, 2]);`,
+    `const waits = [addon.waitExit(exits), addon.waitExit(killed)];`,
+    `setTimeout(() => process.kill(killed, 'SIGTERM'), 50);`,
+    `Promise.all(waits).then((statuses) => process.stdout.write(JSON.stringify({ statuses, before, after: threads() })));`,
+  ].join('\n');
+  const r = spawnSync(process.execPath, ['-e', child], { encoding: 'utf8', timeout: 30_000 });
+  t.equal(r.status, 0, r.stderr);
+  const seen = JSON.parse(r.stdout || '{}') as { statuses: unknown[]; before: number; after: number };
+  t.same(seen.statuses, [{ code: 3, signal: null }, { code: null, signal: 15 }], 'exit status 3, and SIGTERM');
+  t.equal(seen.after, seen.before, "no thread was started (libuv's pool stayed down)");
+});
+
+t.test('waitExit of a process that is not a child rejects, as waitpid does', async (t) => {
+  await t.rejects(native().waitExit(1), /waitpid: .*(ECHILD|No child)/);
+});

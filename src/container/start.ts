@@ -1,4 +1,3 @@
-import { removeFile } from '../base/files';
 import { runHooks } from './hooks';
 import type { Logger } from '../base/log';
 import { native } from '../native';
@@ -9,8 +8,8 @@ import { requireAllowed, statusOf } from './status';
 export function startContainer(store: StateStore, record: ContainerRecord, log: Logger): void {
   requireAllowed('start', statusOf(store, record), record.id);
   const fifo = store.execFifoPath(record.id);
+  // It unlinks the fifo itself, once it holds it open.
   native().releaseExecFifo(fifo, record.pid, record.pidStartTime);
-  removeFile(fifo);
   try {
     runHooks('poststart', record.config.hooks, { ociVersion: record.ociVersion, id: record.id, status: 'running', pid: record.pid, bundle: record.bundle, annotations: record.annotations });
   } catch (err) {

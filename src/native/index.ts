@@ -57,7 +57,7 @@ export interface NativeAddon {
    * up with an error when `pid` dies first. Returns when the init has been released.
    */
   releaseExecFifo(path: string, pid: number, pidStartTime: number): void;
-  /** Blocks (off the JS thread) until child `pid` exits; reaps it. */
+  /** Resolves once child `pid` has exited (its pidfd polled on the event loop); reaps it. */
   waitExit(pid: number): Promise<ExitStatus>;
   /** Reaps child `pid` if it has exited, without blocking; null while it runs. */
   reapExited(pid: number): ExitStatus | null;

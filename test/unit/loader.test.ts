@@ -121,3 +121,35 @@ t.test('what it will not take gives null: Node compiles it instead', async (t) =
   t.equal(call(latin, cacheDir), null, 'too few arguments');
   t.equal(call(latin, 42, 'create'), null, 'an argument not a string');
 });
+
+/** A node child that loads the loader first, as the entry does, then runs `body`; its result. */
+function withLoader(body: string, stdin: 'pipe' | 'ignore' = 'ignore'): { status: number | null; stdout: string; stderr: string } {
+  const script = `const loader = { exports: {} }; process.dlopen(loader, ${JSON.stringify(LOADER)});\n${body}`;
+  const env = { ...process.env };
+  delete env.NODE_OPTIONS;
+  const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 30_000, env, stdio: [stdin, 'pipe', 'pipe'] });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+t.test('exitNow ends the process with its status, at once: no exit listener, no code after it runs', async (t) => {
+  const r = withLoader(`
+    process.on('exit', () => process.stdout.write('exit listener ran'));
+    require('fs').writeSync(1, 'before;');
+    loader.exports.exitNow(7);
+    require('fs').writeSync(1, 'after;');`);
+  t.equal(r.status, 7, r.stderr);
+  t.equal(r.stdout, 'before;', 'what was written is there; nothing after it, no listener');
+});
+
+t.test('exitNow leaves the exit to process.exit once fds 0-2 are not as the process got them', async (t) => {
+  // A stream over a pipe on fd 0 makes it O_NONBLOCK (libuv): Node's exit puts that back, _exit would not.
+  const r = withLoader(`
+    process.stdin.resume();
+    const ended = loader.exports.exitNow(3);
+    require('fs').writeSync(1, 'returned ' + ended);
+    process.exit(4);`, 'pipe');
+  t.equal(r.status, 4, r.stderr);
+  t.equal(r.stdout, 'returned false');
+  const bad = withLoader(`require('fs').writeSync(1, String(loader.exports.exitNow('x')));`);
+  t.equal(bad.stdout, 'false', 'a status that is no integer is refused');
+});

@@ -9,7 +9,7 @@
 //
 // It speaks V8's API, not N-API, so it is built for the node that builds it (node-gyp): a node of
 // another ABI refuses to load it, and codeCache.ts then compiles through Node's vm, as it does
-// for a file this loader will not take. No C++ library beyond what V8's headers inline.
+// for a file this loader will not take.
 #include <node.h>
 #include <node_buffer.h>
 #include <v8.h>

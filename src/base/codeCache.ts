@@ -10,8 +10,8 @@
  *
  * V8 checks its version and flags, but of the source only its length: a cache is therefore
  * named after the source file's inode, size and mtime (ns), so a rebuilt or edited file never
- * meets the cache of another. The caches live in dist/code-cache/ (./paths.ts; the build empties dist/);
- * where it is not writable, commands run uncached and say so under --debug.
+ * meets the cache of another. The caches live in dist/code-cache/ (./paths.ts; the build empties
+ * dist/); where it is not writable, commands run uncached and say so under --debug.
  *
  * Files are compiled by the loader addon (native/loader/loader.cc) where it loads, else through
  * Node's fs and vm; the caches each writes are the other's. The entry compiles its own bundle

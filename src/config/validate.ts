@@ -62,8 +62,9 @@ export function loadBundle(bundleDir: string): Bundle {
 }
 
 function realRootfs(bundle: string, spec: Spec): string {
-  // checkSpec has made sure root.path names an existing directory.
-  return fs.realpathSync(path.resolve(bundle, spec.root!.path));
+  // checkSpec has made sure root.path names an existing directory. realpath(3) in one call, where
+  // Node's JS realpathSync lstats its way along the path (~0.1 ms with its first-call compiling).
+  return fs.realpathSync.native(path.resolve(bundle, spec.root!.path));
 }
 
 /**

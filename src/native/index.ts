@@ -59,6 +59,11 @@ export interface NativeAddon {
   releaseExecFifo(path: string, pid: number, pidStartTime: number): void;
   /** Resolves once child `pid` has exited (its pidfd polled on the event loop); reaps it. */
   waitExit(pid: number): Promise<ExitStatus>;
+  /**
+   * Sends each of `signals` that runts receives on to `pid` (gone is fine), until the returned
+   * function is called. Signals outside the forwarded set (see the addon) throw EINVAL.
+   */
+  forwardSignals(pid: number, signals: NodeJS.Signals[]): () => void;
   /** Reaps child `pid` if it has exited, without blocking; null while it runs. */
   reapExited(pid: number): ExitStatus | null;
   /** Sends `signal` through a pidfd so a recycled pid is never signalled. */

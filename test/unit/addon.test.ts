@@ -138,3 +138,20 @@ t.test('waitExit: the status of a child, waited for on the event loop without a 
 t.test('waitExit of a process that is not a child rejects, as waitpid does', async (t) => {
   await t.rejects(native().waitExit(1), /waitpid: .*(ECHILD|No child)/);
 });
+
+t.test('forwardSignals: what runts receives goes on to the process, until stopped', async (t) => {
+  // In a child node: a SIGUSR1 sent to it reaches its child, which exits 7 on it; once stopped,
+  // no handle is left to keep the child node's event loop alive, and it ends by itself.
+  const child = [
+    `const addon = require(${JSON.stringify(path.join(REPO, 'dist/src/native/index.js'))}).native();`,
+    `const pid = addon.spawnInit('/bin/sh', 'sh', ['-c', 'trap "exit 7" USR1; while :; do sleep 0.05; done'], [0, 1, 2]);`,
+    `const stop = addon.forwardSignals(pid, ['SIGUSR1', 'SIGTERM']);`,
+    `setTimeout(() => process.kill(process.pid, 'SIGUSR1'), 200);`,
+    `addon.waitExit(pid).then((status) => { stop(); stop(); process.stdout.write(JSON.stringify(status)); });`,
+  ].join('\n');
+  const r = spawnSync(process.execPath, ['-e', child], { encoding: 'utf8', timeout: 30_000 });
+  t.equal(r.signal, null, 'the child node was not killed (nor timed out)');
+  t.equal(r.status, 0, r.stderr);
+  t.same(JSON.parse(r.stdout || '{}'), { code: 7, signal: null }, 'the signal reached the process');
+  t.throws(() => native().forwardSignals(1, ['SIGKILL' as NodeJS.Signals]), /EINVAL|Invalid argument/, 'a signal outside the set is refused');
+});

@@ -21,6 +21,15 @@ export function writeFileAtomically(file: string, content: string, mode = 0o644)
  */
 
 /**
+ * Whether `path` is a directory (or a symbolic link to one). Asked with access(2) on the path
+ * with a trailing slash, which resolves only to a directory: the first statSync of a process
+ * compiled ~0.1-0.2 ms of Node's code (the Stats classes) for this one bit.
+ */
+export function isDirectory(path: string): boolean {
+  return path !== '' && existsSync(`${path}/`);
+}
+
+/**
  * A file's text, or undefined when it is not there (ENOENT, ENOTDIR, or a path that cannot be
  * followed). A missing file is asked about before it is read, because for every fs error it
  * throws Node builds an Error with a stack: the first of a process cost ~0.5 ms, and a gone

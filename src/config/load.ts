@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { RuntimeError, describeSystemError } from '../base/errors';
+import { isDirectory } from '../base/files';
 import { foldKeys } from './keys';
 
 export const CONFIG_FILE = 'config.json';
@@ -31,6 +32,8 @@ export function readConfig(bundleDir: string): ConfigFile {
 }
 
 function assertDirectory(bundle: string): void {
+  if (isDirectory(bundle)) return;
+  // What is wrong with it, in stat's words.
   let stat: fs.Stats;
   try {
     stat = fs.statSync(bundle);

@@ -8,6 +8,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { isDirectory } from '../base/files';
 import type {
   LinuxIDMapping,
   LinuxNamespaceType,
@@ -223,6 +224,7 @@ function checkRootfs(out: Findings, spec: Spec, bundle: string): void {
   if (!spec.root) return out.add('/', "must have required property 'root'");
   if (spec.root.path === '') return out.add('/root/path', 'must not be empty');
   const rootfs = path.resolve(bundle, spec.root.path);
+  if (isDirectory(rootfs)) return;
   let stat: fs.Stats;
   try {
     stat = fs.statSync(rootfs);

@@ -1,6 +1,6 @@
 /** OCI hooks run by the runtime itself (prestart, createRuntime, poststart, poststop). */
-import { statSync } from 'fs';
 import { RuntimeError } from '../base/errors';
+import { isDirectory } from '../base/files';
 import type { Hook, Hooks, State } from '../config/types';
 
 export type RuntimeHookKind = 'prestart' | 'createRuntime' | 'poststart' | 'poststop';
@@ -43,9 +43,5 @@ export function runHooks(kind: RuntimeHookKind, hooks: Hooks | undefined, state:
 }
 
 function bundleDirectory(bundle: string): string | undefined {
-  try {
-    return statSync(bundle).isDirectory() ? bundle : undefined;
-  } catch {
-    return undefined;
-  }
+  return isDirectory(bundle) ? bundle : undefined;
 }

@@ -15,6 +15,7 @@
  */
 import fs = require('fs');
 import path = require('path');
+import { isDirectory } from '../base/files';
 import { selfMountinfo } from '../base/mountinfo';
 
 export interface LsmHost {
@@ -87,14 +88,6 @@ function selinuxEnabled(): boolean {
   }
 }
 
-function isDirectory(p: string): boolean {
-  try {
-    // Not thrown when missing (the common case): a thrown fs error costs Node a stack.
-    return fs.statSync(p, { throwIfNoEntry: false })?.isDirectory() ?? false;
-  } catch {
-    return false;
-  }
-}
 
 export interface LsmSettings {
   apparmorProfile?: string;

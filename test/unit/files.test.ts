@@ -1,0 +1,43 @@
+/**
+ * src/base/files.ts's questions about paths, asked without Node's Stats: isDirectory (access(2)
+ * on the path with a trailing slash) and readFileIfPresent (access(2), then the read).
+ */
+import t from 'tap';
+import fs = require('fs');
+import os = require('os');
+import path = require('path');
+import { isDirectory, readFileIfPresent } from '../../src/base/files';
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'runts-files-'));
+t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+const file = path.join(dir, 'file');
+fs.writeFileSync(file, 'text');
+fs.mkdirSync(path.join(dir, 'sub'));
+fs.symlinkSync(path.join(dir, 'sub'), path.join(dir, 'to-sub'));
+fs.symlinkSync(file, path.join(dir, 'to-file'));
+fs.symlinkSync(path.join(dir, 'missing'), path.join(dir, 'dangling'));
+
+t.test('isDirectory answers as stat(2) and S_ISDIR would', async (t) => {
+  const statSays = (p: string) => {
+    try {
+      return fs.statSync(p).isDirectory();
+    } catch {
+      return false;
+    }
+  };
+  for (const name of ['sub', 'to-sub', 'file', 'to-file', 'dangling', 'missing', 'file/below', 'sub/']) {
+    const p = path.join(dir, name);
+    t.equal(isDirectory(p), statSays(p), name);
+  }
+  t.equal(isDirectory(dir), true, 'an absolute directory');
+  t.equal(isDirectory(''), false, 'an empty path is no directory (not "/")');
+});
+
+t.test('readFileIfPresent: the text, or undefined for what is not there', async (t) => {
+  t.equal(readFileIfPresent(file), 'text');
+  t.equal(readFileIfPresent(path.join(dir, 'to-file')), 'text', 'through a symbolic link');
+  t.equal(readFileIfPresent(path.join(dir, 'missing')), undefined);
+  t.equal(readFileIfPresent(path.join(dir, 'dangling')), undefined, 'a dangling link');
+  t.equal(readFileIfPresent(path.join(dir, 'file', 'below')), undefined, 'below a file (ENOTDIR)');
+  t.throws(() => readFileIfPresent(path.join(dir, 'sub')), /EISDIR/, 'a directory is there, and unreadable: that throws');
+});

@@ -22,6 +22,13 @@ function watched<T extends (...args: never[]) => unknown>(name: string, fn: T): 
 
 const fsFunctions = fs as unknown as Record<string, (...args: never[]) => unknown>;
 for (const name of Object.keys(fs).filter((key) => key.endsWith('Sync') && key !== 'appendFileSync')) {
-  fsFunctions[name] = watched(name, fsFunctions[name]);
+  const original = fsFunctions[name];
+  if (typeof original !== 'function') continue;
+  const wrapper = watched(name, original) as typeof original & Record<string, unknown>;
+  // Their own variants too (realpathSync.native).
+  for (const [key, variant] of Object.entries(original)) {
+    wrapper[key] = typeof variant === 'function' ? watched(`${name}.${key}`, variant as (...args: never[]) => unknown) : variant;
+  }
+  fsFunctions[name] = wrapper;
 }
 process.kill = watched('process.kill', process.kill);

@@ -1,4 +1,4 @@
-import { existsSync, lstatSync, readFileSync, readdirSync, renameSync, rmSync, rmdirSync, unlinkSync, writeFileSync, type Dirent } from 'fs';
+import { existsSync, readFileSync, readdirSync, renameSync, rmSync, rmdirSync, unlinkSync, writeFileSync, type Dirent } from 'fs';
 import { join } from 'path';
 
 let tempCounter = 0;
@@ -49,9 +49,12 @@ export function readFileIfPresent(file: string): string | undefined {
   }
 }
 
-/** unlink(2); a file already gone is fine (asked first, as in readFileIfPresent). */
+/**
+ * unlink(2); a file already gone is fine. Not asked first as readFileIfPresent asks: every caller
+ * removes a file it knows is there (an intent, a directory's entry) but on its error paths, and
+ * an lstatSync compiled Node's Stats classes for the answer.
+ */
 export function removeFile(file: string): void {
-  if (!lstatSync(file, { throwIfNoEntry: false })) return;
   try {
     unlinkSync(file);
   } catch (err) {

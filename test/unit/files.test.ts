@@ -1,12 +1,13 @@
 /**
- * src/base/files.ts's questions about paths, asked without Node's Stats: isDirectory (access(2)
- * on the path with a trailing slash) and readFileIfPresent (access(2), then the read).
+ * src/base/files.ts's calls on paths, made without Node's Stats: isDirectory (access(2) on the
+ * path with a trailing slash), readFileIfPresent (access(2), then the read) and removeFile
+ * (unlink(2) of the entry itself).
  */
 import t from 'tap';
 import fs = require('fs');
 import os = require('os');
 import path = require('path');
-import { isDirectory, readFileIfPresent } from '../../src/base/files';
+import { isDirectory, readFileIfPresent, removeFile } from '../../src/base/files';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'runts-files-'));
 t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -40,4 +41,20 @@ t.test('readFileIfPresent: the text, or undefined for what is not there', async 
   t.equal(readFileIfPresent(path.join(dir, 'dangling')), undefined, 'a dangling link');
   t.equal(readFileIfPresent(path.join(dir, 'file', 'below')), undefined, 'below a file (ENOTDIR)');
   t.throws(() => readFileIfPresent(path.join(dir, 'sub')), /EISDIR/, 'a directory is there, and unreadable: that throws');
+});
+
+t.test('removeFile removes the entry itself (a link, not what it points to); gone is fine', async (t) => {
+  const target = path.join(dir, 'kept');
+  fs.writeFileSync(target, 'kept');
+  const link = path.join(dir, 'link-to-kept');
+  fs.symlinkSync(target, link);
+  removeFile(link);
+  t.notOk(fs.existsSync(link), 'the link is gone');
+  t.equal(fs.readFileSync(target, 'utf8'), 'kept', 'its target is not');
+  const dangling = path.join(dir, 'dangling-too');
+  fs.symlinkSync(path.join(dir, 'nowhere'), dangling);
+  removeFile(dangling);
+  t.throws(() => fs.lstatSync(dangling), /ENOENT/, 'a dangling link is removed');
+  t.doesNotThrow(() => removeFile(path.join(dir, 'never-there')), 'a missing file');
+  t.throws(() => removeFile(path.join(dir, 'sub')), /EISDIR|EPERM/, 'a directory is no file: that throws');
 });

@@ -294,6 +294,15 @@ class WaitWorker : public Napi::AsyncWorker {
   Napi::Promise::Deferred deferred_;
 };
 
+// waitpid(WNOHANG) of child `pid`, EINTR retried: `pid` once reaped (status in *status), 0 while
+// it runs, -1 with errno set when it is no child of ours.
+pid_t reapIfExited(pid_t pid, int* status) {
+  pid_t r;
+  do r = waitpid(pid, status, WNOHANG | __WALL);
+  while (r < 0 && errno == EINTR);
+  return r;
+}
+
 // One waitExit on the event loop: libuv polls the child's pidfd, readable once it has exited.
 struct ExitWatch {
   ExitWatch(Napi::Env env, pid_t pid, int pidfd)
@@ -317,9 +326,7 @@ void CloseWatch(ExitWatch* watch) {
 void OnChildExited(uv_poll_t* handle, int status, int /*events*/) {
   auto* watch = static_cast<ExitWatch*>(handle->data);
   int wstatus = 0;
-  pid_t r;
-  do r = waitpid(watch->pid, &wstatus, WNOHANG | __WALL);
-  while (r < 0 && errno == EINTR);
+  pid_t r = reapIfExited(watch->pid, &wstatus);
   int err = r < 0 ? errno : status < 0 ? -status : 0;
   if (r == 0 && !err) return;  // woken early: wait on
   uv_poll_stop(handle);
@@ -345,9 +352,7 @@ Napi::Value WaitExit(const Napi::CallbackInfo& info) {
   pid_t pid = info[0].As<Napi::Number>().Int32Value();
   // Asked first, as the pool's waitpid would: a child already gone, or no child of ours at all.
   int wstatus = 0;
-  pid_t r;
-  do r = waitpid(pid, &wstatus, WNOHANG | __WALL);
-  while (r < 0 && errno == EINTR);
+  pid_t r = reapIfExited(pid, &wstatus);
   if (r != 0) {
     auto deferred = Napi::Promise::Deferred::New(env);
     if (r == pid) deferred.Resolve(exitStatus(env, wstatus));
@@ -447,12 +452,10 @@ Napi::Value ForwardSignals(const Napi::CallbackInfo& info) {
 Napi::Value ReapExited(const Napi::CallbackInfo& info) {
   pid_t pid = info[0].As<Napi::Number>().Int32Value();
   int status = 0;
-  for (;;) {
-    pid_t r = waitpid(pid, &status, WNOHANG | __WALL);
-    if (r == pid) return exitStatus(info.Env(), status);
-    if (r == 0) return info.Env().Null();
-    if (errno != EINTR) return throwErrno(info.Env(), "waitpid " + std::to_string(pid), errno);
-  }
+  pid_t r = reapIfExited(pid, &status);
+  if (r == pid) return exitStatus(info.Env(), status);
+  if (r == 0) return info.Env().Null();
+  return throwErrno(info.Env(), "waitpid " + std::to_string(pid), errno);
 }
 
 // pidfd first, then the start-time check: once the pidfd is held, the pid cannot be recycled

@@ -43,7 +43,7 @@ export interface CompiledBundle {
  */
 export type BundleCompiler = (file: string, cacheDir: string, command: string) => CompiledBundle | null;
 
-export type Compiler = 'native' | 'node';
+type Compiler = 'native' | 'node';
 
 interface Registry {
   /** The command whose run the caches are for; no caching until it is set. */

@@ -11,7 +11,7 @@
  * (adoptEntryLoad). Without the addon, codeCache.js does it all through Node (~0.5 ms more).
  */
 import path = require('path');
-import type { BundleCompiler, CompiledBundle } from '../base/codeCache';
+import type { BundleCompiler, EntryLoad } from '../base/codeCache';
 import { MODULE_DIR, codeCacheDir, nativeBuildDir } from '../base/paths';
 
 type Cli = typeof import('./main');
@@ -53,12 +53,14 @@ try {
   // Missing, or built for another node: codeCache.js compiles through Node below.
 }
 const compileBundle = loader.exports.compileBundle;
-const compiled: CompiledBundle | null = compileBundle ? compileBundle(file, cacheDir, command) : null;
+const compiled = compileBundle?.(file, cacheDir, command);
+// What main.js takes over (adoptEntryLoad): the loader compiled its bundle.
+const entryLoad: EntryLoad | undefined = compileBundle && compiled ? { command, compileBundle, file, compiled } : undefined;
 
 let cli: Cli;
-if (compileBundle && compiled) {
+if (entryLoad) {
   const module = { exports: {} as Cli, filename: file, id: file, loaded: true };
-  compiled.wrapper.call(module.exports, module.exports, require, module, file, MODULE_DIR);
+  entryLoad.compiled.wrapper.call(module.exports, module.exports, require, module, file, MODULE_DIR);
   cli = module.exports;
 } else {
   const codeCache = require('./codeCache.js') as typeof import('../base/codeCache');
@@ -71,7 +73,7 @@ if (compileBundle && compiled) {
 // written at exit), and fds 0-2 as the process got them, which exitNow checks itself.
 const exitNow =
   process.execArgv.length === 0 && process.env.NODE_OPTIONS === undefined && process.env.NODE_V8_COVERAGE === undefined ? loader.exports.exitNow : undefined;
-cli.main(argv, compileBundle && compiled ? { command, compileBundle, file, compiled } : undefined).then((status) => {
+cli.main(argv, entryLoad).then((status) => {
   if (exitNow && process.listenerCount('exit') === 0) exitNow(status);
   process.exit(status);
 });

@@ -88,7 +88,6 @@ function selinuxEnabled(): boolean {
   }
 }
 
-
 export interface LsmSettings {
   apparmorProfile?: string;
   selinuxLabel?: string;

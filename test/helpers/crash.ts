@@ -196,7 +196,11 @@ export function crashBundles(t: Test, o: { root: string; prefix: string; marker:
     spec.root = { path: path.join(bundle, 'rootfs'), readonly: true };
     const dir = path.join(bundle, 'configs', id);
     fs.mkdirSync(dir, { recursive: true });
-    fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(spec));
+    // Written aside and renamed in: workers contending for one id rewrite its config while
+    // another worker's create may be reading it, and a truncated file there is the test's race.
+    const file = path.join(dir, 'config.json');
+    fs.writeFileSync(`${file}.${process.pid}.tmp`, JSON.stringify(spec));
+    fs.renameSync(`${file}.${process.pid}.tmp`, file);
     return dir;
   };
   return { bundle, bundleFor };

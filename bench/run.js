@@ -103,7 +103,7 @@ function report(cases, samples) {
 }
 
 function main() {
-  if (!fs.existsSync(RUNTS[1])) throw new Error(`${RUNTS[1]} is missing: run npx tsc -p . first`);
+  if (!fs.existsSync(RUNTS[0])) throw new Error(`${RUNTS[0]} is missing: run npx tsc -p . first`);
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'runts-bench-'));
   const runtsRoot = path.join(work, 'runts');
   const runcRoot = path.join(work, 'runc');

@@ -6,13 +6,15 @@
  * command table (a wrong guess only names another cache file).
  *
  * This file alone is compiled afresh by every call, and so is each function it calls: it is
- * straight-line code with no module of runts' own in it but ../base/paths.ts. The loader addon
- * (native/loader/loader.cc) compiles the bundle; main.js then takes over its record
- * (adoptEntryLoad). Without the addon, codeCache.js does it all through Node (~0.5 ms more).
+ * straight-line code with no module of runts' own in it but ../base/paths.ts and ./nodeFlags.ts.
+ * The loader addon (native/loader/loader.cc) compiles the bundle; main.js then takes over its
+ * record (adoptEntryLoad). Without the addon, codeCache.js does it all through Node (~0.5 ms
+ * more). The first line is rewritten by the build (src/build/bundle.ts).
  */
 import path = require('path');
 import type { BundleCompiler, EntryLoad } from '../base/codeCache';
 import { MODULE_DIR, codeCacheDir, nativeBuildDir } from '../base/paths';
+import { SHEBANG_NODE_FLAGS } from './nodeFlags';
 
 type Cli = typeof import('./main');
 
@@ -69,10 +71,12 @@ if (entryLoad) {
 }
 // process.exit ends in exit(3): Node stops its platform's threads, OpenSSL cleans up, destructors
 // run, ~0.7 ms of every call. Where nothing is left for them to do, the loader ends the process
-// with _exit(2) instead: no 'exit' listener, no flag or NODE_OPTIONS (a profile or coverage is
-// written at exit), and fds 0-2 as the process got them, which exitNow checks itself.
+// with _exit(2) instead: no 'exit' listener, no flag but the shebang's and no NODE_OPTIONS (a
+// profile or coverage is written at exit), and fds 0-2 as the process got them, which exitNow
+// checks itself.
+const onlyShebangFlags = process.execArgv.every((flag) => SHEBANG_NODE_FLAGS.includes(flag));
 const exitNow =
-  process.execArgv.length === 0 && process.env.NODE_OPTIONS === undefined && process.env.NODE_V8_COVERAGE === undefined ? loader.exports.exitNow : undefined;
+  onlyShebangFlags && process.env.NODE_OPTIONS === undefined && process.env.NODE_V8_COVERAGE === undefined ? loader.exports.exitNow : undefined;
 cli.main(argv, entryLoad).then((status) => {
   if (exitNow && process.listenerCount('exit') === 0) exitNow(status);
   process.exit(status);

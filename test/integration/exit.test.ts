@@ -8,12 +8,14 @@ import t from 'tap';
 import fs = require('fs');
 import { spawnSync } from 'child_process';
 import { CLI, childEnv, scratchDir } from '../helpers/runts';
+import { SHEBANG_NODE_FLAGS } from '../../src/cli/nodeFlags';
 
 const STRACE = '/usr/bin/strace';
 const skip = fs.existsSync(STRACE) ? false : 'strace missing: apt-get install strace';
 
 /**
- * runts under strace (exit calls only), in the environment a runtime's caller gives it: tap's
+ * runts under strace (exit calls only), run as its callers run it (the binary itself, so node
+ * gets the shebang's options), in the environment a runtime's caller gives it: tap's
  * process tracking puts its hook back into NODE_OPTIONS, and its NODE_V8_COVERAGE, into every
  * child's environment, so env(1) takes them out of runts' own; `set` adds variables after that.
  */
@@ -21,7 +23,7 @@ function traced(args: string[], set: Record<string, string> = {}): { status: num
   const assignments = Object.entries(set).map(([name, value]) => `${name}=${value}`);
   const r = spawnSync(
     '/usr/bin/env',
-    ['-u', 'NODE_OPTIONS', '-u', 'NODE_V8_COVERAGE', ...assignments, STRACE, '-f', '-qq', '-e', 'trace=exit,exit_group', process.execPath, CLI, ...args],
+    ['-u', 'NODE_OPTIONS', '-u', 'NODE_V8_COVERAGE', ...assignments, STRACE, '-f', '-qq', '-e', 'trace=exit,exit_group', CLI, ...args],
     { env: childEnv(), encoding: 'utf8', timeout: 60_000 },
   );
   const calls = r.stderr.split('\n').map((line) => /\b(exit_group|exit)\(/.exec(line)?.[1]).filter((call): call is string => call !== undefined);
@@ -34,6 +36,15 @@ function tracedList(set: Record<string, string> = {}): ReturnType<typeof traced>
   t.teardown(() => fs.rmSync(root, { recursive: true, force: true }));
   return traced(['--root', root, 'list'], set);
 }
+
+t.test('the binary runs the node that built it, with the shebang options', async (t) => {
+  const firstLine = fs.readFileSync(CLI, 'utf8').split('\n')[0];
+  t.equal(firstLine, `#!${process.execPath} ${SHEBANG_NODE_FLAGS.join(' ')}`);
+  t.ok(SHEBANG_NODE_FLAGS.includes('--no-rehash-snapshot'), 'no rehashing of the startup snapshot (src/cli/nodeFlags.ts)');
+  const r = spawnSync(CLI, ['--version'], { env: childEnv(), encoding: 'utf8', timeout: 60_000 });
+  t.equal(r.status, 0, r.stderr);
+  t.match(r.stdout, /^runts version /);
+});
 
 t.test('a command ends at once: one exit_group, no thread of Node stopped before it', { skip }, async (t) => {
   const r = tracedList();

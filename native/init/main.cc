@@ -88,8 +88,10 @@ void runStage2(const json::Value& plan, int releasePipe) {
     channel::fail("open /proc", errno);
   if (!plan["exec"].flag()) {
     rootfs::prepare(plan);
-    channel::send(protocol::kHook, "\"name\":\"createRuntime\"");
-    state = channel::expect(protocol::kContinue)["state"].str();
+    if (plan["hookPoint"].flag()) {
+      channel::send(protocol::kHook, "\"name\":\"createRuntime\"");
+      state = channel::expect(protocol::kContinue)["state"].str();
+    }
     // runc runs them from the rootfs directory (still the host's path, before the pivot).
     std::string rootfsDir = plan["rootfs"].str();
     if (chdir(rootfsDir.c_str()) < 0) channel::fail("chdir to the rootfs " + rootfsDir, errno);

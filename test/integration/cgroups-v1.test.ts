@@ -64,11 +64,16 @@ function joined(dirs: string[], script: string): ChildProcess {
   return spawn('/bin/sh', ['-c', `${moves} || exit 99\n${script}`], { stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
-function output(child: ChildProcess): { out: () => string } {
+/**
+ * What `child` writes to stdout and stderr; `closed` settles once both are drained ('exit' may
+ * come before the last of the output has been read).
+ */
+function output(child: ChildProcess): { out: () => string; closed: Promise<{ code: number | null }> } {
   let text = '';
   child.stdout?.on('data', (d) => (text += d));
   child.stderr?.on('data', (d) => (text += d));
-  return { out: () => text };
+  const closed = new Promise<{ code: number | null }>((resolve) => child.once('close', (code) => resolve({ code })));
+  return { out: () => text, closed };
 }
 
 t.test('cgroup v1 driver', { skip }, async (t) => {
@@ -130,7 +135,7 @@ t.test('cgroup v1 driver', { skip }, async (t) => {
     t.equal(fs.readFileSync(path.join(cg.paths.pids, 'pids.max'), 'utf8').trim(), '2');
     const child = joined([cg.paths.pids], 'sleep 5 & sleep 5 & sleep 5 & wait; echo finished');
     const out = output(child);
-    const result = await exited(child);
+    const result = await out.closed;
     t.match(out.out(), /fork|resource temporarily unavailable/i, 'a fork past the limit fails');
     t.not(result.code, null);
   });
@@ -158,7 +163,7 @@ t.test('cgroup v1 driver', { skip }, async (t) => {
     t.match(list, /^c 136:\* rwm$/m);
     const child = joined([cg.paths.devices], 'cat /dev/null; echo "null=$?"; head -c 4 /dev/zero | wc -c');
     const out = output(child);
-    await exited(child);
+    await out.closed;
     t.match(out.out(), /Operation not permitted/);
     t.match(out.out(), /null=1/);
     t.match(out.out(), /^4$/m, '/dev/zero readable');
@@ -166,7 +171,7 @@ t.test('cgroup v1 driver', { skip }, async (t) => {
     cg.apply({ devices: [{ allow: false, access: 'rwm' }, { allow: true, type: 'c', major: 1, minor: 3, access: 'rwm' }] });
     const again = joined([cg.paths.devices], 'cat /dev/null && echo ok');
     const out2 = output(again);
-    await exited(again);
+    await out2.closed;
     t.match(out2.out(), /^ok$/m);
   });
 

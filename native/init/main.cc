@@ -88,10 +88,10 @@ void runStage2(const json::Value& plan, int releasePipe) {
     channel::fail("open /proc", errno);
   if (!plan["exec"].flag()) {
     rootfs::prepare(plan);
-    if (plan["hookPoint"].flag()) {
-      channel::send(protocol::kHook, "\"name\":\"createRuntime\"");
-      state = channel::expect(protocol::kContinue)["state"].str();
-    }
+    // Also the barrier before joinAfterSetup: runts answers only once it has written the
+    // cgroup's resources, devices among them (a deny-all first), so stop here even without hooks.
+    channel::send(protocol::kHook, "\"name\":\"createRuntime\"");
+    state = channel::expect(protocol::kContinue)["state"].str();
     // runc runs them from the rootfs directory (still the host's path, before the pivot).
     std::string rootfsDir = plan["rootfs"].str();
     if (chdir(rootfsDir.c_str()) < 0) channel::fail("chdir to the rootfs " + rootfsDir, errno);

@@ -6,7 +6,7 @@
 //   init → runtime   "usermap" {pid}         a new user namespace needs its id maps (namespaces.cc)
 //   runtime → init   "usermap-done"          the maps are written
 //   init → runtime   "pid" {pid}             stage 2's host pid; stage 1 then exits (main.cc)
-//   init → runtime   "hook" {name}           create with hooks (plan hookPoint): the rootfs is ready
+//   init → runtime   "hook" {name}           create only: the rootfs is ready, before createRuntime
 //   runtime → init   "continue" {state}      prestart/createRuntime hooks ran; state for our hooks
 //   init → runtime   "console" + fd          process.terminal: the pty master (terminal.cc)
 //   init → runtime   "seccomp-listener" + fd an SCMP_ACT_NOTIFY filter's listener (seccomp.cc)

@@ -102,7 +102,9 @@ export async function createContainer(globals: GlobalOptions, request: CreateReq
     const joinFiles = cgroup.initJoinFiles?.();
     const selfJoin = joinFiles ? planCgroupJoin(joinFiles, spec, { beforeSetup: joinBeforeSetup, exec: false }) : null;
     // A container process that joins its v1 cgroups only after its setup runs nothing of the
-    // container's before "created": its resources can be written while the init sets up.
+    // container's before "created": its resources can be written while the init sets up. The
+    // init's stop at the hook point (answered only once they are written) keeps it out of the
+    // cgroup until then: a device rule list is rewritten through a deny-all.
     const writeResourcesLater = selfJoin?.tasksAt === 'setup-done' ? cgroup.writeResources?.bind(cgroup) : undefined;
     announce('cgroup', { cgroupPaths: cgroup.paths, cgroupMissing: missingDirectories(Object.values(cgroup.paths)), cgroupUnit: cgroup.unit });
     if (writeResourcesLater) cgroup.createDirectories!();

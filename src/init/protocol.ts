@@ -7,7 +7,7 @@
  *   runts → init   the plan (InitPlan; the only frame without a `type`)
  *   init → runts   usermap {pid}           [a new user namespace]   → usermap-done
  *   init → runts   pid {pid}               stage 2's host pid; stage 1 exits
- *   init → runts   hook {name}             [create with hooks: before createRuntime] → continue {state}
+ *   init → runts   hook {name}             [create: before createRuntime hooks] → continue {state}
  *   init → runts   console + fd            [process.terminal]
  *   init → runts   seccomp-listener + fd   [an SCMP_ACT_NOTIFY filter]   → seccomp-listener-sent
  *   init → runts   created                 the channel closes; the init waits for `start`

@@ -138,12 +138,6 @@ export interface InitPlan {
   startAfterRuntimeExits: boolean;
   /** Hooks the init runs inside the container's namespaces. */
   hooks: { createContainer: PlanHook[]; startContainer: PlanHook[] };
-  /**
-   * Create stops at the createRuntime hook point (protocol.ts's hook message): the runtime runs
-   * the prestart and createRuntime hooks and answers with the state the init's own hooks get.
-   * Without any of those four hooks there is nothing to stop for: one round trip less.
-   */
-  hookPoint: boolean;
   /** The cgroups the container process joins by itself (planCgroupJoin); null: the runtime joins it. */
   cgroupJoin: PlanCgroupJoin | null;
 }
@@ -333,13 +327,9 @@ export function buildPlan(spec: Spec, opts: PlanOptions): Plan {
     exec: false,
     startAfterRuntimeExits: false,
     hooks: { createContainer: planHooks(spec.hooks?.createContainer), startContainer: planHooks(spec.hooks?.startContainer) },
-    hookPoint: HOOK_POINT_KINDS.some((kind) => (spec.hooks?.[kind]?.length ?? 0) > 0),
     cgroupJoin: null,
   };
 }
-
-/** The hooks that need create's stop at the hook point (InitPlan.hookPoint). */
-const HOOK_POINT_KINDS = ['prestart', 'createRuntime', 'createContainer', 'startContainer'] as const;
 
 function planHooks(hooks: Hook[] | undefined): PlanHook[] {
   return (hooks ?? []).map((h) => ({ path: h.path, args: h.args ?? [], env: h.env ?? null, timeout: h.timeout ?? 0 }));
@@ -400,7 +390,6 @@ export function buildExecPlan(container: Spec, proc: Process, opts: ExecPlanOpti
     exec: true,
     startAfterRuntimeExits: opts.startAfterRuntimeExits ?? false,
     hooks: { createContainer: [], startContainer: [] },
-    hookPoint: false,
     cgroupJoin: null,
   };
 }

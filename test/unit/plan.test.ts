@@ -302,13 +302,3 @@ t.test('the container joins its cgroups by itself: whether, and when each part j
   t.same(planCgroupJoin(hybrid, spec(), create)?.tasks, hybrid.tasks, 'the files as the driver gave them');
   t.equal(planCgroupJoin({ tasks: hybrid.tasks, unified: null }, spec(), create)?.unified, null, 'v1 only: no unified part');
 });
-
-t.test('the init stops at the hook point only for a hook that needs it', async (t) => {
-  t.equal(buildPlan(spec(), OPTS).hookPoint, false, 'no hooks: no round trip');
-  t.equal(buildPlan(spec((s) => (s.hooks = { poststart: [{ path: '/bin/true' }], poststop: [{ path: '/bin/true' }] })), OPTS).hookPoint, false, 'poststart and poststop run elsewhere');
-  for (const kind of ['prestart', 'createRuntime', 'createContainer', 'startContainer'] as const) {
-    t.equal(buildPlan(spec((s) => (s.hooks = { [kind]: [{ path: '/bin/true' }] })), OPTS).hookPoint, true, kind);
-  }
-  t.equal(buildPlan(spec((s) => (s.hooks = { createRuntime: [] })), OPTS).hookPoint, false, 'an empty list is none');
-  t.equal(buildExecPlan(spec((s) => (s.hooks = { prestart: [{ path: '/bin/true' }] })), { user: { uid: 0, gid: 0 }, args: ['sh'], cwd: '/' }, { nsPidfd: 5, preserveFds: 0, lsmHost: NO_LSM }).hookPoint, false, 'exec never stops');
-});

@@ -158,6 +158,24 @@ t.test('resources go in while the init sets up, and are in effect inside', { ski
   t.equal(runts(root, ['list', '-q']).stdout.trim(), '', 'nothing left');
 });
 
+t.test('the init joins only once runts has written the resources: a device list passes through a deny-all', { skip }, async (t) => {
+  const spec = baseSpec(['sh', '-c', 'cat /dev/null && echo null-ok']);
+  spec.linux!.resources = { ...spec.linux!.resources, devices: [{ allow: false, access: 'rwm' }, { allow: true, type: 'c', major: 1, minor: 3, access: 'rwm' }] };
+  const bundle = bundleFor(t, spec);
+  const id = `joinorder${process.pid}`;
+  // Every write held back 20 ms: runts' rule writes are many, the init's before its join few, so
+  // without the barrier the init would join long before the last rule.
+  const trace = traced(root, ['run', '--bundle', bundle, id], [], ['-e', 'inject=write:delay_enter=20000']);
+  t.equal(trace.code, 0, 'run under strace: exit 0');
+  t.match(trace.stdout, /^null-ok$/m, 'inside, the allowed device opens');
+  const at = (re: RegExp) => trace.lines.map((line, index) => (re.test(line) ? index : -1)).filter((index) => index >= 0);
+  const rules = at(new RegExp(`^${trace.pid} +write\\(\\d+<[^>]*/${id}/devices\\.(allow|deny)>`));
+  const join = at(new RegExp(`^(?!${trace.pid} )\\d+ +write\\(\\d+<[^>]*devices[^>]*/${id}/tasks>, "0"`));
+  t.ok(rules.length >= 2 && join.length === 1, `runts wrote ${rules.length} device rules, the init joined the devices cgroup ${join.length} time(s)`);
+  t.ok(rules[rules.length - 1] < join[0], `the last rule went in before the join (lines ${rules[rules.length - 1]} < ${join[0]})`);
+  t.equal(runts(root, ['list', '-q']).stdout.trim(), '', 'nothing left');
+});
+
 t.test('a resource the kernel refuses while the init sets up: one error, nothing left', { skip }, async (t) => {
   const spec = baseSpec(['true']);
   const cgroupsPath = `/runts-join-bad-${process.pid}/c`;

@@ -68,7 +68,7 @@ const directShebang = `#!${process.execPath} ${nodeFlags}`;
 const shebang = /\s/.test(process.execPath) || directShebang.length > 127 ? `#!/usr/bin/env -S node ${nodeFlags}` : directShebang;
 const entryLines = fs.readFileSync(ENTRY, 'utf8').split('\n');
 if (!entryLines[0].startsWith('#!')) throw new Error(`bundle: ${ENTRY} does not start with a shebang line`);
-fs.writeFileSync(ENTRY, [shebang, ...entryLines.slice(1)].join('\n'), { mode: 0o755 });
+fs.writeFileSync(ENTRY, [shebang, ...entryLines.slice(1)].join('\n'));
 fs.chmodSync(ENTRY, 0o755);
 
 const inHotBundle = Object.keys(hot.metafile!.inputs).map((input) => path.relative(DIST_SRC, path.resolve(common.absWorkingDir!, input)));

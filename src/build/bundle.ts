@@ -70,6 +70,9 @@ const entryLines = fs.readFileSync(ENTRY, 'utf8').split('\n');
 if (!entryLines[0].startsWith('#!')) throw new Error(`bundle: ${ENTRY} does not start with a shebang line`);
 fs.writeFileSync(ENTRY, [shebang, ...entryLines.slice(1)].join('\n'));
 fs.chmodSync(ENTRY, 0o755);
+// Node looks up the package.json nearest the main script for its module type on every call; this
+// one, beside it, ends the search before dist/ and the package's own larger package.json.
+fs.writeFileSync(path.join(BUNDLE_DIR, 'package.json'), '{"type":"commonjs"}\n');
 
 const inHotBundle = Object.keys(hot.metafile!.inputs).map((input) => path.relative(DIST_SRC, path.resolve(common.absWorkingDir!, input)));
 const forbidden = inHotBundle.filter((module) => HOT_BUNDLE_FORBIDDEN.some((rule) => rule.test(module)));

@@ -173,7 +173,7 @@ function makeBundle(runc, dir, args = ['/bin/true']) {
 
 function main() {
   if (process.getuid() !== 0) throw new Error('run as root: containers are created');
-  if (!fs.existsSync(RUNTS[0])) throw new Error(`${RUNTS[0]} is missing: run npx tsc -p . first`);
+  if (!fs.existsSync(RUNTS[0])) throw new Error(`${RUNTS[0]} is missing: run npm run build first`);
   const runc = which('runc');
   if (!runc) throw new Error('runc is missing: apt-get install -y runc');
 

@@ -103,7 +103,7 @@ function report(cases, samples) {
 }
 
 function main() {
-  if (!fs.existsSync(RUNTS[0])) throw new Error(`${RUNTS[0]} is missing: run npx tsc -p . first`);
+  if (!fs.existsSync(RUNTS[0])) throw new Error(`${RUNTS[0]} is missing: run npm run build first`);
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'runts-bench-'));
   const runtsRoot = path.join(work, 'runts');
   const runcRoot = path.join(work, 'runc');

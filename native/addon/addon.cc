@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -23,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <cstring>
 #include <memory>
@@ -546,6 +548,67 @@ Napi::Value WaitReadable(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), waitFd(fd, POLLIN, timeoutMs));
 }
 
+// The init channel's frames (src/init/channel.ts): a 4-byte little-endian length, then that many
+// bytes of UTF-8 JSON. One call per frame each way: a header written apart from its body woke the
+// init twice, and JS read each frame in four syscalls.
+constexpr uint32_t kMaxFrame = 64u << 20;
+
+// Reads all `n` bytes: 1 once read, 0 at EOF first, -1 with errno (ETIMEDOUT: silent for
+// `timeoutMs`, which 0 leaves unbounded).
+int readFull(int fd, char* buf, size_t n, int timeoutMs) {
+  for (size_t got = 0; got < n;) {
+    if (!waitFd(fd, POLLIN, timeoutMs > 0 ? timeoutMs : -1)) return -1;
+    ssize_t r = read(fd, buf + got, n - got);
+    if (r < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+    if (r < 0) return -1;
+    if (r == 0) return 0;
+    got += static_cast<size_t>(r);
+  }
+  return 1;
+}
+
+// readFrame(fd, timeoutMs): the next frame's body, or null once the peer has closed its end.
+Napi::Value ReadFrame(const Napi::CallbackInfo& info) {
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  int timeoutMs = info[1].As<Napi::Number>().Int32Value();
+  unsigned char header[4];
+  int r = readFull(fd, reinterpret_cast<char*>(header), sizeof header, timeoutMs);
+  if (r < 0) return throwErrno(info.Env(), "read a frame", errno);
+  if (r == 0) return info.Env().Null();
+  uint32_t length = header[0] | (header[1] << 8) | (header[2] << 16) | (static_cast<uint32_t>(header[3]) << 24);
+  if (length > kMaxFrame) return throwErrno(info.Env(), "read a frame of " + std::to_string(length) + " bytes", EPROTO);
+  std::string body(length, '\0');
+  r = readFull(fd, body.data(), length, timeoutMs);
+  if (r < 0) return throwErrno(info.Env(), "read a frame", errno);
+  if (r == 0) return info.Env().Null();
+  return Napi::String::New(info.Env(), body);
+}
+
+// writeFrame(fd, text): writes `text` as one frame, header and body in one writev.
+Napi::Value WriteFrame(const Napi::CallbackInfo& info) {
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  std::string body = info[1].As<Napi::String>();
+  if (body.size() > kMaxFrame) return throwErrno(info.Env(), "write a frame", EMSGSIZE);
+  uint32_t length = static_cast<uint32_t>(body.size());
+  unsigned char header[4] = {static_cast<unsigned char>(length), static_cast<unsigned char>(length >> 8),
+                             static_cast<unsigned char>(length >> 16), static_cast<unsigned char>(length >> 24)};
+  struct iovec parts[2] = {{header, sizeof header}, {body.data(), body.size()}};
+  size_t left = sizeof header + body.size();
+  while (left > 0) {
+    ssize_t n = writev(fd, parts, 2);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return throwErrno(info.Env(), "write a frame", errno);
+    left -= static_cast<size_t>(n);
+    for (auto& part : parts) {
+      size_t step = std::min(part.iov_len, static_cast<size_t>(n));
+      part.iov_base = static_cast<char*>(part.iov_base) + step;
+      part.iov_len -= step;
+      n -= static_cast<ssize_t>(step);
+    }
+  }
+  return info.Env().Undefined();
+}
+
 int timeoutArg(const Napi::CallbackInfo& info, size_t i, int fallback) {
   return info.Length() > i && info[i].IsNumber() ? info[i].As<Napi::Number>().Int32Value() : fallback;
 }
@@ -780,34 +843,30 @@ Napi::Value SetWindowSize(const Napi::CallbackInfo& info) {
 }
 
 
-// spawnInit(path, argv0, args, fds): posix_spawn of `path` (a /proc/self/fd/N of the sealed
-// init) with an empty environment; fds[i] becomes the child's fd 3+i, stdio is inherited. Every
-// other fd must already be close-on-exec (guardInheritedFds). Signals the runtime ignores or
-// blocks are reset: they would otherwise reach the container's process through execve. Spares
-// the runtime loading child_process (and its streams) and the fork of a large process.
-Napi::Value SpawnInit(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  std::string path = info[0].As<Napi::String>(), argv0 = info[1].As<Napi::String>();
-  Napi::Array args = info[2].As<Napi::Array>(), fdArray = info[3].As<Napi::Array>();
-  std::vector<std::string> argStrings{argv0};
-  for (uint32_t i = 0; i < args.Length(); i++) argStrings.push_back(args.Get(i).As<Napi::String>());
+// posix_spawn of `path` with `args` (argv0 first) and an empty environment; fds[i] becomes the
+// child's fd i, stdio included. Every other fd must already be close-on-exec (guardInheritedFds).
+// Signals the runtime ignores or blocks are reset: they would otherwise reach the container's
+// process through execve. Returns the pid, or -1 with errno and `failed` naming the step.
+pid_t spawnWithFds(const std::string& path, std::vector<std::string> args, const std::vector<int>& fds, std::string& failed) {
   std::vector<char*> argv;
-  for (auto& a : argStrings) argv.push_back(a.data());
+  for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
   char* envp[] = {nullptr};
 
   // Each source is first duplicated above every target, so no dup2 overwrites a later source.
-  const int count = static_cast<int>(fdArray.Length());
+  const int count = static_cast<int>(fds.size());
   std::vector<int> high;
   auto closeHigh = [&high]() {
     for (int fd : high) close(fd);
   };
-  for (int i = 0; i < count; i++) {
-    int fd = fcntl(fdArray.Get(static_cast<uint32_t>(i)).As<Napi::Number>().Int32Value(), F_DUPFD_CLOEXEC, count);
+  for (int source : fds) {
+    int fd = fcntl(source, F_DUPFD_CLOEXEC, count);
     if (fd < 0) {
       int err = errno;
       closeHigh();
-      return throwErrno(env, "spawn runts-init: dup", err);
+      failed = "spawn runts-init: dup";
+      errno = err;
+      return -1;
     }
     high.push_back(fd);
   }
@@ -827,8 +886,111 @@ Napi::Value SpawnInit(const Napi::CallbackInfo& info) {
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
   closeHigh();
-  if (err != 0) return throwErrno(env, "spawn runts-init", err);
-  return Napi::Number::New(env, pid);
+  if (err != 0) {
+    failed = "spawn runts-init";
+    errno = err;
+    return -1;
+  }
+  return pid;
+}
+
+std::vector<std::string> argStrings(const Napi::Value& argv0, const Napi::Value& args) {
+  std::vector<std::string> out{argv0.As<Napi::String>()};
+  Napi::Array list = args.As<Napi::Array>();
+  for (uint32_t i = 0; i < list.Length(); i++) out.push_back(list.Get(i).As<Napi::String>());
+  return out;
+}
+
+std::vector<int> fdList(const Napi::Value& value) {
+  Napi::Array list = value.As<Napi::Array>();
+  std::vector<int> out;
+  for (uint32_t i = 0; i < list.Length(); i++) out.push_back(list.Get(i).As<Napi::Number>().Int32Value());
+  return out;
+}
+
+// spawnInit(path, argv0, args, fds): posix_spawn of `path` (a /proc/self/fd/N of the sealed
+// init) through spawnWithFds. Spares the runtime loading child_process (and its streams) and the
+// fork of a large process.
+Napi::Value SpawnInit(const Napi::CallbackInfo& info) {
+  std::string failed;
+  pid_t pid = spawnWithFds(info[0].As<Napi::String>(), argStrings(info[1], info[2]), fdList(info[3]), failed);
+  if (pid < 0) return throwErrno(info.Env(), failed, errno);
+  return Napi::Number::New(info.Env(), pid);
+}
+
+// An init startInitSpawn copies and spawns off the JS thread, for collectInit.
+struct BackgroundInit {
+  std::string path, name;
+  std::vector<std::string> args;
+  std::vector<int> fds;  // the child's fds but the last, which is the sealed copy
+  std::mutex lock;
+  std::condition_variable finished;
+  bool done = false;
+  pid_t pid = -1;
+  int error = 0;
+  std::string failed;
+};
+std::shared_ptr<BackgroundInit> backgroundInit;  // touched by the JS thread only
+
+void copyAndSpawn(BackgroundInit& job) {
+  std::string failed;
+  pid_t pid = -1;
+  int copy = makeSealedCopy(job.path, job.name, failed);
+  int err = errno;
+  if (copy >= 0) {
+    std::vector<int> fds = job.fds;
+    fds.push_back(copy);
+    pid = spawnWithFds("/proc/self/fd/" + std::to_string(fds.size() - 1), job.args, fds, failed);
+    err = errno;
+    close(copy);
+  }
+  std::lock_guard<std::mutex> guard(job.lock);
+  job.pid = pid;
+  job.error = err;
+  job.failed = failed;
+  job.done = true;
+  job.finished.notify_all();
+}
+
+void* runBackgroundInit(void* arg) {
+  std::unique_ptr<std::shared_ptr<BackgroundInit>> holder(static_cast<std::shared_ptr<BackgroundInit>*>(arg));
+  copyAndSpawn(**holder);
+  return nullptr;
+}
+
+// startInitSpawn(path, name, argv0, args, fds): a sealed copy of `path` spawned as the init on a
+// detached thread, with fds[i] as its fd i and the copy after them (executed through
+// /proc/self/fd), so that the init execs and starts while the runtime loads and plans. The fds
+// must stay open until collectInit. Where no thread can be made, it is done here and now.
+Napi::Value StartInitSpawn(const Napi::CallbackInfo& info) {
+  auto job = std::make_shared<BackgroundInit>();
+  job->path = info[0].As<Napi::String>();
+  job->name = info[1].As<Napi::String>();
+  job->args = argStrings(info[2], info[3]);
+  job->fds = fdList(info[4]);
+  backgroundInit = job;
+  auto* holder = new std::shared_ptr<BackgroundInit>(job);
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  pthread_t thread;
+  int rc = pthread_create(&thread, &attr, runBackgroundInit, holder);
+  pthread_attr_destroy(&attr);
+  if (rc != 0) {
+    delete holder;
+    copyAndSpawn(*job);
+  }
+  return info.Env().Undefined();
+}
+
+// collectInit(): the pid of the init startInitSpawn spawned, once it has; throws what failed.
+Napi::Value CollectInit(const Napi::CallbackInfo& info) {
+  if (!backgroundInit) return throwErrno(info.Env(), "collect runts-init: none was started", EINVAL);
+  std::shared_ptr<BackgroundInit> job = std::move(backgroundInit);
+  std::unique_lock<std::mutex> guard(job->lock);
+  job->finished.wait(guard, [&] { return job->done; });
+  if (job->pid < 0) return throwErrno(info.Env(), job->failed, job->error);
+  return Napi::Number::New(info.Env(), job->pid);
 }
 
 // realtimeNanos(): CLOCK_REALTIME in nanoseconds (a bigint), for `created`; Node's own clock
@@ -844,6 +1006,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setWindowSize", Napi::Function::New(env, SetWindowSize));
   exports.Set("socketpair", Napi::Function::New(env, Socketpair));
   exports.Set("spawnInit", Napi::Function::New(env, SpawnInit));
+  exports.Set("startInitSpawn", Napi::Function::New(env, StartInitSpawn));
+  exports.Set("collectInit", Napi::Function::New(env, CollectInit));
   exports.Set("realtimeNanos", Napi::Function::New(env, RealtimeNanos));
   exports.Set("sealedCopy", Napi::Function::New(env, SealedCopy));
   exports.Set("startSealedCopy", Napi::Function::New(env, StartSealedCopy));
@@ -856,6 +1020,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("reapExited", Napi::Function::New(env, ReapExited));
   exports.Set("signalProcess", Napi::Function::New(env, SignalProcess));
   exports.Set("receiveFd", Napi::Function::New(env, ReceiveFd));
+  exports.Set("readFrame", Napi::Function::New(env, ReadFrame));
+  exports.Set("writeFrame", Napi::Function::New(env, WriteFrame));
   exports.Set("waitReadable", Napi::Function::New(env, WaitReadable));
   exports.Set("pidfdOpen", Napi::Function::New(env, PidfdOpen));
   exports.Set("listFds", Napi::Function::New(env, ListFds));

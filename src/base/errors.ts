@@ -13,6 +13,14 @@ export function oneLine(msg: string): string {
 const RUNTIME_ERROR = Symbol.for('runts.RuntimeError');
 
 /** An error meant for the user: printed as one line, exit status 1 (or `exitCode`). */
+/** Linux's errno for a wait that timed out, as the addon reports it (err.errno). */
+const ETIMEDOUT = 110;
+
+/** Whether `err` is an addon error carrying errno ETIMEDOUT. */
+export function isTimeout(err: unknown): boolean {
+  return (err as { errno?: number } | null)?.errno === ETIMEDOUT;
+}
+
 export class RuntimeError extends Error {
   readonly [RUNTIME_ERROR] = true;
 

@@ -10,7 +10,7 @@ import type { GlobalOptions } from '../cli/context';
 import { RuntimeError } from '../base/errors';
 import { NAMESPACE_PROC_NAMES, idMapText } from '../base/formats';
 import { runHooks } from './hooks';
-import { guardInheritedFds, startInit, startInitCopy, stopInit } from '../init/process';
+import { spawnInitAhead, stopInit, type PendingInit } from '../init/process';
 import type { Logger } from '../base/log';
 import { native } from '../native';
 import { buildPlan, initPart, joinCgroupBeforeSetup, planCgroupJoin } from '../plan/plan';
@@ -44,8 +44,15 @@ export interface CreatedContainer {
 
 export async function createContainer(globals: GlobalOptions, request: CreateRequest, log: Logger): Promise<CreatedContainer> {
   validateId(request.id);
-  guardInheritedFds(request.preserveFds);
-  startInitCopy();
+  const pendingInit = spawnInitAhead(request.preserveFds);
+  try {
+    return await setUp(globals, request, log, pendingInit);
+  } finally {
+    await pendingInit.release();
+  }
+}
+
+async function setUp(globals: GlobalOptions, request: CreateRequest, log: Logger, pendingInit: PendingInit): Promise<CreatedContainer> {
   const { spec, bundle, rootfs } = loadBundle(request.bundle);
   const console = consoleMode(spec.process?.terminal ?? false, request.consoleSocket, request.detached);
   const store = openStore(globals);
@@ -111,7 +118,7 @@ export async function createContainer(globals: GlobalOptions, request: CreateReq
     else cgroup.create();
     undo.push(() => cgroup.destroy());
     let consoleMaster: number | undefined;
-    const init = startInit(request.preserveFds);
+    const init = pendingInit.collect();
     undo.push(() => stopInit(init));
     // createContainer hooks run inside the init, each bounded by its own timeout when it has one.
     const inInitHooks = spec.hooks?.createContainer ?? [];

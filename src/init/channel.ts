@@ -1,10 +1,10 @@
 /**
  * The runtime's side of the channel to runts-init: frames of a 4-byte little-endian length and
- * a JSON object, over one end of a socketpair, typed both ways by ./protocol.ts. Reads block:
- * create is a sequence of steps.
+ * a JSON object, over one end of a socketpair, typed both ways by ./protocol.ts; the addon reads
+ * and writes whole frames. Reads block: create is a sequence of steps.
  */
 import fs = require('fs');
-import { RuntimeError } from '../base/errors';
+import { RuntimeError, isTimeout } from '../base/errors';
 import { native } from '../native';
 import type { InitMessage, PlanMessage, RuntimeMessage } from './protocol';
 
@@ -41,27 +41,23 @@ export class InitChannel {
     this.write(message);
   }
 
-  // The length by index and the body as a string: Buffer's helpers (from, alloc, copy,
-  // writeUInt32LE) cost their first call of a process ~0.1 ms between them.
   private write(message: PlanMessage | RuntimeMessage): void {
-    const body = JSON.stringify(message);
-    const length = Buffer.byteLength(body);
-    this.writeAll(new Uint8Array([length & 0xff, (length >>> 8) & 0xff, (length >>> 16) & 0xff, length >>> 24]));
-    const written = fs.writeSync(this.fd, body);
-    if (written < length) this.writeAll(Buffer.from(body).subarray(written));
-  }
-
-  private writeAll(bytes: Uint8Array): void {
-    for (let off = 0; off < bytes.length; ) off += fs.writeSync(this.fd, bytes, off);
+    native().writeFrame(this.fd, JSON.stringify(message));
   }
 
   /** The next message, or null once every init process has closed its end. */
   receive(): InitMessage | null {
-    const header = this.readExactly(4);
-    if (!header) return null;
-    const body = this.readExactly(header[0] | (header[1] << 8) | (header[2] << 16) | (header[3] * 0x1000000));
-    if (!body) return null;
-    const message = JSON.parse(body.toString('utf8')) as InitMessage;
+    let body: string | null;
+    try {
+      body = native().readFrame(this.fd, this.timeoutMs);
+    } catch (err) {
+      if (isTimeout(err)) {
+        throw new RuntimeError(`timed out after ${this.timeoutMs / 1000}s waiting for the container init to answer (last message: ${this.last})`);
+      }
+      throw new RuntimeError(`reading from the container init: ${(err as Error).message}`);
+    }
+    if (body === null) return null;
+    const message = JSON.parse(body) as InitMessage;
     this.last = message.type;
     return message;
   }
@@ -73,25 +69,5 @@ export class InitChannel {
 
   close(): void {
     fs.closeSync(this.fd);
-  }
-
-  private readExactly(length: number): Buffer | null {
-    const buf = Buffer.alloc(length);
-    let got = 0;
-    while (got < length) {
-      if (this.timeoutMs > 0 && !native().waitReadable(this.fd, this.timeoutMs)) {
-        throw new RuntimeError(`timed out after ${this.timeoutMs / 1000}s waiting for the container init to answer (last message: ${this.last})`);
-      }
-      let n: number;
-      try {
-        n = fs.readSync(this.fd, buf, got, length - got, null);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'EAGAIN') continue;
-        throw new RuntimeError(`reading from the container init: ${(err as Error).message}`);
-      }
-      if (n === 0) return null;
-      got += n;
-    }
-    return buf;
   }
 }

@@ -102,6 +102,63 @@ export function startInit(preserveFds: number, extraFd?: number): StartedInit {
   return { pid, channel: new InitChannel(ours) };
 }
 
+/** An init spawned ahead of its plan (spawnInitAhead): collected once, or released. */
+export interface PendingInit {
+  /** The started init: its pid once the spawn is done, and its channel. Throws if the spawn failed. */
+  collect(): StartedInit;
+  /** Stops an init that was never collected (create failed before it): nothing is left running. */
+  release(): Promise<void>;
+}
+
+/**
+ * startInit for create, begun at once: the addon's thread copies and spawns the init while this
+ * one validates and plans, and the init is waiting for its plan by the time it is sent (~1 ms of
+ * create). The init does nothing before the plan; a runtime that dies first closes the channel,
+ * and the init exits on its end of it.
+ */
+export function spawnInitAhead(preserveFds: number): PendingInit {
+  guardInheritedFds(preserveFds);
+  const addon = native();
+  const [ours, theirs] = addon.socketpair();
+  const fds = initFds(preserveFds);
+  const preserved = Array.from({ length: preserveFds }, (_, i) => 3 + i);
+  addon.startInitSpawn(initBinaryPath(), INIT_NAME, INIT_NAME, [String(fds.channel)], [0, 1, 2, ...preserved, theirs]);
+  let outcome: { init: StartedInit } | { error: unknown } | undefined;
+  const finish = (): StartedInit => {
+    if (!outcome) {
+      try {
+        outcome = { init: { pid: addon.collectInit(), channel: new InitChannel(ours) } };
+      } catch (err) {
+        fs.closeSync(ours);
+        outcome = { error: new RuntimeError(`could not start runts-init: ${(err as Error).message}`) };
+      } finally {
+        fs.closeSync(theirs);
+      }
+    }
+    if ('error' in outcome) throw outcome.error;
+    return outcome.init;
+  };
+  let collected = false;
+  return {
+    collect() {
+      const init = finish();
+      collected = true;
+      return init;
+    },
+    async release() {
+      if (collected) return;
+      collected = true;
+      let init: StartedInit;
+      try {
+        init = finish();
+      } catch {
+        return; // never started
+      }
+      await stopInit(init);
+    },
+  };
+}
+
 const STOP_WAIT_MS = 5000;
 
 /**
@@ -114,8 +171,16 @@ export async function stopInit(init: StartedInit, keepChannel = false): Promise<
   } catch {
     // already closed after "created"
   }
-  // Stage 1 has exited after reporting stage 2's pid, or is killed here (a failed step before
-  // that); unreaped until waitExit, its pid cannot be reused meanwhile.
+  const addon = native();
+  // Stage 1 exits right after reporting stage 2's pid: after "created" it is a zombie, reaped at
+  // once (~0.3 ms less than the kill and the pidfd wait below).
+  try {
+    if (addon.reapExited(init.pid) !== null) return;
+  } catch {
+    return; // already reaped
+  }
+  // Stage 1 is killed here (a failed step before it reported); unreaped until waitExit, its pid
+  // cannot be reused meanwhile.
   try {
     process.kill(init.pid, 'SIGKILL');
   } catch {
@@ -125,7 +190,6 @@ export async function stopInit(init: StartedInit, keepChannel = false): Promise<
   // pidfd, and reap it only once it has exited. A waitpid that never returns would hold a libuv
   // thread that Node joins at exit, and runts would hang (it is in the container's cgroup by
   // then, where delete finds it).
-  const addon = native();
   let pidfd: number;
   try {
     pidfd = addon.pidfdOpen(init.pid, pidStartTime(init.pid));

@@ -34,6 +34,14 @@ export interface NativeAddon {
    * `fds[i]` as its fd i (stdio included); signal dispositions and mask reset. Returns its pid.
    */
   spawnInit(path: string, argv0: string, args: string[], fds: number[]): number;
+  /**
+   * Makes a sealed copy of the init at `path` (as sealedCopy) and spawns it (as spawnInit) on a
+   * thread of its own, with `fds` and then the copy as its fds; collectInit gives the pid. The
+   * fds must stay open until then.
+   */
+  startInitSpawn(path: string, name: string, argv0: string, args: string[], fds: number[]): void;
+  /** The pid of the init startInitSpawn spawned, once it has; throws what failed. */
+  collectInit(): number;
   /** CLOCK_REALTIME in nanoseconds. */
   realtimeNanos(): bigint;
   /**
@@ -82,6 +90,13 @@ export interface NativeAddon {
   setWindowSize(fd: number, rows: number, cols: number): void;
   /** Waits up to `timeoutMs` for `fd` to be readable (or at EOF); false when the time ran out. */
   waitReadable(fd: number, timeoutMs: number): boolean;
+  /**
+   * The body of the next frame on `fd` (a 4-byte little-endian length, then UTF-8), or null at
+   * EOF; throws with errno ETIMEDOUT when nothing comes for `timeoutMs` (0: no bound).
+   */
+  readFrame(fd: number, timeoutMs: number): string | null;
+  /** Writes `text` to `fd` as one frame, header and body in one call. */
+  writeFrame(fd: number, text: string): void;
   /** Takes the fd runts-init sent with channel::sendFd (one byte, SCM_RIGHTS); close-on-exec. */
   receiveFd(socketFd: number, timeoutMs?: number): number;
   /**

@@ -7,7 +7,7 @@ import { closeSync, existsSync, mkdirSync, readdirSync, renameSync, statSync } f
 import type { Dirent } from 'fs';
 import { join } from 'path';
 import type { GlobalOptions } from '../cli/context';
-import { RuntimeError, describeSystemError } from '../base/errors';
+import { RuntimeError, describeSystemError, isTimeout } from '../base/errors';
 import { readFileIfPresent, removeDirectory, writeFileAtomically } from '../base/files';
 import { utcDateTime } from '../base/formats';
 import { readProcStat, processStartTime } from '../base/procStat';
@@ -77,7 +77,6 @@ const STAGING_PREFIX = '~creating~';
 const DELETING_PREFIX = '~deleting~';
 /** How long a command waits for another one on the same container (a dead holder's lock is freed at once). */
 const LOCK_TIMEOUT_MS = 30_000;
-const ETIMEDOUT = 110;
 
 export { readProcStat, type ProcStat } from '../base/procStat';
 
@@ -319,7 +318,7 @@ export class StateStore {
       return this.nativeAddon().lockFile(this.lockPath(id), this.lockTimeoutMs);
     } catch (err) {
       if (!this.exists(id)) throw new RuntimeError(CONTAINER_NOT_FOUND);
-      if ((err as { errno?: number }).errno === ETIMEDOUT) throw new RuntimeError(`timed out after ${this.lockTimeoutMs / 1000}s waiting for the lock of container ${id} (${this.lockPath(id)}): another runts holds it`);
+      if (isTimeout(err)) throw new RuntimeError(`timed out after ${this.lockTimeoutMs / 1000}s waiting for the lock of container ${id} (${this.lockPath(id)}): another runts holds it`);
       throw describeSystemError(`lock ${this.lockPath(id)}`, err);
     }
   }

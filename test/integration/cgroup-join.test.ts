@@ -42,7 +42,7 @@ function traced(root: string, args: string[], globals: string[] = [], straceArgs
   const dir = scratchDir('join-trace');
   try {
     const file = path.join(dir, 'trace');
-    const r = spawnSync(STRACE, ['-f', '-qq', '-y', '-e', 'trace=openat,write,mkdir,clone3,unshare,setns', ...straceArgs, '-o', file, process.execPath, CLI, '--root', root, ...globals, ...args], {
+    const r = spawnSync(STRACE, ['-f', '-qq', '-y', '-e', 'trace=openat,write,writev,mkdir,clone3,unshare,setns', ...straceArgs, '-o', file, process.execPath, CLI, '--root', root, ...globals, ...args], {
       env: childEnv(),
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'ignore'],
@@ -151,7 +151,8 @@ t.test('resources go in while the init sets up, and are in effect inside', { ski
   t.equal(trace.code, 0, 'run under strace: exit 0');
   t.same(trace.stdout.trim().split('\n'), [String(64 * 1024 * 1024), '50'], 'inside, the memory and pids limits are set');
   const index = (re: RegExp) => trace.lines.findIndex((l) => l.startsWith(`${trace.pid} `) && re.test(l));
-  const plan = index(/write\(\d+<socket:\[\d+\]>, ".*\{\\"namespaces\\"/);
+  // A frame is one writev: its length, then the JSON (the plan's begins with its namespaces).
+  const plan = index(/writev\(\d+<socket:\[\d+\]>, \[\{iov_base=".*", iov_len=4\}, \{iov_base="\{\\"namespaces\\"/);
   const limit = index(new RegExp(`write\\(\\d+<[^>]*/${id}/memory\\.limit_in_bytes>, "67108864"`));
   t.ok(plan >= 0 && limit >= 0, 'runts sent the plan and wrote the limit');
   t.ok(plan < limit, `the limit went in after the plan went to the init (lines ${plan} < ${limit})`);

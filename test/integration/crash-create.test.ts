@@ -35,11 +35,11 @@ t.test('create killed at each named step, then delete --force', async (t) => {
   t.equal(probe.result.code, 0, `a full create passes ${probe.points.length} kill points`);
   runts(root, ['delete', '--force', 'probe']);
   // The points after which something new exists (or is about to): the lock before the state dir
-  // appears, the dir, the fifo, the cgroup (recorded), the init (spawned, then recorded), the
-  // container process (recorded), the init's end after the hooks, its reaping, and the state. The
+  // appears, the dir, the fifo, the cgroup (recorded), the init (spawned ahead of its plan, then
+  // collected, then recorded), the container process (recorded), stage 1's reaping, and the state. The
   // rest add nothing a neighbour does not (the plan and the hooks fall between two of these), and
   // fewer kills keep this file inside tap's per-file limit on a loaded machine.
-  const wanted = /^(native:lockFile|rename:staging-dir|native:mkfifo|native:mkfifo:done|intent:create:(cgroup|init-started|container-process)|native:spawnInit|native:pidfdOpen|native:reapExited:done|rename:state\.json)$/;
+  const wanted = /^(native:lockFile|rename:staging-dir|native:mkfifo|native:mkfifo:done|intent:create:(cgroup|init-started|container-process)|native:startInitSpawn:done|native:collectInit:done|native:reapExited:done|rename:state\.json)$/;
   const points = probe.points.filter((p) => wanted.test(p));
   t.equal(points.length, 11, `${points.length} of them are killed at`);
   t.ok(points.includes('intent:create:container-process') && points.includes('rename:state.json'), 'the points span the whole create');
@@ -64,6 +64,40 @@ t.test('create killed at each named step, then delete --force', async (t) => {
     t.same(left.filter((l) => !l.startsWith('state:') || l.endsWith(`/${id}`)), [], `${point}: nothing left`);
   }
   t.same(leftovers(traces), [], 'nothing left of any');
+});
+
+/** Pids of the runts-init processes now running (argv[0] "runts-init"). */
+function initPids(): Set<number> {
+  const pids = new Set<number>();
+  for (const name of fs.readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
+    try {
+      if (fs.readFileSync(`/proc/${name}/cmdline`, 'utf8').startsWith('runts-init\0')) pids.add(Number(name));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
+}
+
+t.test('an init spawned ahead of its plan goes with a create killed before sending it', async (t) => {
+  const probe = killPointsOf(root, ['create', '--bundle', bundleFor('ahead'), 'ahead']);
+  runts(root, ['delete', '--force', 'ahead']);
+  const at = (point: string) => probe.points.indexOf(point);
+  t.ok(at('native:collectInit:done') > 0 && at('native:collectInit:done') > at('native:lockFile') && at('native:startInitSpawn:done') < at('native:lockFile'),
+    'the init is spawned before the state dir exists, and collected after');
+  const before = initPids();
+  const r = runtsKilledAt(root, ['create', '--bundle', bundleFor('ahead1'), 'ahead1'], 'native:collectInit:done');
+  t.equal(r.code, SIGKILLED, 'runts was killed with its init spawned, waiting for the plan');
+  // The init reads EOF on its channel and exits; nothing records it, so nothing else would.
+  let lingering: number[] = [];
+  for (let waited = 0; waited <= 2000; waited += 50) {
+    lingering = [...initPids()].filter((pid) => !before.has(pid));
+    if (lingering.length === 0) break;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  t.same(lingering, [], 'no init outlives it');
+  t.equal(runts(root, ['delete', '--force', 'ahead1']).code, 0, 'delete --force');
+  t.same(leftovers({ root, bundle, cgroupPrefix: `${prefix}ahead1.d` }), [], 'nothing left');
 });
 
 t.test('create killed after a spread of delays, then delete --force', async (t) => {

@@ -25,10 +25,8 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <condition_variable>
 #include <cstring>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -96,78 +94,6 @@ int makeSealedCopy(const std::string& path, const std::string& name, std::string
     return -1;
   }
   return memfd;
-}
-
-// A copy startSealedCopy began on a thread of its own, for the next sealedCopy of the same file.
-struct BackgroundCopy {
-  std::string path, name;
-  std::mutex lock;
-  std::condition_variable finished;
-  bool done = false;
-  int fd = -1;
-  int error = 0;
-  std::string failed;
-};
-std::shared_ptr<BackgroundCopy> backgroundCopy;  // touched by the JS thread only
-
-void* runBackgroundCopy(void* arg) {
-  std::unique_ptr<std::shared_ptr<BackgroundCopy>> holder(static_cast<std::shared_ptr<BackgroundCopy>*>(arg));
-  std::shared_ptr<BackgroundCopy> copy = *holder;
-  std::string failed;
-  int fd = makeSealedCopy(copy->path, copy->name, failed);
-  int err = errno;
-  std::lock_guard<std::mutex> guard(copy->lock);
-  copy->fd = fd;
-  copy->error = err;
-  copy->failed = failed;
-  copy->done = true;
-  copy->finished.notify_all();
-  return nullptr;
-}
-
-// startSealedCopy(path, name): begins sealedCopy's work on a detached thread, so the ~0.5 ms copy
-// of the init overlaps the runtime's own work. No result; sealedCopy collects it. Where no thread
-// can be made (a pids limit), nothing is begun and sealedCopy makes the copy itself: a failed
-// std::thread would have aborted the process.
-Napi::Value StartSealedCopy(const Napi::CallbackInfo& info) {
-  if (backgroundCopy) return info.Env().Undefined();
-  auto copy = std::make_shared<BackgroundCopy>();
-  copy->path = info[0].As<Napi::String>();
-  copy->name = info[1].As<Napi::String>();
-  auto* holder = new std::shared_ptr<BackgroundCopy>(copy);
-  pthread_attr_t attr;
-  pthread_attr_init(&attr);
-  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-  pthread_t thread;
-  int rc = pthread_create(&thread, &attr, runBackgroundCopy, holder);
-  pthread_attr_destroy(&attr);
-  if (rc != 0) {
-    delete holder;
-    return info.Env().Undefined();
-  }
-  backgroundCopy = copy;
-  return info.Env().Undefined();
-}
-
-// sealedCopy(path, name): the copy startSealedCopy began for the same file (waiting for it), or a
-// new one.
-Napi::Value SealedCopy(const Napi::CallbackInfo& info) {
-  std::string path = info[0].As<Napi::String>(), name = info[1].As<Napi::String>();
-  std::string failed;
-  int fd, err;
-  if (backgroundCopy && backgroundCopy->path == path && backgroundCopy->name == name) {
-    std::shared_ptr<BackgroundCopy> copy = std::move(backgroundCopy);
-    std::unique_lock<std::mutex> guard(copy->lock);
-    copy->finished.wait(guard, [&] { return copy->done; });
-    fd = copy->fd;
-    err = copy->error;
-    failed = copy->failed;
-  } else {
-    fd = makeSealedCopy(path, name, failed);
-    err = errno;
-  }
-  if (fd < 0) return throwErrno(info.Env(), failed, err);
-  return Napi::Number::New(info.Env(), fd);
 }
 
 // With a timeout (ms) the wait is bounded: ETIMEDOUT once it passes. A holder that dies frees
@@ -847,6 +773,8 @@ Napi::Value SetWindowSize(const Napi::CallbackInfo& info) {
 // child's fd i, stdio included. Every other fd must already be close-on-exec (guardInheritedFds).
 // Signals the runtime ignores or blocks are reset: they would otherwise reach the container's
 // process through execve. Returns the pid, or -1 with errno and `failed` naming the step.
+// posix_spawn spares the runtime loading child_process (and its streams) and the fork of a
+// large process.
 pid_t spawnWithFds(const std::string& path, std::vector<std::string> args, const std::vector<int>& fds, std::string& failed) {
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
@@ -908,29 +836,18 @@ std::vector<int> fdList(const Napi::Value& value) {
   return out;
 }
 
-// spawnInit(path, argv0, args, fds): posix_spawn of `path` (a /proc/self/fd/N of the sealed
-// init) through spawnWithFds. Spares the runtime loading child_process (and its streams) and the
-// fork of a large process.
-Napi::Value SpawnInit(const Napi::CallbackInfo& info) {
-  std::string failed;
-  pid_t pid = spawnWithFds(info[0].As<Napi::String>(), argStrings(info[1], info[2]), fdList(info[3]), failed);
-  if (pid < 0) return throwErrno(info.Env(), failed, errno);
-  return Napi::Number::New(info.Env(), pid);
-}
-
 // An init startInitSpawn copies and spawns off the JS thread, for collectInit.
 struct BackgroundInit {
   std::string path, name;
   std::vector<std::string> args;
-  std::vector<int> fds;  // the child's fds but the last, which is the sealed copy
-  std::mutex lock;
-  std::condition_variable finished;
-  bool done = false;
+  std::vector<int> before, after;  // the child's fds, the sealed copy between them
+  pthread_t thread;
+  bool onThread = false;
   pid_t pid = -1;
   int error = 0;
   std::string failed;
 };
-std::shared_ptr<BackgroundInit> backgroundInit;  // touched by the JS thread only
+std::unique_ptr<BackgroundInit> backgroundInit;  // touched by the JS thread only
 
 void copyAndSpawn(BackgroundInit& job) {
   std::string failed;
@@ -938,57 +855,57 @@ void copyAndSpawn(BackgroundInit& job) {
   int copy = makeSealedCopy(job.path, job.name, failed);
   int err = errno;
   if (copy >= 0) {
-    std::vector<int> fds = job.fds;
+    std::vector<int> fds = job.before;
     fds.push_back(copy);
-    pid = spawnWithFds("/proc/self/fd/" + std::to_string(fds.size() - 1), job.args, fds, failed);
+    fds.insert(fds.end(), job.after.begin(), job.after.end());
+    pid = spawnWithFds("/proc/self/fd/" + std::to_string(job.before.size()), job.args, fds, failed);
     err = errno;
     close(copy);
   }
-  std::lock_guard<std::mutex> guard(job.lock);
   job.pid = pid;
   job.error = err;
   job.failed = failed;
-  job.done = true;
-  job.finished.notify_all();
 }
 
-void* runBackgroundInit(void* arg) {
-  std::unique_ptr<std::shared_ptr<BackgroundInit>> holder(static_cast<std::shared_ptr<BackgroundInit>*>(arg));
-  copyAndSpawn(**holder);
+void* runBackgroundInit(void* job) {
+  copyAndSpawn(*static_cast<BackgroundInit*>(job));
   return nullptr;
 }
 
-// startInitSpawn(path, name, argv0, args, fds): a sealed copy of `path` spawned as the init on a
-// detached thread, with fds[i] as its fd i and the copy after them (executed through
-// /proc/self/fd), so that the init execs and starts while the runtime loads and plans. The fds
-// must stay open until collectInit. Where no thread can be made, it is done here and now.
+// Waits for the thread of `job`, if it has one; its results are then this thread's to read.
+void joinBackground(BackgroundInit& job) {
+  if (job.onThread) pthread_join(job.thread, nullptr);
+  job.onThread = false;
+}
+
+// startInitSpawn(path, name, argv0, args, before, after): a sealed copy of `path` (named `name`)
+// spawned as the init on a thread of its own, so that it execs and starts while the runtime
+// loads and plans. Its fds are `before`, the copy (executed through /proc/self/fd), then `after`;
+// they must stay open until collectInit. Where no thread can be made (a pids limit), it is done
+// here and now: a failed std::thread would have aborted the process.
 Napi::Value StartInitSpawn(const Napi::CallbackInfo& info) {
-  auto job = std::make_shared<BackgroundInit>();
+  if (backgroundInit) joinBackground(*backgroundInit);  // never collected: its thread must end first
+  auto job = std::make_unique<BackgroundInit>();
   job->path = info[0].As<Napi::String>();
   job->name = info[1].As<Napi::String>();
   job->args = argStrings(info[2], info[3]);
-  job->fds = fdList(info[4]);
-  backgroundInit = job;
-  auto* holder = new std::shared_ptr<BackgroundInit>(job);
-  pthread_attr_t attr;
-  pthread_attr_init(&attr);
-  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-  pthread_t thread;
-  int rc = pthread_create(&thread, &attr, runBackgroundInit, holder);
-  pthread_attr_destroy(&attr);
-  if (rc != 0) {
-    delete holder;
-    copyAndSpawn(*job);
-  }
+  job->before = fdList(info[4]);
+  job->after = fdList(info[5]);
+  job->onThread = pthread_create(&job->thread, nullptr, runBackgroundInit, job.get()) == 0;
+  if (!job->onThread) copyAndSpawn(*job);
+  backgroundInit = std::move(job);
   return info.Env().Undefined();
 }
 
 // collectInit(): the pid of the init startInitSpawn spawned, once it has; throws what failed.
 Napi::Value CollectInit(const Napi::CallbackInfo& info) {
   if (!backgroundInit) return throwErrno(info.Env(), "collect runts-init: none was started", EINVAL);
-  std::shared_ptr<BackgroundInit> job = std::move(backgroundInit);
-  std::unique_lock<std::mutex> guard(job->lock);
-  job->finished.wait(guard, [&] { return job->done; });
+  std::unique_ptr<BackgroundInit> job = std::move(backgroundInit);
+  bool wasOnThread = job->onThread;
+  joinBackground(*job);
+  // The thread held a task of a pids limit while it spawned: with one task left, the child could
+  // not be made. The thread is gone now, and so is the shortage.
+  if (job->pid < 0 && job->error == EAGAIN && wasOnThread) copyAndSpawn(*job);
   if (job->pid < 0) return throwErrno(info.Env(), job->failed, job->error);
   return Napi::Number::New(info.Env(), job->pid);
 }
@@ -1005,12 +922,9 @@ Napi::Value RealtimeNanos(const Napi::CallbackInfo& info) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setWindowSize", Napi::Function::New(env, SetWindowSize));
   exports.Set("socketpair", Napi::Function::New(env, Socketpair));
-  exports.Set("spawnInit", Napi::Function::New(env, SpawnInit));
   exports.Set("startInitSpawn", Napi::Function::New(env, StartInitSpawn));
   exports.Set("collectInit", Napi::Function::New(env, CollectInit));
   exports.Set("realtimeNanos", Napi::Function::New(env, RealtimeNanos));
-  exports.Set("sealedCopy", Napi::Function::New(env, SealedCopy));
-  exports.Set("startSealedCopy", Napi::Function::New(env, StartSealedCopy));
   exports.Set("lockFile", Napi::Function::New(env, LockFile));
   exports.Set("mkfifo", Napi::Function::New(env, Mkfifo));
   exports.Set("writeFileInBackground", Napi::Function::New(env, WriteFileInBackground));

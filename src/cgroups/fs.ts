@@ -160,26 +160,29 @@ export function parseKeyValues(text: string | undefined): Map<string, bigint> {
   return out;
 }
 
-
 /**
  * mkdir -p that reports which directories it made (deepest last), so destroy removes those
  * and only those.
  */
 export function mkdirTracked(dir: string, created: string[]): void {
-  const missing: string[] = [];
-  for (let d = dir; ; d = path.dirname(d)) {
-    if (fs.existsSync(d)) break;
-    missing.unshift(d);
-    if (path.dirname(d) === d) break;
+  // mkdir first, parents only when it says they are missing: one call per directory where an
+  // existence check of it and of its parent came before each.
+  if (mkdirOnce(dir, created, true)) return;
+  mkdirTracked(path.dirname(dir), created);
+  mkdirOnce(dir, created, false);
+}
+
+/** mkdir of `dir`, recorded in `created` if made; false when its parent is missing and `parentMayMiss`. */
+function mkdirOnce(dir: string, created: string[], parentMayMiss: boolean): boolean {
+  try {
+    fs.mkdirSync(dir, { mode: 0o755 });
+    created.push(dir);
+  } catch (err) {
+    const code = errnoCode(err);
+    if (code === 'ENOENT' && parentMayMiss && path.dirname(dir) !== dir) return false;
+    if (code !== 'EEXIST') throw new RuntimeError(`mkdir ${dir}: ${reason(err)}`);
   }
-  for (const d of missing) {
-    try {
-      fs.mkdirSync(d, { mode: 0o755 });
-      created.push(d);
-    } catch (err) {
-      if (errnoCode(err) !== 'EEXIST') throw new RuntimeError(`mkdir ${d}: ${reason(err)}`);
-    }
-  }
+  return true;
 }
 
 /**

@@ -9,10 +9,10 @@ import { CgroupWriteError } from '../cgroups/fs';
 import { isBelow, probeHierarchy } from '../cgroups/path';
 import type { GlobalOptions } from '../cli/context';
 import { RuntimeError, describeSystemError } from '../base/errors';
-import { guardInheritedFds, initFds, startInit, startInitCopy, stopInit } from '../init/process';
+import { guardInheritedFds, initFds, spawnInitAhead, stopInit, type StartedInit } from '../init/process';
 import type { Logger } from '../base/log';
 import { native } from '../native';
-import { buildExecPlan, initPart, planCgroupJoin, type PlanCgroupJoin } from '../plan/plan';
+import { buildExecPlan, initPart, planCgroupJoin, type Plan, type PlanCgroupJoin } from '../plan/plan';
 import { forwardSeccompListener } from './seccompAgent';
 import type { Process } from '../config/types';
 import { openStore } from '../state/store';
@@ -43,9 +43,8 @@ export async function execProcess(globals: GlobalOptions, request: ExecRequest, 
   requireAllowed('exec', statusOf(store, record), request.id, { ignorePaused: request.ignorePaused });
   const console = consoleMode(request.process.terminal ?? false, request.consoleSocket, request.detach);
 
+  // Before the pidfd is opened: it must not fill a gap among the fds a caller preserves.
   guardInheritedFds(request.preserveFds);
-  startInitCopy();
-
   // The namespaces are joined through a pidfd held from before the start-time check: if the
   // init dies and its pid is reused meanwhile, the join fails rather than land elsewhere.
   let pidfd: number;
@@ -54,9 +53,6 @@ export async function execProcess(globals: GlobalOptions, request: ExecRequest, 
   } catch {
     throw new RuntimeError('cannot exec in a stopped container');
   }
-  const startAfterRuntimeExits = request.detach && console.kind === 'socket';
-  const plan = buildExecPlan(record.config, request.process, { nsPidfd: initFds(request.preserveFds).extra, preserveFds: request.preserveFds, startAfterRuntimeExits });
-  logPlanNotes(plan, log);
   // Announced like create's steps (intent.ts), in a file of its own: execs run side by side.
   const intent: ExecIntent = { operation: 'exec', step: 'init', owner: self() };
   const dir = store.containerDir(request.id);
@@ -67,13 +63,21 @@ export async function execProcess(globals: GlobalOptions, request: ExecRequest, 
       throw (err as NodeJS.ErrnoException).code === 'ENOENT' ? new RuntimeError('cannot exec in a stopped container') : err;
     }
   };
-  let init: ReturnType<typeof startInit>;
+  const startAfterRuntimeExits = request.detach && console.kind === 'socket';
+  let init: StartedInit;
+  let plan: Plan;
   try {
-    announce('init');
-    init = startInit(request.preserveFds, pidfd);
-  } catch (err) {
-    removeFile(execIntentPath(dir));
-    throw err;
+    const pendingInit = spawnInitAhead(request.preserveFds, pidfd);
+    try {
+      plan = buildExecPlan(record.config, request.process, { nsPidfd: initFds(request.preserveFds).extra, preserveFds: request.preserveFds, startAfterRuntimeExits });
+      logPlanNotes(plan, log);
+      announce('init');
+      init = pendingInit.collect();
+    } catch (err) {
+      await pendingInit.release();
+      removeFile(execIntentPath(dir));
+      throw err;
+    }
   } finally {
     fs.closeSync(pidfd);
   }

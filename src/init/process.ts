@@ -11,7 +11,7 @@ export interface StartedInit {
   channel: InitChannel;
 }
 
-/** Where the init finds what startInit passes after the preserved fds. */
+/** Where the init finds what spawnInitAhead passes after the preserved fds. */
 export function initFds(preserveFds: number): { channel: number; executable: number; extra: number } {
   const channel = 3 + preserveFds;
   return { channel, executable: channel + 1, extra: channel + 2 };
@@ -60,69 +60,30 @@ export function guardInheritedFds(preserveFds: number): void {
 
 const INIT_NAME = 'runts-init';
 
-/**
- * Gets the init's sealed copy going on a thread of the addon's while this one loads and checks.
- * After guardInheritedFds: the copy's fd must not fill a gap among the fds a caller preserves.
- */
-export function startInitCopy(): void {
-  native().startSealedCopy(initBinaryPath(), INIT_NAME);
-}
-
-/**
- * The init gets this process's stdio, the fds 3..3+preserveFds-1 of this process unchanged (runc's
- * --preserve-fds), then its channel, then the sealed executable it was started from, then
- * `extraFd` when given (exec: the pidfd of the container's init).
- */
-export function startInit(preserveFds: number, extraFd?: number): StartedInit {
-  guardInheritedFds(preserveFds);
-  const addon = native();
-  const [ours, theirs] = addon.socketpair();
-  let executable: number | undefined;
-  let pid: number;
-  try {
-    executable = addon.sealedCopy(initBinaryPath(), INIT_NAME);
-    const fds = initFds(preserveFds);
-    const preserved = Array.from({ length: preserveFds }, (_, i) => 3 + i);
-    pid = addon.spawnInit(`/proc/self/fd/${fds.executable}`, INIT_NAME, [String(fds.channel)], [
-      0,
-      1,
-      2,
-      ...preserved,
-      theirs,
-      executable,
-      ...(extraFd === undefined ? [] : [extraFd]),
-    ]);
-  } catch (err) {
-    fs.closeSync(ours);
-    throw new RuntimeError(`could not start runts-init: ${(err as Error).message}`);
-  } finally {
-    fs.closeSync(theirs);
-    if (executable !== undefined) fs.closeSync(executable);
-  }
-  return { pid, channel: new InitChannel(ours) };
-}
-
 /** An init spawned ahead of its plan (spawnInitAhead): collected once, or released. */
 export interface PendingInit {
   /** The started init: its pid once the spawn is done, and its channel. Throws if the spawn failed. */
   collect(): StartedInit;
-  /** Stops an init that was never collected (create failed before it): nothing is left running. */
+  /** Stops an init that was never collected (a step before failed): nothing is left running. */
   release(): Promise<void>;
 }
 
 /**
- * startInit for create, begun at once: the addon's thread copies and spawns the init while this
- * one validates and plans, and the init is waiting for its plan by the time it is sent (~1 ms of
- * create). The init does nothing before the plan; a runtime that dies first closes the channel,
- * and the init exits on its end of it.
+ * Starts the init while this thread goes on: the addon's thread copies it into a sealed memfd
+ * and spawns it, and the init is waiting for its plan by the time the plan is sent (~1 ms of
+ * create and exec). It gets this process's stdio, the fds 3..3+preserveFds-1 unchanged (runc's
+ * --preserve-fds), its channel, the sealed executable it was started from, then `extraFd` when
+ * given (exec: the pidfd of the container's init), which must stay open until collected. The
+ * init does nothing before the plan: a runtime that dies first closes the channel, and the init
+ * exits on its end of it.
  */
-export function spawnInitAhead(preserveFds: number): PendingInit {
+export function spawnInitAhead(preserveFds: number, extraFd?: number): PendingInit {
   guardInheritedFds(preserveFds);
   const addon = native();
   const [ours, theirs] = addon.socketpair();
   const fds = initFds(preserveFds);
   const preserved = Array.from({ length: preserveFds }, (_, i) => 3 + i);
-  addon.startInitSpawn(initBinaryPath(), INIT_NAME, INIT_NAME, [String(fds.channel)], [0, 1, 2, ...preserved, theirs]);
+  addon.startInitSpawn(initBinaryPath(), INIT_NAME, INIT_NAME, [String(fds.channel)], [0, 1, 2, ...preserved, theirs], extraFd === undefined ? [] : [extraFd]);
   let outcome: { init: StartedInit } | { error: unknown } | undefined;
   const finish = (): StartedInit => {
     if (!outcome) {

@@ -30,27 +30,16 @@ export interface NativeAddon {
   /** AF_UNIX SOCK_STREAM pair, both ends close-on-exec. */
   socketpair(): [number, number];
   /**
-   * posix_spawn of the init at `path` with `argv0` and `args`, an empty environment and
-   * `fds[i]` as its fd i (stdio included); signal dispositions and mask reset. Returns its pid.
+   * On a thread of its own: makes a sealed (read-only, fixed size) memfd copy of the init at
+   * `path` named `name`, and spawns it with `argv0` and `args`, an empty environment, signal
+   * dispositions and mask reset, and as fds `before`, the copy (which it is executed from), then
+   * `after`. The fds must stay open until collectInit; one spawn at a time.
    */
-  spawnInit(path: string, argv0: string, args: string[], fds: number[]): number;
-  /**
-   * Makes a sealed copy of the init at `path` (as sealedCopy) and spawns it (as spawnInit) on a
-   * thread of its own, with `fds` and then the copy as its fds; collectInit gives the pid. The
-   * fds must stay open until then.
-   */
-  startInitSpawn(path: string, name: string, argv0: string, args: string[], fds: number[]): void;
+  startInitSpawn(path: string, name: string, argv0: string, args: string[], before: number[], after: number[]): void;
   /** The pid of the init startInitSpawn spawned, once it has; throws what failed. */
   collectInit(): number;
   /** CLOCK_REALTIME in nanoseconds. */
   realtimeNanos(): bigint;
-  /**
-   * A sealed (read-only, fixed size) memfd copy of the file at `path`, close-on-exec: the one
-   * startSealedCopy began for the same file and name, once done, or a new one.
-   */
-  sealedCopy(path: string, name: string): number;
-  /** Begins sealedCopy's work on a thread of its own; nothing is reported until sealedCopy. */
-  startSealedCopy(path: string, name: string): void;
   /**
    * Opens (creating) `path` and takes an exclusive flock; returns the fd: closing it unlocks.
    * With `timeoutMs`, gives up with errno ETIMEDOUT once it has waited that long.

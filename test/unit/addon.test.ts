@@ -1,7 +1,7 @@
 /**
- * The addon's mechanisms that create and exec lean on for speed: the init's sealed copy made on
- * a thread of its own (startSealedCopy, then sealedCopy collects it) and the reaping of a child
- * known to have exited without libuv's thread pool (reapExited).
+ * The addon's mechanisms that create and exec lean on for speed: the init's sealed copy made and
+ * spawned on a thread of its own (startInitSpawn, then collectInit collects it) and the reaping
+ * of a child known to have exited without libuv's thread pool (reapExited).
  */
 import t from 'tap';
 import fs = require('fs');
@@ -26,80 +26,94 @@ function sleepMs(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
+/** A child of this process run from a sealed copy of `file`, as the init is started. */
+function spawnCopy(file: string, args: string[], before = [0, 1, 2], after: number[] = []): number {
+  const addon = native();
+  addon.startInitSpawn(file, 'test-copy', path.basename(file), args, before, after);
+  return addon.collectInit();
+}
+
+/** Waits for child `pid` to exit (at most 10 s) and reaps it. */
+function waitGone(pid: number): unknown {
+  const addon = native();
+  let status = addon.reapExited(pid);
+  for (let i = 0; i < 2000 && status === null; i++, sleepMs(5)) status = addon.reapExited(pid);
+  return status;
+}
+
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'runts-addon-'));
 t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
 const file = path.join(dir, 'binary');
 const content = Buffer.alloc(3 * 1024 * 1024 + 17, 'runts');
 fs.writeFileSync(file, content);
 
-t.test('startSealedCopy copies on its own thread; sealedCopy hands over that copy, sealed', async (t) => {
+t.test('startInitSpawn runs a sealed copy, spawned on its own thread, with its fds in order', async (t) => {
   const addon = native();
-  t.same(memfdsNamed('bg-copy'), [], 'no copy yet');
-  addon.startSealedCopy(file, 'bg-copy');
-  // The JS thread only waits here: the copy appears without any further call into the addon.
-  let made: number[] = [];
-  for (let i = 0; i < 500 && made.length === 0; i++, sleepMs(10)) made = memfdsNamed('bg-copy');
-  t.equal(made.length, 1, 'the memfd was made off the JS thread');
-  const fd = addon.sealedCopy(file, 'bg-copy');
-  t.same([fd], made, 'sealedCopy returned that very fd');
-  t.ok(fs.readFileSync(`/proc/self/fd/${fd}`).equals(content), 'with the whole file in it');
-  const writable = fs.openSync(`/proc/self/fd/${fd}`, 'r+');
-  t.throws(() => fs.writeSync(writable, 'x'), /EPERM/, 'and no one can write it');
-  fs.closeSync(writable);
-  t.equal(fs.fstatSync(fd).mode & 0o777, 0o555);
-  const again = addon.sealedCopy(file, 'bg-copy');
-  t.not(fs.fstatSync(again).ino, fs.fstatSync(fd).ino, 'a second sealedCopy makes a copy of its own');
-  fs.closeSync(again);
-  fs.closeSync(fd);
+  const out = path.join(dir, 'spawned');
+  const outFd = fs.openSync(out, 'w');
+  const afterFd = fs.openSync(file, 'r');
+  // What the child sees: the file it runs, its fds 3 and 4, and whether fd 3 (the copy) takes a write.
+  const script = [
+    'readlink /proc/$$/exe',
+    'readlink /proc/$$/fd/3',
+    'readlink /proc/$$/fd/4',
+    'stat -L -c %a /proc/$$/fd/3',
+    'if printf x >> /proc/$$/fd/3; then echo writable; else echo sealed; fi',
+    'sleep 0.3',
+  ].join('; ');
+  addon.startInitSpawn('/bin/sh', 'bg-sh', 'sh', ['-c', script], [0, outFd, 2], [afterFd]);
+  // The JS thread only waits here: the child runs without any further call into the addon.
+  let ran = false;
+  for (let i = 0; i < 500 && !ran; i++, sleepMs(2)) ran = fs.statSync(out).size > 0;
+  t.ok(ran, 'the init was spawned off the JS thread, before collectInit');
+  const pid = addon.collectInit();
+  fs.closeSync(outFd);
+  fs.closeSync(afterFd);
+  t.same(waitGone(pid), { code: 0, signal: null }, 'it ran to its end');
+  const lines = fs.readFileSync(out, 'utf8').split('\n');
+  t.equal(lines[0], '/memfd:bg-sh (deleted)', 'it runs from the memfd copy');
+  t.equal(lines[1], '/memfd:bg-sh (deleted)', 'which is its fd right after `before`');
+  t.equal(lines[2], file, 'then come the fds of `after`');
+  t.equal(lines[3], '555', 'the copy is read-only');
+  t.equal(lines[4], 'sealed', 'and takes no write');
+  t.same(memfdsNamed('bg-sh'), [], 'the runtime kept no fd of the copy');
 });
 
-t.test('a background copy of another file or name is not handed over', async (t) => {
-  const addon = native();
-  const other = path.join(dir, 'other');
-  fs.writeFileSync(other, 'other');
-  addon.startSealedCopy(other, 'bg-other');
-  const fd = addon.sealedCopy(file, 'bg-other');
-  t.ok(fs.readFileSync(`/proc/self/fd/${fd}`).equals(content), 'the file asked for');
-  fs.closeSync(fd);
-  const pending = addon.sealedCopy(other, 'bg-other');
-  t.equal(fs.readFileSync(`/proc/self/fd/${pending}`, 'utf8'), 'other', 'the background copy waits for its own call');
-  fs.closeSync(pending);
-});
-
-t.test('a background copy that failed fails its sealedCopy with the step and errno', async (t) => {
+t.test('a spawn that failed fails collectInit with the step and errno', async (t) => {
   const addon = native();
   const missing = path.join(dir, 'missing');
-  addon.startSealedCopy(missing, 'bg-missing');
-  t.throws(() => addon.sealedCopy(missing, 'bg-missing'), { message: new RegExp(`open ${missing}: .*ENOENT|open ${missing}: No such file`) });
+  addon.startInitSpawn(missing, 'bg-missing', 'missing', [], [0, 1, 2], []);
+  t.throws(() => addon.collectInit(), { message: new RegExp(`open ${missing}: .*ENOENT|open ${missing}: No such file`) });
   t.same(memfdsNamed('bg-missing'), [], 'no memfd left');
+  t.throws(() => addon.collectInit(), /none was started/, 'and there is nothing more to collect');
 });
 
-t.test('where no thread can be made (a pids limit), sealedCopy makes the copy itself', { skip: process.getuid?.() !== 0 || !fs.existsSync('/sys/fs/cgroup/pids/cgroup.procs') ? 'needs root and the v1 pids controller' : false }, async (t) => {
+t.test('one task short of a pids limit, the init still starts', { skip: process.getuid?.() !== 0 || !fs.existsSync('/sys/fs/cgroup/pids/cgroup.procs') ? 'needs root and the v1 pids controller' : false }, async (t) => {
   const cgroup = fs.mkdtempSync('/sys/fs/cgroup/pids/runts-addon-');
   t.teardown(() => fs.rmdirSync(cgroup));
-  // A child node joins a pids cgroup that holds just its threads, then asks for a background copy.
+  // A child node joins a pids cgroup with room for one more task, then spawns: the thread takes
+  // that room and its spawn fails, or no thread can be made; either way the init must start.
   const child = [
     `const fs = require('fs');`,
     `const addon = require(${JSON.stringify(path.join(REPO, 'dist/src/native/index.js'))}).native();`,
     `fs.writeFileSync(${JSON.stringify(cgroup)} + '/cgroup.procs', String(process.pid));`,
     `const threads = () => fs.readdirSync('/proc/self/task').length;`,
-    `fs.writeFileSync(${JSON.stringify(cgroup)} + '/pids.max', String(threads()));`,
-    `const before = threads();`,
-    `addon.startSealedCopy(${JSON.stringify(file)}, 'bg-limited');`,
-    `const fd = addon.sealedCopy(${JSON.stringify(file)}, 'bg-limited');`,
-    `process.stdout.write(JSON.stringify({ before, after: threads(), size: fs.fstatSync(fd).size, mode: fs.fstatSync(fd).mode & 0o777 }));`,
+    `fs.writeFileSync(${JSON.stringify(cgroup)} + '/pids.max', String(threads() + 1));`,
+    `addon.startInitSpawn('/bin/sh', 'bg-limited', 'sh', ['-c', 'exit 5'], [0, 1, 2], []);`,
+    `const pid = addon.collectInit();`,
+    `let status = addon.reapExited(pid);`,
+    `while (status === null) { Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5); status = addon.reapExited(pid); }`,
+    `process.stdout.write(JSON.stringify(status));`,
   ].join('\n');
   const r = spawnSync(process.execPath, ['-e', child], { encoding: 'utf8', timeout: 30_000 });
   t.equal(r.signal, null, `not killed (a failed std::thread aborted): ${r.stderr.trim().split('\n').slice(-1)[0] ?? ''}`);
   t.equal(r.status, 0, r.stderr);
-  const seen = JSON.parse(r.stdout || '{}') as { before: number; after: number; size: number; mode: number };
-  t.equal(seen.after, seen.before, 'no thread was made');
-  t.same([seen.size, seen.mode], [content.length, 0o555], 'and the copy is whole and sealed');
+  t.same(JSON.parse(r.stdout || '{}'), { code: 5, signal: null }, 'the init ran');
 });
 
 t.test('reapExited: null while the child runs, its status once it has exited', async (t) => {
   const addon = native();
-  const running = addon.spawnInit('/bin/sleep', 'sleep', ['30'], [0, 1, 2]);
+  const running = spawnCopy('/bin/sleep', ['30']);
   t.equal(addon.reapExited(running), null, 'a running child is left alone');
   const pidfd = addon.pidfdOpen(running, pidStartTime(running));
   process.kill(running, 'SIGKILL');
@@ -108,10 +122,8 @@ t.test('reapExited: null while the child runs, its status once it has exited', a
   t.same(addon.reapExited(running), { code: null, signal: 9 }, 'killed by SIGKILL');
   t.throws(() => addon.reapExited(running), /ECHILD|No child/, 'and it is reaped');
 
-  const done = addon.spawnInit('/bin/sh', 'sh', ['-c', 'exit 7'], [0, 1, 2]);
-  let status = addon.reapExited(done);
-  for (let i = 0; i < 1000 && status === null; i++, sleepMs(5)) status = addon.reapExited(done);
-  t.same(status, { code: 7, signal: null }, 'exit status 7');
+  const done = spawnCopy('/bin/sh', ['-c', 'exit 7']);
+  t.same(waitGone(done), { code: 7, signal: null }, 'exit status 7');
 });
 
 t.test('waitExit: the status of a child, waited for on the event loop without a thread', async (t) => {
@@ -122,8 +134,9 @@ t.test('waitExit: the status of a child, waited for on the event loop without a 
     `const addon = require(${JSON.stringify(path.join(REPO, 'dist/src/native/index.js'))}).native();`,
     `const threads = () => fs.readdirSync('/proc/self/task').length;`,
     `const before = threads();`,
-    `const exits = addon.spawnInit('/bin/sh', 'sh', ['-c', 'sleep 0.2; exit 3'], [0, 1, 2]);`,
-    `const killed = addon.spawnInit('/bin/sleep', 'sleep', ['30'], [0, 1, 2]);`,
+    `const spawn = (file, args) => { addon.startInitSpawn(file, 'test-copy', file, args, [0, 1, 2], []); return addon.collectInit(); };`,
+    `const exits = spawn('/bin/sh', ['-c', 'sleep 0.2; exit 3']);`,
+    `const killed = spawn('/bin/sleep', ['30']);`,
     `const waits = [addon.waitExit(exits), addon.waitExit(killed)];`,
     `setTimeout(() => process.kill(killed, 'SIGTERM'), 50);`,
     `Promise.all(waits).then((statuses) => process.stdout.write(JSON.stringify({ statuses, before, after: threads() })));`,
@@ -144,7 +157,8 @@ t.test('forwardSignals: what runts receives goes on to the process, until stoppe
   // no handle is left to keep the child node's event loop alive, and it ends by itself.
   const child = [
     `const addon = require(${JSON.stringify(path.join(REPO, 'dist/src/native/index.js'))}).native();`,
-    `const pid = addon.spawnInit('/bin/sh', 'sh', ['-c', 'trap "exit 7" USR1; while :; do sleep 0.05; done'], [0, 1, 2]);`,
+    `addon.startInitSpawn('/bin/sh', 'test-copy', 'sh', ['-c', 'trap "exit 7" USR1; while :; do sleep 0.05; done'], [0, 1, 2], []);`,
+    `const pid = addon.collectInit();`,
     `const stop = addon.forwardSignals(pid, ['SIGUSR1', 'SIGTERM']);`,
     `setTimeout(() => process.kill(process.pid, 'SIGUSR1'), 200);`,
     `addon.waitExit(pid).then((status) => { stop(); stop(); process.stdout.write(JSON.stringify(status)); });`,

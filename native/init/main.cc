@@ -32,7 +32,7 @@ __attribute__((constructor(101))) void becomeNonDumpable() {
   if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) _exit(1);
 }
 
-// glibc's posix_spawn (the runtime's spawnInit) hands its internal signals (32, 33) to the
+// glibc's posix_spawn (the runtime's startInitSpawn) hands its internal signals (32, 33) to the
 // child as SIG_IGN, and an ignored signal survives execve into the container's process: every
 // ignored signal goes back to its default, through the raw syscall (glibc refuses 32 and 33).
 void resetIgnoredSignals() {

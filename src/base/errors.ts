@@ -12,7 +12,6 @@ export function oneLine(msg: string): string {
  */
 const RUNTIME_ERROR = Symbol.for('runts.RuntimeError');
 
-/** An error meant for the user: printed as one line, exit status 1 (or `exitCode`). */
 /** Linux's errno for a wait that timed out, as the addon reports it (err.errno). */
 const ETIMEDOUT = 110;
 
@@ -21,6 +20,7 @@ export function isTimeout(err: unknown): boolean {
   return (err as { errno?: number } | null)?.errno === ETIMEDOUT;
 }
 
+/** An error meant for the user: printed as one line, exit status 1 (or `exitCode`). */
 export class RuntimeError extends Error {
   readonly [RUNTIME_ERROR] = true;
 

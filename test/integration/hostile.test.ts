@@ -266,7 +266,8 @@ t.test('class 8: exec never joins a process that took over the init\'s recycled 
   exec.stdout!.on('data', (d) => (out += d));
   exec.stderr!.on('data', (d) => (err += d));
   const done = new Promise<number>((r) => exec.once('exit', (code) => r(code ?? 128)));
-  const runtsPid = await childOf(exec.pid!);
+  // strace forks a short-lived probe of its own before the tracee: the child that runs node.
+  const runtsPid = await childOf(exec.pid!, process.execPath);
   const stopped = await childOf(runtsPid, 'runts-init');
   // The container's init dies, and another process gets its pid.
   process.kill(initPid, 'SIGKILL');

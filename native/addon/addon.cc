@@ -48,6 +48,20 @@ Napi::Value Socketpair(const Napi::CallbackInfo& info) {
   return out;
 }
 
+std::vector<std::string> argStrings(const Napi::Value& argv0, const Napi::Value& args) {
+  std::vector<std::string> out{argv0.As<Napi::String>()};
+  Napi::Array list = args.As<Napi::Array>();
+  for (uint32_t i = 0; i < list.Length(); i++) out.push_back(list.Get(i).As<Napi::String>());
+  return out;
+}
+
+std::vector<int> fdList(const Napi::Value& value) {
+  Napi::Array list = value.As<Napi::Array>();
+  std::vector<int> out;
+  for (uint32_t i = 0; i < list.Length(); i++) out.push_back(list.Get(i).As<Napi::Number>().Int32Value());
+  return out;
+}
+
 // sendfile copies in the kernel: half the time of a read/write loop through a user buffer
 // (0.26-0.43 ms against 0.50-0.78 ms for the 1 MB init, the first copy of a process).
 bool copyAll(int from, int to) {
@@ -613,9 +627,7 @@ constexpr time_t kSocketSendTimeoutSeconds = 10;
 // as SCM_RIGHTS on its first byte, closes. runtime-spec's listenerPath protocol.
 Napi::Value SendFdsToUnixSocket(const Napi::CallbackInfo& info) {
   std::string path = info[0].As<Napi::String>(), data = info[1].As<Napi::String>();
-  Napi::Array list = info[2].As<Napi::Array>();
-  std::vector<int> fds;
-  for (uint32_t i = 0; i < list.Length(); i++) fds.push_back(list.Get(i).As<Napi::Number>().Int32Value());
+  std::vector<int> fds = fdList(info[2]);
   if (data.empty() || fds.size() > 16) return throwErrno(info.Env(), "send fds to " + path, EINVAL);
   struct sockaddr_un addr;
   if (!unixAddress(path, addr)) return throwErrno(info.Env(), "connect " + path, ENAMETOOLONG);
@@ -820,20 +832,6 @@ pid_t spawnWithFds(const std::string& path, std::vector<std::string> args, const
     return -1;
   }
   return pid;
-}
-
-std::vector<std::string> argStrings(const Napi::Value& argv0, const Napi::Value& args) {
-  std::vector<std::string> out{argv0.As<Napi::String>()};
-  Napi::Array list = args.As<Napi::Array>();
-  for (uint32_t i = 0; i < list.Length(); i++) out.push_back(list.Get(i).As<Napi::String>());
-  return out;
-}
-
-std::vector<int> fdList(const Napi::Value& value) {
-  Napi::Array list = value.As<Napi::Array>();
-  std::vector<int> out;
-  for (uint32_t i = 0; i < list.Length(); i++) out.push_back(list.Get(i).As<Napi::Number>().Int32Value());
-  return out;
 }
 
 // An init startInitSpawn copies and spawns off the JS thread, for collectInit.

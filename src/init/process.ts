@@ -62,7 +62,7 @@ const INIT_NAME = 'runts-init';
 
 /** An init spawned ahead of its plan (spawnInitAhead): collected once, or released. */
 export interface PendingInit {
-  /** The started init: its pid once the spawn is done, and its channel. Throws if the spawn failed. */
+  /** The started init, once: its pid when the spawn is done, and its channel. Throws if the spawn failed. */
   collect(): StartedInit;
   /** Stops an init that was never collected (a step before failed): nothing is left running. */
   release(): Promise<void>;
@@ -84,34 +84,25 @@ export function spawnInitAhead(preserveFds: number, extraFd?: number): PendingIn
   const fds = initFds(preserveFds);
   const preserved = Array.from({ length: preserveFds }, (_, i) => 3 + i);
   addon.startInitSpawn(initBinaryPath(), INIT_NAME, INIT_NAME, [String(fds.channel)], [0, 1, 2, ...preserved, theirs], extraFd === undefined ? [] : [extraFd]);
-  let outcome: { init: StartedInit } | { error: unknown } | undefined;
-  const finish = (): StartedInit => {
-    if (!outcome) {
-      try {
-        outcome = { init: { pid: addon.collectInit(), channel: new InitChannel(ours) } };
-      } catch (err) {
-        fs.closeSync(ours);
-        outcome = { error: new RuntimeError(`could not start runts-init: ${(err as Error).message}`) };
-      } finally {
-        fs.closeSync(theirs);
-      }
+  let taken = false;
+  const take = (): StartedInit => {
+    taken = true;
+    try {
+      return { pid: addon.collectInit(), channel: new InitChannel(ours) };
+    } catch (err) {
+      fs.closeSync(ours);
+      throw new RuntimeError(`could not start runts-init: ${(err as Error).message}`);
+    } finally {
+      fs.closeSync(theirs);
     }
-    if ('error' in outcome) throw outcome.error;
-    return outcome.init;
   };
-  let collected = false;
   return {
-    collect() {
-      const init = finish();
-      collected = true;
-      return init;
-    },
+    collect: take,
     async release() {
-      if (collected) return;
-      collected = true;
+      if (taken) return;
       let init: StartedInit;
       try {
-        init = finish();
+        init = take();
       } catch {
         return; // never started
       }

@@ -40,6 +40,12 @@ run_bats() { # MODE FLAG FILES...
   local totals; totals=$(grep -E '^runc-bats: [0-9]+ passed, [0-9]+ failed, [0-9]+ skipped, [0-9]+ excused' "$log" | tail -1)
   if [ -z "$totals" ]; then totals="runc-bats: 0 passed, 1 failed, 0 skipped, 0 excused"
   elif [ "$status" -ne 0 ] && grep -q ', 0 failed,' <<<"$totals"; then totals=${totals/, 0 failed,/, 1 failed,}; fi
+  # The guest's /tmp goes with the VM: a failing file's raw TAP (its commands' output) is shown
+  # here, or the failure leaves nothing but its name.
+  local logs; logs=$(sed -nE 's/^# logs: (.*)$/\1/p' "$log" | tail -1)
+  if [ -n "$logs" ] && ! grep -q ', 0 failed,' <<<"$totals"; then
+    grep -l '^not ok' "$logs"/*.tap 2>/dev/null | while read -r tap; do echo "# --- $tap"; sed 's/^/# /' "$tap"; done
+  fi
   echo "vm-bats: $mode ${totals#runc-bats: }  # $((SECONDS - started))s"
 }
 run_bats plain "" ${VM_BATS_PLAIN:-}

@@ -140,8 +140,18 @@ int main(int argc, char** argv) {
   std::string error;
   if (!channel::receive(plan, error)) channel::fail("read plan: " + error, 0);
 
-  cgroups::open(plan);
-  ns::enter(plan);
+  // Ahead: the namespaces are made while the runtime still makes the state dir, the exec fifo
+  // and the cgroup directories; the files are opened once it says they exist (the runtime's
+  // policy, namespacesAhead in src/plan/plan.ts, keeps their paths the host's by then).
+  const bool ahead = plan["namespacesAhead"].flag();
+  const json::Value& join = plan["cgroupJoin"];
+  if (ahead && !join.isNull() && join["cgroupNamespaceByChild"].flag()) channel::fail("a cgroup namespace made by stage 2 cannot be planned ahead", 0);
+  if (!ahead) cgroups::open(plan);
+  ns::enter(plan, !ahead);
+  if (ahead) {
+    channel::expect(protocol::kProceed);
+    cgroups::open(plan);
+  }
 
   int release[2];
   if (pipe2(release, O_CLOEXEC) < 0) channel::fail("pipe", errno);

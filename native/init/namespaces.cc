@@ -349,7 +349,7 @@ int idmappedMount(size_t index) { return index < idmappedTrees.size() ? idmapped
 
 int bindSource(size_t index) { return index < bindSources.size() ? bindSources[index] : -1; }
 
-void enter(const json::Value& plan) {
+void enter(const json::Value& plan, bool fifoExists) {
   const json::Value& process = plan["process"];
   // With the runtime's privileges, inherited by everything below (runc does these from its
   // own process or before its user namespace too).
@@ -361,7 +361,7 @@ void enter(const json::Value& plan) {
   if (!process["ioPriority"].isNull() && syscall(SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, 0, process["ioPriority"].i64()) < 0)
     channel::fail("set the I/O priority", errno);
   raiseHardLimits(process["rlimits"]);
-  fifoPath = plan["execFifo"].str();
+  fifoPath = fifoExists ? plan["execFifo"].str() : "";
   if (!fifoPath.empty() && (fifoFd = open(fifoPath.c_str(), O_PATH | O_CLOEXEC)) < 0)
     channel::fail("open exec fifo " + fifoPath, errno);
   prepareIdmappedMounts(plan["mounts"]);

@@ -3,6 +3,8 @@
 // change here is a change there. Frames: a 4-byte little-endian length, then a JSON object.
 //
 //   runtime → init   the plan                (the only frame without a "type"; main.cc)
+//   runtime → init   "proceed"               plan.namespacesAhead: the state dir, exec fifo and
+//                                            cgroup now exist; the init opens them and goes on
 //   init → runtime   "usermap" {pid}         a new user namespace needs its id maps (namespaces.cc)
 //   runtime → init   "usermap-done"          the maps are written
 //   init → runtime   "pid" {pid}             stage 2's host pid; stage 1 then exits (main.cc)
@@ -27,6 +29,7 @@ constexpr const char* kSeccompListener = "seccomp-listener";
 constexpr const char* kCreated = "created";
 constexpr const char* kError = "error";
 // runtime → init
+constexpr const char* kProceed = "proceed";
 constexpr const char* kUsermapDone = "usermap-done";
 constexpr const char* kContinue = "continue";
 constexpr const char* kSeccompListenerSent = "seccomp-listener-sent";

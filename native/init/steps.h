@@ -27,8 +27,9 @@ namespace ns {
 // Stage 1: first what needs the runtime's privileges (oom_score_adj, I/O priority, hard rlimits,
 // the exec fifo, idmapped mount trees), then joins the namespaces given by path, creates the new
 // ones (asking the runtime to write the user namespace maps), writes time namespace offsets and
-// brings lo up in a new network namespace. Children see all of them.
-void enter(const json::Value& plan);
+// brings lo up in a new network namespace. Children see all of them. Without `fifoExists`
+// (plan.namespacesAhead) the fifo is left for stage 2 to open by path.
+void enter(const json::Value& plan, bool fifoExists);
 // The fd stage 1 opened for `path` (the exec fifo), handed over once; -1 if none.
 int preopened(const char* path);
 // Whether setgroups(2) is denied in the container's user namespace (read on the host's /proc).

@@ -13,7 +13,7 @@ import { runHooks } from './hooks';
 import { spawnInitAhead, stopInit, type PendingInit } from '../init/process';
 import type { Logger } from '../base/log';
 import { native } from '../native';
-import { buildPlan, initPart, joinCgroupBeforeSetup, planCgroupJoin } from '../plan/plan';
+import { buildPlan, initPart, joinCgroupBeforeSetup, namespacesAhead, planCgroupJoin } from '../plan/plan';
 import { loadBundle } from '../config/validate';
 import type { Spec, State } from '../config/types';
 import { openStore, pidStartTime, rfc3339Nano, validateId, type ContainerRecord, type StateStore } from '../state/store';
@@ -79,6 +79,13 @@ async function setUp(globals: GlobalOptions, request: CreateRequest, log: Logger
 
   logPlanNotes(plan, log);
   checkPreexisting(cgroup, (message) => log.warn(message));
+  const joinBeforeSetup = joinCgroupBeforeSetup(spec, plan, cgroup.paths, cgroup.dirsMadeAtJoin ?? false);
+  const joinFiles = cgroup.initJoinFiles?.();
+  const selfJoin = joinFiles ? planCgroupJoin(joinFiles, spec, { beforeSetup: joinBeforeSetup, exec: false }) : null;
+  const ahead = namespacesAhead(plan, joinBeforeSetup);
+  const initPlan = { ...initPart(plan), cgroupJoin: selfJoin, namespacesAhead: ahead };
+  // The init makes its namespaces while the steps below make the state dir and the cgroup.
+  if (ahead) pendingInit.sendPlanAhead(initPlan);
 
   // Every step below that makes something to undo outside the state dir (a cgroup directory, a
   // process) is recorded in the intent first (see intent.ts): a runts killed anywhere leaves what
@@ -105,9 +112,6 @@ async function setUp(globals: GlobalOptions, request: CreateRequest, log: Logger
   undo.push(() => store.remove(request.id));
   try {
     native().mkfifo(store.execFifoPath(request.id), 0o622);
-    const joinBeforeSetup = joinCgroupBeforeSetup(spec, plan, cgroup.paths, cgroup.dirsMadeAtJoin ?? false);
-    const joinFiles = cgroup.initJoinFiles?.();
-    const selfJoin = joinFiles ? planCgroupJoin(joinFiles, spec, { beforeSetup: joinBeforeSetup, exec: false }) : null;
     // A container process that joins its v1 cgroups only after its setup runs nothing of the
     // container's before "created": its resources can be written while the init sets up. The
     // init's stop at the hook point (answered only once they are written) keeps it out of the
@@ -127,7 +131,8 @@ async function setUp(globals: GlobalOptions, request: CreateRequest, log: Logger
     }
     announce('init-started', { cgroupMissing: [...cgroup.created], init: processRef(init.pid) });
     if (joinBeforeSetup && !selfJoin) cgroup.join(init.pid);
-    init.channel.sendPlan({ ...initPart(plan), cgroupJoin: selfJoin });
+    if (ahead) init.channel.send({ type: 'proceed' });
+    else init.channel.sendPlan(initPlan);
     try {
       writeResourcesLater?.();
     } catch (err) {

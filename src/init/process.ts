@@ -2,6 +2,7 @@
 import fs = require('fs');
 import { RuntimeError } from '../base/errors';
 import { InitChannel } from './channel';
+import type { PlanMessage } from './protocol';
 import { initBinaryPath, native } from '../native';
 import { pidStartTime } from '../state/store';
 
@@ -62,6 +63,8 @@ const INIT_NAME = 'runts-init';
 
 /** An init spawned ahead of its plan (spawnInitAhead): collected once, or released. */
 export interface PendingInit {
+  /** Sends the plan now; the init stays pending (release stops it) until collected. */
+  sendPlanAhead(plan: PlanMessage): void;
   /** The started init, once: its pid when the spawn is done, and its channel. Throws if the spawn failed. */
   collect(): StartedInit;
   /** Stops an init that was never collected (a step before failed): nothing is left running. */
@@ -84,25 +87,35 @@ export function spawnInitAhead(preserveFds: number, extraFd?: number): PendingIn
   const fds = initFds(preserveFds);
   const preserved = Array.from({ length: preserveFds }, (_, i) => 3 + i);
   addon.startInitSpawn(initBinaryPath(), INIT_NAME, INIT_NAME, [String(fds.channel)], [0, 1, 2, ...preserved, theirs], extraFd === undefined ? [] : [extraFd]);
-  let taken = false;
-  const take = (): StartedInit => {
-    taken = true;
+  let started: StartedInit | undefined;
+  let failure: RuntimeError | undefined;
+  let collected = false;
+  const start = (): StartedInit => {
+    if (started) return started;
+    if (failure) throw failure;
     try {
-      return { pid: addon.collectInit(), channel: new InitChannel(ours) };
+      started = { pid: addon.collectInit(), channel: new InitChannel(ours) };
+      return started;
     } catch (err) {
       fs.closeSync(ours);
-      throw new RuntimeError(`could not start runts-init: ${(err as Error).message}`);
+      throw (failure = new RuntimeError(`could not start runts-init: ${(err as Error).message}`));
     } finally {
       fs.closeSync(theirs);
     }
   };
   return {
-    collect: take,
+    sendPlanAhead(plan) {
+      start().channel.sendPlan(plan);
+    },
+    collect() {
+      collected = true;
+      return start();
+    },
     async release() {
-      if (taken) return;
+      if (collected) return;
       let init: StartedInit;
       try {
-        init = take();
+        init = start();
       } catch {
         return; // never started
       }

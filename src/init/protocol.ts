@@ -5,6 +5,7 @@
  * Every frame is a 4-byte little-endian length and a JSON object, over one end of a socketpair.
  *
  *   runts → init   the plan (InitPlan; the only frame without a `type`)
+ *   runts → init   proceed                 [plan.namespacesAhead: state dir, fifo, cgroup made]
  *   init → runts   usermap {pid}           [a new user namespace]   → usermap-done
  *   init → runts   pid {pid}               stage 2's host pid; stage 1 exits
  *   init → runts   hook {name}             [create: before createRuntime hooks] → continue {state}
@@ -29,6 +30,8 @@ export type InitMessage =
 
 /** What runts answers, each to one InitMessage (the plan goes first, unasked). */
 export type RuntimeMessage =
+  /** plan.namespacesAhead: the state dir, the exec fifo and the cgroup directories now exist. */
+  | { type: 'proceed' }
   | { type: 'usermap-done' }
   /** `state`: the OCI state JSON the createContainer and startContainer hooks get on stdin. */
   | { type: 'continue'; state?: string }

@@ -140,6 +140,12 @@ export interface InitPlan {
   hooks: { createContainer: PlanHook[]; startContainer: PlanHook[] };
   /** The cgroups the container process joins by itself (planCgroupJoin); null: the runtime joins it. */
   cgroupJoin: PlanCgroupJoin | null;
+  /**
+   * create: the init makes its namespaces on receipt of the plan, while the runtime still makes
+   * the state dir, the exec fifo and the cgroup directories, and opens those once told "proceed"
+   * (namespacesAhead).
+   */
+  namespacesAhead: boolean;
 }
 
 /**
@@ -191,6 +197,22 @@ export function joinCgroupBeforeSetup(spec: Spec, plan: Pick<InitPlan, 'mounts'>
   if (!dirsMadeAtJoin) return false;
   const dirs = new Set(Object.values(cgroupPaths));
   return plan.mounts.some((m) => m.bind && dirs.has(m.source));
+}
+
+/**
+ * Whether create's init may make its namespaces before the state dir, the exec fifo and the
+ * cgroup directories exist (the runtime makes them meanwhile: ~1 ms off create). Only where the
+ * init opens those files afterwards by the same paths, meaning the host's, and nothing of the
+ * cgroup has to come first:
+ * - no user namespace: the init's credentials would no longer open the host's files;
+ * - no mount namespace joined by path: the paths would be that namespace's;
+ * - no cgroup join before setup (joinCgroupBeforeSetup): it precedes the namespaces;
+ * - no idmapped mount: its source tree is opened with the namespaces, and may be one of those.
+ */
+export function namespacesAhead(plan: Pick<InitPlan, 'namespaces' | 'mounts'>, joinBeforeSetup: boolean): boolean {
+  if (joinBeforeSetup) return false;
+  if (plan.namespaces.some((n) => n.type === 'user' || (n.type === 'mount' && n.path))) return false;
+  return !plan.mounts.some((m) => m.idmap);
 }
 
 const REALTIME_POLICIES = new Set(['SCHED_FIFO', 'SCHED_RR', 'SCHED_DEADLINE']);
@@ -328,6 +350,7 @@ export function buildPlan(spec: Spec, opts: PlanOptions): Plan {
     startAfterRuntimeExits: false,
     hooks: { createContainer: planHooks(spec.hooks?.createContainer), startContainer: planHooks(spec.hooks?.startContainer) },
     cgroupJoin: null,
+    namespacesAhead: false,
   };
 }
 
@@ -391,6 +414,7 @@ export function buildExecPlan(container: Spec, proc: Process, opts: ExecPlanOpti
     startAfterRuntimeExits: opts.startAfterRuntimeExits ?? false,
     hooks: { createContainer: [], startContainer: [] },
     cgroupJoin: null,
+    namespacesAhead: false,
   };
 }
 

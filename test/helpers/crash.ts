@@ -48,8 +48,8 @@ export function runtsKilledAt(root: string, args: string[], point: string, timeo
   }))) as Result;
 }
 
-/** Every kill point a full run of `args` passes, in order, each once (its first time). */
-export function killPointsOf(root: string, args: string[]): { points: string[]; result: Result } {
+/** Every kill point a full run of `args` passes, in order: each once (its first time), and every time (`sequence`). */
+export function killPointsOf(root: string, args: string[]): { points: string[]; sequence: string[]; result: Result } {
   const log = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'runts-steps-')), 'steps');
   const result = collect((out, err) => status(spawnSync(process.execPath, [CLI, '--root', root, ...args], {
     env: env({ RUNTS_TEST_STEP_LOG: log }),
@@ -58,7 +58,7 @@ export function killPointsOf(root: string, args: string[]): { points: string[]; 
   }))) as Result;
   const lines = fs.existsSync(log) ? fs.readFileSync(log, 'utf8').split('\n').filter(Boolean) : [];
   fs.rmSync(path.dirname(log), { recursive: true, force: true });
-  return { points: [...new Set(lines)], result };
+  return { points: [...new Set(lines)], sequence: lines, result };
 }
 
 /** Runs runts and SIGKILLs it `delayMs` after spawning it (or lets it finish first). */

@@ -79,25 +79,32 @@ function initPids(): Set<number> {
   return pids;
 }
 
-t.test('an init spawned ahead of its plan goes with a create killed before sending it', async (t) => {
+t.test('an init started ahead of the state dir goes with a create killed before the dir exists', async (t) => {
   const probe = killPointsOf(root, ['create', '--bundle', bundleFor('ahead'), 'ahead']);
   runts(root, ['delete', '--force', 'ahead']);
   const at = (point: string) => probe.points.indexOf(point);
-  t.ok(at('native:startInitSpawn:done') >= 0 && at('native:startInitSpawn:done') < at('native:lockFile') && at('native:collectInit:done') > at('native:lockFile'),
-    'the init is spawned before the state dir exists, and collected after');
-  const before = initPids();
-  const r = runtsKilledAt(root, ['create', '--bundle', bundleFor('ahead1'), 'ahead1'], 'native:collectInit:done');
-  t.equal(r.code, SIGKILLED, 'runts was killed with its init spawned, waiting for the plan');
-  // The init reads EOF on its channel and exits; nothing records it, so nothing else would.
-  let lingering: number[] = [];
-  for (let waited = 0; waited <= 2000; waited += 50) {
-    lingering = [...initPids()].filter((pid) => !before.has(pid));
-    if (lingering.length === 0) break;
-    await new Promise((resolve) => setTimeout(resolve, 50));
+  const frames = probe.sequence.flatMap((p, i) => (p === 'native:writeFrame:done' ? [i] : []));
+  const inSequence = (point: string) => probe.sequence.indexOf(point);
+  t.ok(at('native:startInitSpawn:done') >= 0 && at('native:startInitSpawn:done') < at('native:lockFile'), 'the init is spawned before the state dir exists');
+  t.ok(frames.length >= 2 && frames[0] < inSequence('native:lockFile') && frames[1] > inSequence('intent:create:init-started'),
+    'its plan goes before the dir exists too (it makes its namespaces meanwhile), "proceed" once the init is recorded');
+  // Killed with the init waiting for its plan, then with the init in its namespaces waiting for "proceed".
+  for (const [n, point] of ['native:collectInit:done', 'native:writeFrame:done'].entries()) {
+    const id = `ahead${n}`;
+    const before = initPids();
+    const r = runtsKilledAt(root, ['create', '--bundle', bundleFor(id), id], point);
+    t.equal(r.code, SIGKILLED, `${point}: runts was killed there`);
+    // The init reads EOF on its channel and exits; nothing records it, so nothing else would.
+    let lingering: number[] = [];
+    for (let waited = 0; waited <= 2000; waited += 50) {
+      lingering = [...initPids()].filter((pid) => !before.has(pid));
+      if (lingering.length === 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    t.same(lingering, [], `${point}: no init outlives it`);
+    t.equal(runts(root, ['delete', '--force', id]).code, 0, `${point}: delete --force`);
+    t.same(leftovers({ root, bundle, cgroupPrefix: `${prefix}${id}.d` }), [], `${point}: nothing left`);
   }
-  t.same(lingering, [], 'no init outlives it');
-  t.equal(runts(root, ['delete', '--force', 'ahead1']).code, 0, 'delete --force');
-  t.same(leftovers({ root, bundle, cgroupPrefix: `${prefix}ahead1.d` }), [], 'nothing left');
 });
 
 t.test('create killed after a spread of delays, then delete --force', async (t) => {

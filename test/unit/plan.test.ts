@@ -6,7 +6,7 @@ import t from 'tap';
 import { planCapabilitySets, skippedCapabilitiesMessage } from '../../src/plan/capabilities';
 import type { LsmHost } from '../../src/plan/lsm';
 import { MOUNT_ATTR, MS, parseMountOptions } from '../../src/plan/mountOptions';
-import { buildExecPlan, buildPlan, joinCgroupBeforeSetup, planCgroupJoin, type PlanOptions } from '../../src/plan/plan';
+import { buildExecPlan, buildPlan, joinCgroupBeforeSetup, namespacesAhead, planCgroupJoin, type PlanOptions } from '../../src/plan/plan';
 import { parseCpuList } from '../../src/base/formats';
 import { planCpuAffinity } from '../../src/plan/processSettings';
 import type { Spec } from '../../src/config/types';
@@ -269,6 +269,20 @@ t.test('the init joins its cgroup before its setup for a cgroup namespace, a rea
   t.equal(joins(spec((s) => s.linux!.namespaces!.push({ type: 'cgroup' })), v2, false), true, 'a new cgroup namespace');
   t.equal(joins(spec((s) => s.linux!.namespaces!.push({ type: 'cgroup', path: '/proc/1/ns/cgroup' })), v2, false), false, 'a joined cgroup namespace is not rooted by the init');
   t.equal(joins(spec((s) => { s.process!.scheduler = { policy: 'SCHED_FIFO', priority: 1 }; }), hybrid, false), true, 'a real-time policy');
+});
+
+t.test('the init makes its namespaces ahead of the state dir and cgroup only where their paths stay the host\'s', async (t) => {
+  const ahead = (s: Spec, joinBeforeSetup = false) => namespacesAhead(buildPlan(s, OPTS), joinBeforeSetup);
+  t.equal(ahead(spec()), true, 'new namespaces, no user namespace');
+  t.equal(ahead(spec((s) => s.linux!.namespaces!.push({ type: 'network', path: '/proc/1/ns/net' }))), true, 'a network namespace joined by path (a pod\'s)');
+  t.equal(ahead(spec(), true), false, 'a cgroup join before setup comes before the namespaces');
+  t.equal(ahead(spec((s) => {
+    s.linux!.namespaces!.push({ type: 'user' });
+    s.linux!.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+    s.linux!.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+  })), false, 'a new user namespace: the init could no longer open the host\'s files');
+  t.equal(ahead(spec((s) => { s.linux!.namespaces = [{ type: 'pid' }, { type: 'mount', path: '/proc/1/ns/mnt' }]; })), false, 'a mount namespace joined by path');
+  t.equal(ahead(spec((s) => s.mounts!.push({ destination: '/data', type: 'bind', source: '/srv', options: ['bind', 'idmap'], uidMappings: [{ containerID: 0, hostID: 1000, size: 1 }], gidMappings: [{ containerID: 0, hostID: 1000, size: 1 }] }))), false, 'an idmapped mount');
 });
 
 t.test('the container joins its cgroups by itself: whether, and when each part joins', async (t) => {

@@ -322,6 +322,15 @@ function deepestFirst(dirs: readonly string[]): string[] {
   return [...dirs].sort((a, b) => b.split('/').length - a.split('/').length || (a < b ? 1 : a > b ? -1 : 0));
 }
 
+/**
+ * Whether the directory a cgroup's processes are listed from, one of those it may remove, went
+ * with one rmdir: an empty cgroup's then go without reading it (~0.3 ms of each delete); a
+ * refusal (a process, or a sub-cgroup, in it) removed nothing.
+ */
+export function emptyCgroupRemoved(processListDir: string | undefined, removable: readonly string[]): boolean {
+  return processListDir !== undefined && removable.includes(processListDir) && rmdirAtOnce(processListDir);
+}
+
 /** One rmdir: true once `dir` is gone; false when it is still there (busy, or another error rmdirRetry reports). */
 function rmdirAtOnce(dir: string): boolean {
   try {

@@ -98,6 +98,8 @@ export interface Cgroup {
   exists(): boolean;
   /** Kills nothing; rmdir every directory create() made (retrying EBUSY briefly), and only those. */
   destroy(): void;
+  /** destroy() if the cgroup holds no process; false, with nothing removed, if it may hold one. */
+  destroyIfEmpty?(): boolean;
 }
 
 /**

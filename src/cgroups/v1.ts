@@ -9,7 +9,7 @@ import { RuntimeError } from '../base/errors';
 import type { LinuxDevice, LinuxResources } from '../config/types';
 import { DeviceState, containerDeviceRules, formatRule, v1Transition, type DeviceRule } from './devices';
 import {
-  CgroupWriteError, allPids, mkdirTracked, parseKeyValues, parseUint, realIO, removeCgroupDirs, setWithRollback,
+  CgroupWriteError, allPids, emptyCgroupRemoved, mkdirTracked, parseKeyValues, parseUint, realIO, removeCgroupDirs, setWithRollback,
   writeOrRetryLater, writePid, type CgroupIO,
 } from './fs';
 import { v1FreezerFrozen } from './frozen';
@@ -131,8 +131,12 @@ export class V1Cgroup implements Cgroup {
   }
 
   pids(): number[] {
-    const dir = this.paths.pids ?? this.paths.devices ?? this.paths.freezer ?? Object.values(this.paths)[0];
+    const dir = this.processListDir();
     return dir ? allPids(dir) : [];
+  }
+
+  private processListDir(): string | undefined {
+    return this.paths.pids ?? this.paths.devices ?? this.paths.freezer ?? Object.values(this.paths)[0];
   }
 
   exists(): boolean {
@@ -154,14 +158,24 @@ export class V1Cgroup implements Cgroup {
     if (failures.length > 0) throw new RuntimeError(failures[0]);
   }
 
+  destroyIfEmpty(): boolean {
+    if (!emptyCgroupRemoved(this.processListDir(), this.removableDirs())) return false;
+    this.destroy();
+    return true;
+  }
+
   private destroyQuietly(): void {
     this.removeDirs();
   }
 
   private removeDirs(): string[] {
-    const failures = removeCgroupDirs(this.tracked ? this.created : Object.values(this.paths), Object.values(this.paths));
+    const failures = removeCgroupDirs(this.removableDirs(), Object.values(this.paths));
     this.created.length = 0;
     return failures;
+  }
+
+  private removableDirs(): string[] {
+    return this.tracked ? this.created : Object.values(this.paths);
   }
 
   private need(controller: string, what: string): string {

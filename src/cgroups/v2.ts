@@ -11,7 +11,7 @@ import type { LinuxDevice, LinuxResources } from '../config/types';
 import { attachDeviceRules } from './bpf';
 import { containerDeviceRules, type DeviceRule } from './devices';
 import {
-  CgroupWriteError, allPids, errnoCode, mkdirTracked, parseKeyValues, parseUint, realIO, removeCgroupDirs, setWithRollback,
+  CgroupWriteError, allPids, emptyCgroupRemoved, errnoCode, mkdirTracked, parseKeyValues, parseUint, realIO, removeCgroupDirs, setWithRollback,
   writeOrRetryLater, writePid, MAX_UINT64, type CgroupIO,
 } from './fs';
 import { v2Frozen } from './frozen';
@@ -205,8 +205,18 @@ export class V2Cgroup implements Cgroup {
     if (failures.length > 0) throw new RuntimeError(failures[0]);
   }
 
+  destroyIfEmpty(): boolean {
+    if (!emptyCgroupRemoved(this.dir, this.removableDirs())) return false;
+    this.destroy();
+    return true;
+  }
+
+  private removableDirs(): string[] {
+    return this.tracked ? this.created : [this.dir];
+  }
+
   private removeDirs(): string[] {
-    const failures = removeCgroupDirs(this.tracked ? this.created : [this.dir], [this.dir]);
+    const failures = removeCgroupDirs(this.removableDirs(), [this.dir]);
     this.created.length = 0;
     return failures;
   }

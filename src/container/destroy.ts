@@ -122,9 +122,11 @@ export function destroyContainer(store: StateStore, record: ContainerRecord, log
     const cgroup = cgroupFromPaths(record.cgroupPaths, record.cgroupCreated, record.cgroupUnit);
     // Its own processes are dead by now: any left belong to another container that was given
     // the same cgroup (or systemd unit), which keeps it. runc logs the failed removal and goes on.
-    const others = cgroup.pids();
-    if (others.length > 0) log.warn(`cgroup of container ${record.id} still holds ${others.length} process(es) of another container: left in place`);
-    else cgroup.destroy();
+    if (!cgroup.destroyIfEmpty?.()) {
+      const others = cgroup.pids();
+      if (others.length > 0) log.warn(`cgroup of container ${record.id} still holds ${others.length} process(es) of another container: left in place`);
+      else cgroup.destroy();
+    }
   }
   store.remove(record.id);
   if (record.creating) return;

@@ -85,6 +85,23 @@ t.test('create: cpuset inherited level by level, then resources; destroy removes
   for (const c of CONTROLLERS) t.ok(fs.existsSync(path.join(root, c)), `${c}: mount untouched`);
 });
 
+t.test('destroyIfEmpty: an empty cgroup goes whole, one whose process list directory refuses stays whole', async (t) => {
+  const { root, io, mounts } = fake(t);
+  const paths = Object.fromEntries(CONTROLLERS.map((c) => [c, path.join(root, c, 'c1')]));
+  const cg = new V1Cgroup(paths, { io, mountpoints: mounts });
+  cg.create();
+  // A sub-cgroup, as a process would, makes the rmdir refuse.
+  fs.mkdirSync(path.join(paths.pids, 'sub'));
+  t.equal(cg.destroyIfEmpty(), false, 'refused where its processes are listed');
+  for (const c of CONTROLLERS) t.ok(fs.existsSync(paths[c]), `${c}: left in place`);
+  fs.rmdirSync(path.join(paths.pids, 'sub'));
+  t.equal(cg.destroyIfEmpty(), true, 'emptied, it goes');
+  for (const c of CONTROLLERS) t.notOk(fs.existsSync(paths[c]), `${c}: removed`);
+  const found = existing(root, io, paths);
+  t.equal(found.destroyIfEmpty(), false, 'directories create found made are not its to remove');
+  for (const c of CONTROLLERS) t.ok(fs.existsSync(paths[c]), `${c}: still there`);
+});
+
 t.test('create refuses a directory at or outside a mount point', async (t) => {
   const { root, io, mounts } = fake(t);
   const paths = { ...Object.fromEntries(CONTROLLERS.map((c) => [c, path.join(root, c, 'x')])), memory: path.join(root, 'memory') };

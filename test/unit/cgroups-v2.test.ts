@@ -115,6 +115,21 @@ t.test('create: directories, controller delegation, every resource in runc fs2 o
   t.ok(fs.existsSync(path.join(root, 'pods')), 'a directory it did not make stays');
 });
 
+t.test('destroyIfEmpty: only an empty cgroup create made goes', async (t) => {
+  const { root, io } = fakeTree(t);
+  const cg = open(root, io, 'pods/c1', {});
+  cg.create();
+  fs.mkdirSync(path.join(root, 'pods/c1/sub'));
+  t.equal(cg.destroyIfEmpty(), false, 'a sub-cgroup (or a process) in it: refused');
+  t.ok(fs.existsSync(path.join(root, 'pods/c1')), 'left in place');
+  fs.rmdirSync(path.join(root, 'pods/c1/sub'));
+  t.equal(cg.destroyIfEmpty(), true, 'emptied, it goes');
+  t.notOk(fs.existsSync(path.join(root, 'pods')), 'with the parent it made');
+  fs.mkdirSync(path.join(root, 'c'));
+  t.equal(new V2Cgroup(path.join(root, 'c'), { mountpoint: root, io, created: [] }).destroyIfEmpty(), false, 'one it found made is not its to remove');
+  t.ok(fs.existsSync(path.join(root, 'c')));
+});
+
 t.test('BFQ: io.bfq.weight takes the v1 weight as is, per-device weights when supported', async (t) => {
   const { root, io } = fakeTree(t);
   fs.mkdirSync(path.join(root, 'c'));

@@ -43,8 +43,19 @@ std::string unifiedDirPath;
 bool namespaceByChild = false;
 int namespacePidfd = -1;
 
+int hostRootFd = AT_FDCWD;
+
+// An absolute host path, resolved from hostRootFd: the host's mounts even from a new mount
+// namespace (and the fd's path stays the host's one, as /proc/<pid>/fd shows it).
+int openHostPath(const std::string& path, int flags) {
+  const char* relative = path.c_str();
+  if (hostRootFd != AT_FDCWD)
+    while (*relative == '/') relative++;
+  return openat(hostRootFd, relative, flags);
+}
+
 OpenFile openForWriting(const std::string& path) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  int fd = openHostPath(path, O_WRONLY | O_CLOEXEC);
   if (fd < 0) channel::fail("open " + path, errno);
   return {path, fd};
 }
@@ -68,7 +79,8 @@ void closeUnifiedDir() {
 
 }  // namespace
 
-void open(const json::Value& plan) {
+void open(const json::Value& plan, int hostRoot) {
+  hostRootFd = hostRoot;
   const json::Value& join = plan["cgroupJoin"];
   if (join.isNull()) return;
   for (const std::string& path : join["tasks"].strings()) tasks.push_back(openForWriting(path));
@@ -76,7 +88,7 @@ void open(const json::Value& plan) {
   if (!join["unified"].isNull()) {
     unifiedDirPath = join["unified"].str();
     unifiedProcs = openForWriting(unifiedDirPath + "/cgroup.procs");
-    if (unifiedAt == "clone" && (unifiedDir = ::open(unifiedDirPath.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+    if (unifiedAt == "clone" && (unifiedDir = openHostPath(unifiedDirPath, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
       channel::fail("open " + unifiedDirPath, errno);
   }
   namespaceByChild = join["cgroupNamespaceByChild"].flag();

@@ -146,11 +146,14 @@ int main(int argc, char** argv) {
   const bool ahead = plan["namespacesAhead"].flag();
   const json::Value& join = plan["cgroupJoin"];
   if (ahead && !join.isNull() && join["cgroupNamespaceByChild"].flag()) channel::fail("a cgroup namespace made by stage 2 cannot be planned ahead", 0);
-  if (!ahead) cgroups::open(plan);
+  if (!ahead) cgroups::open(plan, AT_FDCWD);
+  int hostRoot = ahead ? open("/", O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
+  if (ahead && hostRoot < 0) channel::fail("open /", errno);
   ns::enter(plan, !ahead);
   if (ahead) {
     channel::expect(protocol::kProceed);
-    cgroups::open(plan);
+    cgroups::open(plan, hostRoot);
+    close(hostRoot);
   }
 
   int release[2];

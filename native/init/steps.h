@@ -9,7 +9,9 @@
 namespace cgroups {
 // Stage 1, first: opens the cgroup files plan.cgroupJoin names (host view) and joins what is to
 // be joined by the init itself ("init"); the rest waits for forkSibling and joinAfterSetup.
-void open(const json::Value& plan);
+// `hostRoot`: the host's "/" opened before the namespaces were made (plan.namespacesAhead),
+// through which the paths are resolved; AT_FDCWD before.
+void open(const json::Value& plan, int hostRoot);
 // Forks stage 2 as the runtime's child (CLONE_PARENT), born in the unified cgroup when the plan
 // says "clone" and the kernel can.
 pid_t forkSibling();

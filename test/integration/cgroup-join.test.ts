@@ -132,7 +132,8 @@ t.test('create: the container joins by itself, no pid goes into a cgroup.procs',
   t.ok(tasks.length >= hierarchy.v1.size - 1, `${tasks.length} v1 tasks files written`);
   t.ok(tasks.every((w) => w.value === '0' && Number(w.tid) !== trace.pid), 'each by the container process itself, with "0"');
   if (hierarchy.unified) {
-    const unifiedDir = new RegExp(`^(\\d+) +openat\\(AT_FDCWD[^,]*, "${escape(hierarchy.unified.mountpoint)}/[^"]*${id}", O_RDONLY[A-Z_|]*\\) = (\\d+)`);
+    // By its absolute path, or (its namespaces made ahead) relative to the host's "/" it kept.
+    const unifiedDir = new RegExp(`^(\\d+) +openat\\((?:AT_FDCWD|\\d+</>)[^,]*, "/?${escape(hierarchy.unified.mountpoint.slice(1))}/[^"]*${id}", O_RDONLY[A-Z_|]*\\) = (\\d+)`);
     const opened = trace.lines.map((l) => unifiedDir.exec(l)).find((m) => m && Number(m[1]) !== trace.pid);
     t.ok(opened, 'the init opened the unified cgroup directory');
     t.ok(opened && trace.lines.some((l) => l.startsWith(`${opened[1]} `) && new RegExp(`clone3\\(\\{flags=CLONE_PARENT\\|CLONE_INTO_CGROUP, .*cgroup=${opened[2]}\\}`).test(l)),

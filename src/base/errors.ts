@@ -38,7 +38,8 @@ export function isRuntimeError(err: unknown): err is RuntimeError {
 /** Turns a Node system error (ENOENT …) into "<what>: <reason>" without the stack. */
 export function describeSystemError(what: string, err: unknown): RuntimeError {
   const e = err as NodeJS.ErrnoException;
-  const reason = e && e.code ? `${e.code}: ${e.syscall ?? 'error'}` : String((e && e.message) || err);
+  // The addon's errors name no syscall; their message says what failed.
+  const reason = e && e.code ? `${e.code}: ${e.syscall ?? e.message}` : String((e && e.message) || err);
   if (e && e.code === 'ENOENT') return new RuntimeError(`${what}: no such file or directory`);
   if (e && e.code === 'EACCES') return new RuntimeError(`${what}: permission denied`);
   if (e && e.code === 'ENOTDIR') return new RuntimeError(`${what}: not a directory`);

@@ -1,18 +1,12 @@
-import { existsSync, readFileSync, readdirSync, renameSync, rmSync, rmdirSync, unlinkSync, writeFileSync, type Dirent } from 'fs';
+import { existsSync, readFileSync, readdirSync, rmSync, rmdirSync, unlinkSync, type Dirent } from 'fs';
 import { join } from 'path';
+import { native } from '../native';
 
 let tempCounter = 0;
 
 /** Writes `content` to a temp file beside `file` and renames it over: readers never see half. */
 export function writeFileAtomically(file: string, content: string, mode = 0o644): void {
-  const temp = `${file}.${process.pid}.${tempCounter++}.tmp`;
-  try {
-    writeFileSync(temp, content, { mode });
-    renameSync(temp, file);
-  } catch (err) {
-    removeFile(temp);
-    throw err;
-  }
+  native().writeFileAtomic(file, `${file}.${process.pid}.${tempCounter++}.tmp`, content, mode);
 }
 
 /*

@@ -47,6 +47,11 @@ export interface NativeAddon {
   lockFile(path: string, timeoutMs?: number): number;
   /** mkfifo(2) with the exact mode (umask ignored). */
   mkfifo(path: string, mode: number): void;
+  /**
+   * Writes `content` into `temp` (created with `mode`, less the umask) and renames it over `path`;
+   * on failure `temp` is removed and the error carries `code` ("ENOENT") and `errno`.
+   */
+  writeFileAtomic(path: string, temp: string, content: string, mode: number): void;
   /** Writes `content` to the existing file `path` from a detached thread; no result, errors ignored. */
   writeFileInBackground(path: string, content: string): void;
   /**

@@ -5,8 +5,9 @@
  *  - `intent:<operation>:<step>`: right after an intent record announcing <step> is durably
  *    renamed into place (the step is announced, not yet taken);
  *  - `native:<fn>` / `native:<fn>:done`: right before a call into the addon, and right after;
- *  - `rename:<what>`: right after a rename: `staging-dir` (the state dir appears), `doomed-dir`
- *    (delete takes it away), or the target's base name (`state.json`, a pid file);
+ *  - `rename:<what>`: right after a rename (fs.renameSync, or the addon's writeFileAtomic):
+ *    `staging-dir` (the state dir appears), `doomed-dir` (delete takes it away), or the target's
+ *    base name (`state.json`, a pid file);
  *  - `rmdir:cgroup` / `rmdir:<base name>`: right after a directory is removed (under
  *    /sys/fs/cgroup, or elsewhere);
  * and SIGKILLs its own process at the one named in RUNTS_TEST_KILL_AT (`name` or `name#n`, the
@@ -32,9 +33,8 @@ function reach(name: string): void {
 
 const INTENT_FILE = /^(intent\.json|exec-intent\.\d+\.json)$/;
 
-const realRename = fs.renameSync;
-(fs as { renameSync: typeof fs.renameSync }).renameSync = function renameSync(from: fs.PathLike, to: fs.PathLike): void {
-  realRename(from, to);
+/** The point a rename reaches: through fs.renameSync, or inside the addon's writeFileAtomic. */
+function renamed(from: fs.PathLike, to: fs.PathLike): void {
   const base = path.basename(String(to));
   if (INTENT_FILE.test(base)) {
     const intent = JSON.parse(readFileSync(to, 'utf8')) as { operation: string; step: string };
@@ -46,6 +46,12 @@ const realRename = fs.renameSync;
   } else {
     reach(`rename:${base}`);
   }
+}
+
+const realRename = fs.renameSync;
+(fs as { renameSync: typeof fs.renameSync }).renameSync = function renameSync(from: fs.PathLike, to: fs.PathLike): void {
+  realRename(from, to);
+  renamed(from, to);
 };
 
 const realRmdir = fs.rmdirSync;
@@ -62,6 +68,7 @@ process.dlopen = function dlopen(module: { exports: Record<string, unknown> }, f
     module.exports[name] = function (this: unknown, ...args: unknown[]) {
       reach(`native:${name}`);
       const result = (fn as (...a: unknown[]) => unknown).apply(this, args);
+      if (name === 'writeFileAtomic') renamed(args[1] as string, args[0] as string);
       reach(`native:${name}:done`);
       return result;
     };

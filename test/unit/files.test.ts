@@ -1,13 +1,13 @@
 /**
  * src/base/files.ts's calls on paths, made without Node's Stats: isDirectory (access(2) on the
  * path with a trailing slash), readFileIfPresent (access(2), then the read) and removeFile
- * (unlink(2) of the entry itself).
+ * (unlink(2) of the entry itself); writeFileAtomically (the addon's open, write, rename).
  */
 import t from 'tap';
 import fs = require('fs');
 import os = require('os');
 import path = require('path');
-import { isDirectory, readFileIfPresent, removeFile } from '../../src/base/files';
+import { isDirectory, readFileIfPresent, removeFile, writeFileAtomically } from '../../src/base/files';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'runts-files-'));
 t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -57,4 +57,23 @@ t.test('removeFile removes the entry itself (a link, not what it points to); gon
   t.throws(() => fs.lstatSync(dangling), /ENOENT/, 'a dangling link is removed');
   t.doesNotThrow(() => removeFile(path.join(dir, 'never-there')), 'a missing file');
   t.throws(() => removeFile(path.join(dir, 'sub')), /EISDIR|EPERM/, 'a directory is no file: that throws');
+});
+
+t.test('writeFileAtomically replaces a file whole, with its mode, and leaves no temp file', async (t) => {
+  const target = path.join(dir, 'atomic');
+  fs.writeFileSync(target, 'old');
+  const before = fs.statSync(target).ino;
+  const content = JSON.stringify({ big: 'x'.repeat(300_000) });
+  writeFileAtomically(target, content, 0o600);
+  t.equal(fs.readFileSync(target, 'utf8'), content, 'the whole content');
+  t.equal(fs.statSync(target).mode & 0o777, 0o600 & ~process.umask(), 'the mode asked for, less the umask');
+  t.not(fs.statSync(target).ino, before, 'a new file renamed over the old one');
+  t.same(fs.readdirSync(dir).filter((n) => n.startsWith('atomic.')), [], 'no temp file beside it');
+
+  const err = t.throws(() => writeFileAtomically(path.join(dir, 'missing', 'file'), 'x')) as NodeJS.ErrnoException;
+  t.equal(err.code, 'ENOENT', `a missing directory: ${err.message}`);
+  const intoDir = t.throws(() => writeFileAtomically(path.join(dir, 'sub'), 'x')) as NodeJS.ErrnoException;
+  t.equal(intoDir.code, 'EISDIR', `over a directory: the rename is refused (${intoDir.message})`);
+  t.ok(isDirectory(path.join(dir, 'sub')), 'the directory stays');
+  t.same(fs.readdirSync(dir).filter((n) => n.endsWith('.tmp')), [], 'and the temp file is gone');
 });

@@ -179,6 +179,22 @@ Napi::Value WriteFileAtomic(const Napi::CallbackInfo& info) {
   return throwErrno(info.Env(), failed, err);
 }
 
+// A cgroup file's value, in one write(2) as the kernel wants it, to a file that must exist.
+// fs.writeSync compiled ~0.25 ms of Node's own code at its first call in a process.
+Napi::Value WriteExisting(const Napi::CallbackInfo& info) {
+  std::string path = info[0].As<Napi::String>();
+  std::string content = info[1].As<Napi::String>();
+  int fd = open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
+  if (fd < 0) return throwErrno(info.Env(), "open " + path, errno);
+  ssize_t n;
+  do n = write(fd, content.data(), content.size());
+  while (n < 0 && errno == EINTR);
+  int err = n < 0 ? errno : 0;
+  close(fd);
+  if (err != 0) return throwErrno(info.Env(), "write " + path, err);
+  return info.Env().Undefined();
+}
+
 // Writes `content` to an existing file from a detached thread and forgets it: no result, no
 // error, nothing for the event loop to wait on (a process that exits first ends the thread).
 Napi::Value WriteFileInBackground(const Napi::CallbackInfo& info) {
@@ -959,6 +975,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("mkfifo", Napi::Function::New(env, Mkfifo));
   exports.Set("writeFileInBackground", Napi::Function::New(env, WriteFileInBackground));
   exports.Set("writeFileAtomic", Napi::Function::New(env, WriteFileAtomic));
+  exports.Set("writeExisting", Napi::Function::New(env, WriteExisting));
   exports.Set("releaseExecFifo", Napi::Function::New(env, ReleaseExecFifo));
   exports.Set("waitExit", Napi::Function::New(env, WaitExit));
   exports.Set("forwardSignals", Napi::Function::New(env, ForwardSignals));

@@ -10,9 +10,7 @@ import { getSystemErrorMap } from 'util';
 import { RuntimeError } from '../base/errors';
 import { readFileIfPresent } from '../base/files';
 import { sleepMs } from '../base/sleep';
-
-/** Linux O_CLOEXEC (Node leaves it out of fs.constants; libuv adds it to every open anyway). */
-const O_CLOEXEC = 0o2000000;
+import { native } from '../native';
 
 /** strerror(3) wording (what Go prints) for the errnos cgroupfs returns; libuv's otherwise. */
 const STRERROR: Record<string, string> = {
@@ -65,18 +63,10 @@ export interface CgroupIO {
 export const realIO: CgroupIO = {
   write(dir, file, value) {
     const full = path.join(dir, file);
-    let fd: number;
     try {
-      fd = fs.openSync(full, fs.constants.O_WRONLY | fs.constants.O_TRUNC | O_CLOEXEC);
+      native().writeExisting(full, value);
     } catch (err) {
       throw new CgroupWriteError(full, value, errnoCode(err), reason(err));
-    }
-    try {
-      fs.writeSync(fd, value);
-    } catch (err) {
-      throw new CgroupWriteError(full, value, errnoCode(err), reason(err));
-    } finally {
-      fs.closeSync(fd);
     }
   },
   read(dir, file) {

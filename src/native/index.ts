@@ -52,6 +52,8 @@ export interface NativeAddon {
    * on failure `temp` is removed and the error carries `code` ("ENOENT") and `errno`.
    */
   writeFileAtomic(path: string, temp: string, content: string, mode: number): void;
+  /** Writes `content` to the existing file `path` (truncated) in one write(2); errors carry `code`. */
+  writeExisting(path: string, content: string): void;
   /** Writes `content` to the existing file `path` from a detached thread; no result, errors ignored. */
   writeFileInBackground(path: string, content: string): void;
   /**

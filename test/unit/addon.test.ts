@@ -169,3 +169,15 @@ t.test('forwardSignals: what runts receives goes on to the process, until stoppe
   t.same(JSON.parse(r.stdout || '{}'), { code: 7, signal: null }, 'the signal reached the process');
   t.throws(() => native().forwardSignals(1, ['SIGKILL' as NodeJS.Signals]), /EINVAL|Invalid argument/, 'a signal outside the set is refused');
 });
+
+t.test('writeExisting: one write into a file that must exist, truncating it; errors carry their code', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'runts-write-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'value');
+  fs.writeFileSync(file, 'a longer old value');
+  native().writeExisting(file, '42');
+  t.equal(fs.readFileSync(file, 'utf8'), '42', 'replaced whole');
+  const missing = t.throws(() => native().writeExisting(path.join(dir, 'missing'), '1')) as NodeJS.ErrnoException;
+  t.equal(missing.code, 'ENOENT', `a missing file is not created: ${missing.message}`);
+  t.notOk(fs.existsSync(path.join(dir, 'missing')));
+});

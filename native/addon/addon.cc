@@ -179,6 +179,43 @@ Napi::Value WriteFileAtomic(const Napi::CallbackInfo& info) {
   return throwErrno(info.Env(), failed, err);
 }
 
+// rmdir(2), answered with the errno's name ("EBUSY"), or "" once removed: a cgroup refusing to go
+// is an everyday answer, not worth an exception with its stack (nor fs.rmdirSync's first-call
+// compile of ~0.1 ms).
+Napi::Value Rmdir(const Napi::CallbackInfo& info) {
+  std::string path = info[0].As<Napi::String>();
+  const char* failed = rmdir(path.c_str()) < 0 ? strerrorname_np(errno) : "";
+  return Napi::String::New(info.Env(), failed ? failed : "EIO");
+}
+
+// rm -r of a directory of plain files (a container's state dir): unlinkat of each entry, then
+// rmdir. false, with the files gone, when a subdirectory was in it (the caller removes it);
+// true when the directory is gone or was never there. Node's readdirSync with file types
+// compiled ~0.15 ms of its own code at its first call.
+Napi::Value RemoveFlatDirectory(const Napi::CallbackInfo& info) {
+  std::string path = info[0].As<Napi::String>();
+  int fd = open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return errno == ENOENT ? Napi::Boolean::New(info.Env(), true) : throwErrno(info.Env(), "open " + path, errno);
+  DIR* dir = fdopendir(fd);
+  if (!dir) {
+    int err = errno;
+    close(fd);
+    return throwErrno(info.Env(), "read " + path, err);
+  }
+  bool flat = true;
+  int err = 0;
+  for (struct dirent* entry; err == 0 && (entry = readdir(dir)) != nullptr;) {
+    if (strcmp(entry->d_name, ".") == 0 || strcmp(entry->d_name, "..") == 0) continue;
+    if (unlinkat(fd, entry->d_name, 0) == 0 || errno == ENOENT) continue;
+    if (errno == EISDIR) flat = false;
+    else err = errno;
+  }
+  closedir(dir);
+  if (err != 0) return throwErrno(info.Env(), "remove an entry of " + path, err);
+  if (flat && rmdir(path.c_str()) < 0 && errno != ENOENT) return throwErrno(info.Env(), "rmdir " + path, errno);
+  return Napi::Boolean::New(info.Env(), flat);
+}
+
 // A cgroup file's value, in one write(2) as the kernel wants it, to a file that must exist.
 // fs.writeSync compiled ~0.25 ms of Node's own code at its first call in a process.
 Napi::Value WriteExisting(const Napi::CallbackInfo& info) {
@@ -976,6 +1013,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("writeFileInBackground", Napi::Function::New(env, WriteFileInBackground));
   exports.Set("writeFileAtomic", Napi::Function::New(env, WriteFileAtomic));
   exports.Set("writeExisting", Napi::Function::New(env, WriteExisting));
+  exports.Set("rmdir", Napi::Function::New(env, Rmdir));
+  exports.Set("removeFlatDirectory", Napi::Function::New(env, RemoveFlatDirectory));
   exports.Set("releaseExecFifo", Napi::Function::New(env, ReleaseExecFifo));
   exports.Set("waitExit", Napi::Function::New(env, WaitExit));
   exports.Set("forwardSignals", Napi::Function::New(env, ForwardSignals));

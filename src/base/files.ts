@@ -56,8 +56,12 @@ export function removeFile(file: string): void {
   }
 }
 
-/** rm -r of a directory of files (a subdirectory, which runts never makes, goes through fs.rmSync); gone is fine. */
+/**
+ * rm -r of a directory of files, by the addon (a subdirectory, which runts never makes, goes
+ * through fs.rmSync); gone is fine.
+ */
 export function removeDirectory(dir: string): void {
+  if (native().removeFlatDirectory(dir)) return;
   let entries: Dirent[];
   try {
     entries = readdirSync(dir, { withFileTypes: true });

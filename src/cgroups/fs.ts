@@ -182,15 +182,10 @@ function mkdirOnce(dir: string, created: string[], parentMayMiss: boolean): bool
 export function rmdirRetry(dir: string, timeoutMs = 1000): string | undefined {
   const deadline = Date.now() + timeoutMs;
   for (let wait = 1; ; wait = Math.min(wait * 2, 50)) {
-    try {
-      fs.rmdirSync(dir);
-      return undefined;
-    } catch (err) {
-      const code = errnoCode(err);
-      if (code === 'ENOENT') return undefined;
-      if ((code !== 'EBUSY' && code !== 'EAGAIN') || Date.now() >= deadline) return `rmdir ${dir}: ${reason(err)}`;
-      sleepMs(wait);
-    }
+    const code = native().rmdir(dir);
+    if (code === '' || code === 'ENOENT') return undefined;
+    if ((code !== 'EBUSY' && code !== 'EAGAIN') || Date.now() >= deadline) return `rmdir ${dir}: ${reason({ code, message: code })}`;
+    sleepMs(wait);
   }
 }
 
@@ -328,12 +323,8 @@ export function throwFirstFailure(failures: string[]): void {
 
 /** One rmdir: true once `dir` is gone; false when it is still there (busy, or another error rmdirRetry reports). */
 function rmdirAtOnce(dir: string): boolean {
-  try {
-    fs.rmdirSync(dir);
-    return true;
-  } catch (err) {
-    return errnoCode(err) === 'ENOENT';
-  }
+  const code = native().rmdir(dir);
+  return code === '' || code === 'ENOENT';
 }
 
 /** Every directory below `dir` (not `dir` itself); none when it is gone. */

@@ -52,6 +52,13 @@ export interface NativeAddon {
    * on failure `temp` is removed and the error carries `code` ("ENOENT") and `errno`.
    */
   writeFileAtomic(path: string, temp: string, content: string, mode: number): void;
+  /** rmdir(2): "" once removed, else the errno's name ("EBUSY", "ENOENT"); never throws. */
+  rmdir(path: string): string;
+  /**
+   * Unlinks every entry of `dir` and removes it: true when it is gone (or never was), false when
+   * a subdirectory stayed in it (the caller removes the rest). Errors carry `code`.
+   */
+  removeFlatDirectory(dir: string): boolean;
   /** Writes `content` to the existing file `path` (truncated) in one write(2); errors carry `code`. */
   writeExisting(path: string, content: string): void;
   /** Writes `content` to the existing file `path` from a detached thread; no result, errors ignored. */

@@ -9,7 +9,7 @@
  *    `staging-dir` (the state dir appears), `doomed-dir` (delete takes it away), or the target's
  *    base name (`state.json`, a pid file);
  *  - `rmdir:cgroup` / `rmdir:<base name>`: right after a directory is removed (under
- *    /sys/fs/cgroup, or elsewhere);
+ *    /sys/fs/cgroup, or elsewhere), through fs.rmdirSync or the addon;
  * and SIGKILLs its own process at the one named in RUNTS_TEST_KILL_AT (`name` or `name#n`, the
  * n-th time it is reached). With RUNTS_TEST_STEP_LOG=<file> every point reached is appended
  * there, one per line, so a test can list the points of a whole run.
@@ -54,10 +54,15 @@ const realRename = fs.renameSync;
   renamed(from, to);
 };
 
+/** The point a directory's removal reaches: through fs.rmdirSync, or the addon's rmdir and removeFlatDirectory. */
+function removed(dir: fs.PathLike): void {
+  reach(String(dir).startsWith('/sys/fs/cgroup/') ? 'rmdir:cgroup' : `rmdir:${path.basename(String(dir))}`);
+}
+
 const realRmdir = fs.rmdirSync;
 (fs as { rmdirSync: typeof fs.rmdirSync }).rmdirSync = function rmdirSync(dir: fs.PathLike, options?: fs.RmDirOptions): void {
   realRmdir(dir, options);
-  reach(String(dir).startsWith('/sys/fs/cgroup/') ? 'rmdir:cgroup' : `rmdir:${path.basename(String(dir))}`);
+  removed(dir);
 };
 
 const realDlopen = process.dlopen;
@@ -69,6 +74,7 @@ process.dlopen = function dlopen(module: { exports: Record<string, unknown> }, f
       reach(`native:${name}`);
       const result = (fn as (...a: unknown[]) => unknown).apply(this, args);
       if (name === 'writeFileAtomic') renamed(args[1] as string, args[0] as string);
+      if ((name === 'rmdir' && result === '') || (name === 'removeFlatDirectory' && result === true)) removed(args[0] as string);
       reach(`native:${name}:done`);
       return result;
     };

@@ -181,3 +181,27 @@ t.test('writeExisting: one write into a file that must exist, truncating it; err
   t.equal(missing.code, 'ENOENT', `a missing file is not created: ${missing.message}`);
   t.notOk(fs.existsSync(path.join(dir, 'missing')));
 });
+
+t.test('rmdir answers with the errno\'s name; removeFlatDirectory removes a directory of files', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'runts-rm-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  fs.mkdirSync(path.join(dir, 'empty'));
+  fs.mkdirSync(path.join(dir, 'full'));
+  fs.writeFileSync(path.join(dir, 'full', 'f'), 'x');
+  t.equal(native().rmdir(path.join(dir, 'empty')), '', 'removed');
+  t.equal(native().rmdir(path.join(dir, 'empty')), 'ENOENT', 'already gone');
+  t.equal(native().rmdir(path.join(dir, 'full')), 'ENOTEMPTY', 'refused, without an exception');
+
+  const flat = path.join(dir, 'state');
+  fs.mkdirSync(flat);
+  for (const name of ['state.json', '.lock', 'intent.json']) fs.writeFileSync(path.join(flat, name), name);
+  fs.symlinkSync('/etc/passwd', path.join(flat, 'link'));
+  t.equal(native().removeFlatDirectory(flat), true, 'files and a symlink: all gone');
+  t.notOk(fs.existsSync(flat));
+  t.ok(fs.existsSync('/etc/passwd'), 'a symlink is removed, never followed');
+  t.equal(native().removeFlatDirectory(flat), true, 'a directory already gone is fine');
+  fs.mkdirSync(path.join(flat, 'sub'), { recursive: true });
+  fs.writeFileSync(path.join(flat, 'file'), 'x');
+  t.equal(native().removeFlatDirectory(flat), false, 'a subdirectory: left to the caller');
+  t.same(fs.readdirSync(flat), ['sub'], 'with the files gone');
+});

@@ -164,14 +164,10 @@ export function mkdirTracked(dir: string, created: string[]): void {
 
 /** mkdir of `dir`, recorded in `created` if made; false when its parent is missing and `parentMayMiss`. */
 function mkdirOnce(dir: string, created: string[], parentMayMiss: boolean): boolean {
-  try {
-    fs.mkdirSync(dir, { mode: 0o755 });
-    created.push(dir);
-  } catch (err) {
-    const code = errnoCode(err);
-    if (code === 'ENOENT' && parentMayMiss && path.dirname(dir) !== dir) return false;
-    if (code !== 'EEXIST') throw new RuntimeError(`mkdir ${dir}: ${reason(err)}`);
-  }
+  const code = native().mkdir(dir, 0o755);
+  if (code === '') created.push(dir);
+  else if (code === 'ENOENT' && parentMayMiss && path.dirname(dir) !== dir) return false;
+  else if (code !== 'EEXIST') throw new RuntimeError(`mkdir ${dir}: ${reason({ code, message: code })}`);
   return true;
 }
 

@@ -52,6 +52,8 @@ export interface NativeAddon {
    * on failure `temp` is removed and the error carries `code` ("ENOENT") and `errno`.
    */
   writeFileAtomic(path: string, temp: string, content: string, mode: number): void;
+  /** mkdir(2) with `mode` (less the umask): "" once made, else the errno's name ("EEXIST"); never throws. */
+  mkdir(path: string, mode: number): string;
   /** rmdir(2): "" once removed, else the errno's name ("EBUSY", "ENOENT"); never throws. */
   rmdir(path: string): string;
   /**

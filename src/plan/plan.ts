@@ -202,10 +202,10 @@ export function joinCgroupBeforeSetup(spec: Spec, plan: Pick<InitPlan, 'mounts'>
 /**
  * Whether create's init may make its namespaces before the state dir, the exec fifo and the
  * cgroup directories exist (the runtime makes them meanwhile: ~1 ms off create). Only where the
- * init opens those files afterwards by the same paths, meaning the host's, and nothing of the
- * cgroup has to come first:
+ * init can open those afterwards as the host's (the cgroup files through the host's "/" it
+ * kept, the exec fifo by its path from stage 2) and nothing of the cgroup has to come first:
  * - no user namespace: the init's credentials would no longer open the host's files;
- * - no mount namespace joined by path: the paths would be that namespace's;
+ * - no mount namespace joined by path: the fifo's path would be that namespace's;
  * - no cgroup join before setup (joinCgroupBeforeSetup): it precedes the namespaces;
  * - no idmapped mount: its source tree is opened with the namespaces, and may be one of those.
  */

@@ -169,18 +169,24 @@ export class StateStore {
    */
   reserve(id: string, intent: CreateIntent): number {
     const dir = this.containerDir(id);
-    try {
-      mkdirSync(this.root, { recursive: true, mode: 0o700 });
-    } catch (err) {
-      throw describeSystemError(`create state directory ${this.root}`, err);
+    const addon = this.nativeAddon();
+    // There already but on a host's first create; its parents are made through Node then.
+    const rootMade = addon.mkdir(this.root, 0o700);
+    if (rootMade !== '' && rootMade !== 'EEXIST') {
+      try {
+        mkdirSync(this.root, { recursive: true, mode: 0o700 });
+      } catch (err) {
+        throw describeSystemError(`create state directory ${this.root}`, err);
+      }
     }
     if (existsSync(dir)) throw new RuntimeError(CONTAINER_EXISTS);
     this.sweepStaging(id);
     const staging = join(this.root, `${STAGING_PREFIX}${id}~${process.pid}`);
     let lockFd: number | undefined;
     try {
-      mkdirSync(staging, { mode: 0o711 });
-      lockFd = this.nativeAddon().lockFile(join(staging, '.lock'));
+      const made = addon.mkdir(staging, 0o711);
+      if (made !== '') throw Object.assign(new Error(`mkdir ${staging}: ${made}`), { code: made });
+      lockFd = addon.lockFile(join(staging, '.lock'));
       writeIntent(staging, intent);
       renameSync(staging, dir);
       return lockFd;

@@ -182,10 +182,13 @@ t.test('writeExisting: one write into a file that must exist, truncating it; err
   t.notOk(fs.existsSync(path.join(dir, 'missing')));
 });
 
-t.test('rmdir answers with the errno\'s name; removeFlatDirectory removes a directory of files', async (t) => {
+t.test('mkdir and rmdir answer with the errno\'s name; removeFlatDirectory removes a directory of files', async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'runts-rm-'));
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-  fs.mkdirSync(path.join(dir, 'empty'));
+  t.equal(native().mkdir(path.join(dir, 'empty'), 0o750), '', 'made');
+  t.equal(fs.statSync(path.join(dir, 'empty')).mode & 0o777, 0o750 & ~process.umask(), 'with its mode, less the umask');
+  t.equal(native().mkdir(path.join(dir, 'empty'), 0o750), 'EEXIST', 'there already');
+  t.equal(native().mkdir(path.join(dir, 'no', 'parent'), 0o750), 'ENOENT', 'no parent: not made');
   fs.mkdirSync(path.join(dir, 'full'));
   fs.writeFileSync(path.join(dir, 'full', 'f'), 'x');
   t.equal(native().rmdir(path.join(dir, 'empty')), '', 'removed');

@@ -596,7 +596,10 @@ export function safeRead(file: string): string {
 /**
  * Removes a cgroup tree (a path relative to every hierarchy, e.g. `/runts-clients-docker-42`)
  * that this test made the client use as its parent: thaws it, kills the processes left in it
- * (they are the test's containers), then removes the directories deepest first.
+ * (they are the test's containers), then removes the directories deepest first. Also removes
+ * what a client made of it where no hierarchy is mounted: Podman's cgroupfs manager makes
+ * `<controller>/<parent>/conmon/tasks` as plain files under a tmpfs /sys/fs/cgroup for every
+ * controller it knows, mounted or not.
  */
 export async function removeCgroupTree(rel: string): Promise<void> {
   await waitFor(() => removeCgroupTreeOnce(rel), 5_000, 100);
@@ -643,7 +646,23 @@ export function removeCgroupTreeOnce(rel: string): boolean {
       }
     }
   }
+  const mounted = new Set(cgroupMounts().map((m) => m.dir));
+  // Only under a tmpfs /sys/fs/cgroup (v1, hybrid): on pure v2 its entries are cgroups.
+  for (const name of mounted.has(CGROUP_ROOT) ? [] : safeReaddir(CGROUP_ROOT)) {
+    const dir = path.join(CGROUP_ROOT, name);
+    if (!mounted.has(dir)) fs.rmSync(path.join(dir, rel), { recursive: true, force: true });
+  }
   return !left;
+}
+
+const CGROUP_ROOT = '/sys/fs/cgroup';
+
+function safeReaddir(dir: string): string[] {
+  try {
+    return fs.readdirSync(dir);
+  } catch {
+    return [];
+  }
 }
 
 export function cgroupTreeExists(rel: string): string[] {

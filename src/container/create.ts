@@ -11,7 +11,6 @@ import { RuntimeError } from '../base/errors';
 import { NAMESPACE_PROC_NAMES, idMapText } from '../base/formats';
 import { runHooks } from './hooks';
 import { spawnInitAhead, stopInit, type PendingInit } from '../init/process';
-import type { InitChannel } from '../init/channel';
 import type { Logger } from '../base/log';
 import { native } from '../native';
 import { buildPlan, initPart, joinCgroupBeforeSetup, namespacesAhead, planCgroupJoin } from '../plan/plan';
@@ -132,7 +131,7 @@ async function setUp(globals: GlobalOptions, request: CreateRequest, log: Logger
     }
     announce('init-started', { cgroupMissing: [...cgroup.created], init: processRef(init.pid) });
     if (joinBeforeSetup && !selfJoin) cgroup.join(init.pid);
-    if (ahead) sendProceed(init.channel);
+    if (ahead) init.channel.send({ type: 'proceed' });
     else init.channel.sendPlan(initPlan);
     try {
       writeResourcesLater?.();
@@ -188,18 +187,6 @@ async function setUp(globals: GlobalOptions, request: CreateRequest, log: Logger
     throw resourcesFailed ?? err;
   } finally {
     fs.closeSync(lockFd);
-  }
-}
-
-/**
- * Lets an init that made its namespaces ahead go on. One that failed meanwhile (a namespace path
- * of the wrong type) has closed the channel after its error: the session reads that instead.
- */
-function sendProceed(channel: InitChannel): void {
-  try {
-    channel.send({ type: 'proceed' });
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EPIPE') throw err;
   }
 }
 

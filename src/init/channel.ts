@@ -41,8 +41,17 @@ export class InitChannel {
     this.write(message);
   }
 
+  /**
+   * An init that has closed its end (EPIPE) is not reported here: one that failed left its error
+   * on the channel before it went (an early failure, while runts still worked before "proceed"),
+   * and receive(), which follows every send, reports that, or its EOF.
+   */
   private write(message: PlanMessage | RuntimeMessage): void {
-    native().writeFrame(this.fd, JSON.stringify(message));
+    try {
+      native().writeFrame(this.fd, JSON.stringify(message));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EPIPE') throw err;
+    }
   }
 
   /** The next message, or null once every init process has closed its end. */

@@ -312,11 +312,6 @@ export function emptyCgroupRemoved(processListDir: string | undefined, removable
   return processListDir !== undefined && removable.includes(processListDir) && rmdirAtOnce(processListDir);
 }
 
-/** Reports the first of removeCgroupDirs' failures, if any. */
-export function throwFirstFailure(failures: string[]): void {
-  if (failures.length > 0) throw new RuntimeError(failures[0]);
-}
-
 /** One rmdir: true once `dir` is gone; false when it is still there (busy, or another error rmdirRetry reports). */
 function rmdirAtOnce(dir: string): boolean {
   const code = native().rmdir(dir);

@@ -9,7 +9,7 @@ import { RuntimeError } from '../base/errors';
 import type { LinuxDevice, LinuxResources } from '../config/types';
 import { DeviceState, containerDeviceRules, formatRule, v1Transition, type DeviceRule } from './devices';
 import {
-  CgroupWriteError, allPids, emptyCgroupRemoved, mkdirTracked, parseKeyValues, parseUint, realIO, removeCgroupDirs, setWithRollback, throwFirstFailure,
+  CgroupWriteError, allPids, emptyCgroupRemoved, mkdirTracked, parseKeyValues, parseUint, realIO, removeCgroupDirs, setWithRollback,
   writeOrRetryLater, writePid, type CgroupIO,
 } from './fs';
 import { v1FreezerFrozen } from './frozen';
@@ -154,13 +154,13 @@ export class V1Cgroup implements Cgroup {
   }
 
   destroy(): void {
-    throwFirstFailure(this.removeDirs());
+    const failures = this.removeDirs();
+    if (failures.length > 0) throw new RuntimeError(failures[0]);
   }
 
   destroyIfEmpty(): boolean {
-    const processListDir = this.processListDir();
-    if (!emptyCgroupRemoved(processListDir, this.removableDirs())) return false;
-    throwFirstFailure(this.removeDirs(processListDir));
+    if (!emptyCgroupRemoved(this.processListDir(), this.removableDirs())) return false;
+    this.destroy();
     return true;
   }
 
@@ -168,9 +168,8 @@ export class V1Cgroup implements Cgroup {
     this.removeDirs();
   }
 
-  /** `gone`: a directory already removed (no rmdir to fail on it). */
-  private removeDirs(gone?: string): string[] {
-    const failures = removeCgroupDirs(this.removableDirs().filter((dir) => dir !== gone), Object.values(this.paths));
+  private removeDirs(): string[] {
+    const failures = removeCgroupDirs(this.removableDirs(), Object.values(this.paths));
     this.created.length = 0;
     return failures;
   }

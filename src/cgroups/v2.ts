@@ -11,7 +11,7 @@ import type { LinuxDevice, LinuxResources } from '../config/types';
 import { attachDeviceRules } from './bpf';
 import { containerDeviceRules, type DeviceRule } from './devices';
 import {
-  CgroupWriteError, allPids, emptyCgroupRemoved, errnoCode, mkdirTracked, parseKeyValues, parseUint, realIO, removeCgroupDirs, setWithRollback, throwFirstFailure,
+  CgroupWriteError, allPids, emptyCgroupRemoved, errnoCode, mkdirTracked, parseKeyValues, parseUint, realIO, removeCgroupDirs, setWithRollback,
   writeOrRetryLater, writePid, MAX_UINT64, type CgroupIO,
 } from './fs';
 import { v2Frozen } from './frozen';
@@ -201,13 +201,13 @@ export class V2Cgroup implements Cgroup {
   }
 
   destroy(): void {
-    throwFirstFailure(this.removeDirs());
+    const failures = this.removeDirs();
+    if (failures.length > 0) throw new RuntimeError(failures[0]);
   }
 
   destroyIfEmpty(): boolean {
-    const processListDir = this.dir;
-    if (!emptyCgroupRemoved(processListDir, this.removableDirs())) return false;
-    throwFirstFailure(this.removeDirs(processListDir));
+    if (!emptyCgroupRemoved(this.dir, this.removableDirs())) return false;
+    this.destroy();
     return true;
   }
 
@@ -215,9 +215,8 @@ export class V2Cgroup implements Cgroup {
     return this.tracked ? this.created : [this.dir];
   }
 
-  /** `gone`: a directory already removed (no rmdir to fail on it). */
-  private removeDirs(gone?: string): string[] {
-    const failures = removeCgroupDirs(this.removableDirs().filter((dir) => dir !== gone), [this.dir]);
+  private removeDirs(): string[] {
+    const failures = removeCgroupDirs(this.removableDirs(), [this.dir]);
     this.created.length = 0;
     return failures;
   }

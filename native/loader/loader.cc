@@ -1,5 +1,6 @@
 // runts_loader.node: the entry's addon (src/cli/entry.ts). compileBundle compiles a bundle with its
-// V8 code cache for src/base/codeCache.ts in one call; exitNow ends the process at once.
+// V8 code cache for src/base/codeCache.ts in one call; prefetchBundles deserializes the caches of
+// bundles about to be compiled on a thread of its own; exitNow ends the process at once.
 //
 // Through Node, loading a bundle cost every command the first call of each fs function, the
 // UTF-8 decoding of the whole source into a V8 string, and Node's vm module (loaded, then its
@@ -16,12 +17,23 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
 
 namespace {
 
@@ -113,6 +125,8 @@ class MappedCache {
       if (p != MAP_FAILED) {
         data_ = static_cast<const uint8_t*>(p);
         size_ = static_cast<size_t>(st.st_size);
+        dev_ = st.st_dev;
+        ino_ = st.st_ino;
       }
     }
     close(fd);
@@ -122,6 +136,8 @@ class MappedCache {
   }
   MappedCache(const MappedCache&) = delete;
   MappedCache& operator=(const MappedCache&) = delete;
+  // Whether this is a mapping of the file `st` describes.
+  bool Is(const struct stat& st) const { return data_ && st.st_dev == dev_ && st.st_ino == ino_; }
   // Owned by the ScriptCompiler::Source it is given to; the bytes stay this mapping's.
   v8::ScriptCompiler::CachedData* NewCachedData() const {
     if (!data_) return nullptr;
@@ -131,6 +147,8 @@ class MappedCache {
  private:
   const uint8_t* data_ = nullptr;
   size_t size_ = 0;
+  dev_t dev_ = 0;
+  ino_t ino_ = 0;
 };
 
 // The compiled script behind one createCachedData function, released with that function.
@@ -166,12 +184,168 @@ void Set(v8::Local<v8::Context> context, v8::Local<v8::Object> object, const cha
   object->Set(context, v8::String::NewFromUtf8(isolate, key).ToLocalChecked(), value).Check();
 }
 
+// <cacheDir>/<basename>-<inode>-<size>-<mtime ns>-<command>.cache, the name codeCache.ts gives
+// the cache of `file` as `st` finds it (mtime as one integer, as Node's mtimeNs prints); "" when
+// too long.
+std::string CacheFileName(const char* file, const struct stat& st, const char* cacheDir, const char* command) {
+  const char* base = strrchr(file, '/');
+  base = base ? base + 1 : file;
+  long long mtimeNs = static_cast<long long>(st.st_mtim.tv_sec) * 1000000000LL + st.st_mtim.tv_nsec;
+  char name[8192];
+  int n = snprintf(name, sizeof name, "%s/%s-%llu-%lld-%lld-%s.cache", cacheDir, base, static_cast<unsigned long long>(st.st_ino),
+                   static_cast<long long>(st.st_size), mtimeNs, command);
+  return n < 0 || static_cast<size_t>(n) >= sizeof name ? std::string() : std::string(name);
+}
+
+// Whether `a` and `b` are the same file, unchanged (what a cache's name says of its bundle).
+bool SameFile(const struct stat& a, const struct stat& b) {
+  return a.st_dev == b.st_dev && a.st_ino == b.st_ino && a.st_size == b.st_size && a.st_mtim.tv_sec == b.st_mtim.tv_sec &&
+         a.st_mtim.tv_nsec == b.st_mtim.tv_nsec;
+}
+
+// One bundle's cache, deserialized by the prefetch thread for compileBundle to finish.
+struct Prefetch {
+  struct stat bundle {};
+  std::string command;
+  std::unique_ptr<MappedCache> cache;  // read by the task: mapped until the compile is done
+  std::unique_ptr<v8::ScriptCompiler::ConsumeCodeCacheTask> task;
+  std::atomic<bool> done{false};  // set by the prefetch thread, under Prefetcher::mutex
+};
+
+// The thread that runs the prefetched tasks in order, and its jobs. One per process (the entry
+// prefetches once), touched by the isolate's thread and that thread only.
+struct Prefetcher {
+  v8::Isolate* isolate = nullptr;
+  std::vector<std::unique_ptr<Prefetch>> jobs;
+  std::mutex mutex;
+  std::condition_variable doneChanged;
+  pthread_t thread;
+  bool running = false;
+  bool spin = false;  // the process may run on two CPUs or more: waiting spins before it sleeps
+};
+// Never destroyed: a process that exits without endPrefetch (an exception, a process.exit elsewhere)
+// must not have the jobs freed under a thread still deserializing.
+Prefetcher& prefetcher = *new Prefetcher;
+
+void* RunPrefetches(void*) {
+  for (size_t i = 0;; i++) {
+    Prefetch* job;
+    {
+      std::lock_guard<std::mutex> lock(prefetcher.mutex);
+      if (i >= prefetcher.jobs.size()) return nullptr;
+      job = prefetcher.jobs[i].get();
+    }
+    job->task->Run();
+    std::lock_guard<std::mutex> lock(prefetcher.mutex);
+    job->done = true;
+    prefetcher.doneChanged.notify_all();
+  }
+}
+
+// Waits for the prefetch thread to finish and drops what was never compiled: before the isolate
+// goes (an environment cleanup hook), or when the caller is done compiling (endPrefetch).
+void EndPrefetches(void* = nullptr) {
+  if (prefetcher.running) pthread_join(prefetcher.thread, nullptr);
+  prefetcher.running = false;
+  prefetcher.jobs.clear();
+}
+
+// Waits until the prefetch thread is done with `job`. The wait is ~1 ms at most: on a CPU of its
+// own, spinning spares the wake-up of a sleeping thread (~0.1 ms on a VM's vCPU).
+void AwaitPrefetch(const Prefetch& job, std::unique_lock<std::mutex>& lock) {
+  if (prefetcher.spin && !job.done) {
+    lock.unlock();
+    struct timespec start, now;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    for (unsigned i = 1; !job.done.load(std::memory_order_acquire); i++) {
+      __builtin_ia32_pause();
+      if (i % 1024 == 0) {
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if ((now.tv_sec - start.tv_sec) * 1000000000L + (now.tv_nsec - start.tv_nsec) > 2000000L) break;
+      }
+    }
+    lock.lock();
+  }
+  prefetcher.doneChanged.wait(lock, [&job] { return job.done.load(); });
+}
+
+// The prefetched deserialization of `bundle`'s cache for `command`, once done, if it read the very
+// cache file compileBundle would read now (`cacheFile`); null otherwise (none, another isolate's,
+// another command's, or the file replaced since).
+std::unique_ptr<Prefetch> TakePrefetch(v8::Isolate* isolate, const struct stat& bundle, const char* command, const std::string& cacheFile) {
+  if (isolate != prefetcher.isolate) return nullptr;
+  std::unique_lock<std::mutex> lock(prefetcher.mutex);
+  for (auto& slot : prefetcher.jobs) {
+    if (!SameFile(slot->bundle, bundle) || slot->command != command) continue;
+    AwaitPrefetch(*slot, lock);
+    std::unique_ptr<Prefetch> job = std::move(slot);
+    slot = std::make_unique<Prefetch>();  // the thread indexes the list: it keeps its length
+    slot->done = true;
+    struct stat st;
+    if (stat(cacheFile.c_str(), &st) != 0 || !job->cache->Is(st)) return nullptr;
+    return job;
+  }
+  return nullptr;
+}
+
+bool MaySpin() {
+  cpu_set_t cpus;
+  return sched_getaffinity(0, sizeof cpus, &cpus) == 0 && CPU_COUNT(&cpus) > 1;
+}
+
+// prefetchBundles(files, cacheDir, command): starts deserializing, on a thread of its own and in
+// order, the code cache compileBundle(file, cacheDir, command) would read for each of `files`
+// that has one; compileBundle then waits for it and finishes it. How many were started (0 when
+// none has a cache, when a prefetch was made before, or when no thread can be made).
+void PrefetchBundles(const v8::FunctionCallbackInfo<v8::Value>& info) {
+  v8::Isolate* isolate = info.GetIsolate();
+  v8::Local<v8::Context> context = isolate->GetCurrentContext();
+  info.GetReturnValue().Set(0);
+  char cacheDir[4096], command[64];
+  if (info.Length() != 3 || !info[0]->IsArray() || !StringArg(isolate, info[1], cacheDir, sizeof cacheDir) ||
+      !StringArg(isolate, info[2], command, sizeof command) || prefetcher.isolate != nullptr)
+    return;
+  prefetcher.isolate = isolate;
+  prefetcher.spin = MaySpin();
+  node::AddEnvironmentCleanupHook(isolate, EndPrefetches, nullptr);
+  v8::Local<v8::Array> files = info[0].As<v8::Array>();
+  for (uint32_t i = 0; i < files->Length(); i++) {
+    char file[4096];
+    v8::Local<v8::Value> item;
+    auto job = std::make_unique<Prefetch>();
+    if (!files->Get(context, i).ToLocal(&item) || !StringArg(isolate, item, file, sizeof file) || stat(file, &job->bundle) != 0) continue;
+    std::string cacheFile = CacheFileName(file, job->bundle, cacheDir, command);
+    if (cacheFile.empty()) continue;
+    job->command = command;
+    job->cache = std::make_unique<MappedCache>(cacheFile.c_str());
+    v8::ScriptCompiler::CachedData* data = job->cache->NewCachedData();
+    if (!data) continue;
+    job->task.reset(v8::ScriptCompiler::StartConsumingCodeCache(isolate, std::unique_ptr<v8::ScriptCompiler::CachedData>(data)));
+    prefetcher.jobs.push_back(std::move(job));
+  }
+  if (prefetcher.jobs.empty()) return;
+  // The thread starts with every signal blocked: they stay the main thread's, where Node handles them.
+  sigset_t all, before;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &before);
+  prefetcher.running = pthread_create(&prefetcher.thread, nullptr, RunPrefetches, nullptr) == 0;
+  pthread_sigmask(SIG_SETMASK, &before, nullptr);
+  if (!prefetcher.running) prefetcher.jobs.clear();
+  info.GetReturnValue().Set(static_cast<uint32_t>(prefetcher.jobs.size()));
+}
+
+// endPrefetch(): waits for the prefetch thread, dropping what was never compiled: a process that
+// exits with a deserialization still running could have V8 torn down under it.
+void EndPrefetch(const v8::FunctionCallbackInfo<v8::Value>& info) {
+  if (info.GetIsolate() == prefetcher.isolate) EndPrefetches();
+}
+
 // compileBundle(file, cacheDir, command): { wrapper, use, cacheFile, createCachedData } or null
 // when the file cannot be read whole or is not ASCII (the caller then compiles it through Node,
 // which reports why). `wrapper` is the file compiled as a CommonJS function; `cacheFile` is
 // <cacheDir>/<basename>-<inode>-<size>-<mtime ns>-<command>.cache, which V8 was given if it
-// exists; `use` says "used", "rejected" (another node, other flags) or "none". A syntax error
-// throws, as vm.Script's does.
+// exists; `use` says "used", "rejected" (another node, other flags) or "none"; `prefetched` says
+// whether prefetchBundles had deserialized it. A syntax error throws, as vm.Script's does.
 void CompileBundle(const v8::FunctionCallbackInfo<v8::Value>& info) {
   v8::Isolate* isolate = info.GetIsolate();
   v8::Local<v8::Context> context = isolate->GetCurrentContext();
@@ -190,21 +364,18 @@ void CompileBundle(const v8::FunctionCallbackInfo<v8::Value>& info) {
     return;
   }
 
-  const char* base = strrchr(file, '/');
-  base = base ? base + 1 : file;
-  // The name codeCache.ts gives it: mtime in ns as one integer, as Node's mtimeNs prints.
-  long long mtimeNs = static_cast<long long>(st.st_mtim.tv_sec) * 1000000000LL + st.st_mtim.tv_nsec;
-  char cacheFile[8192];
-  int n = snprintf(cacheFile, sizeof cacheFile, "%s/%s-%llu-%lld-%lld-%s.cache", cacheDir, base,
-                   static_cast<unsigned long long>(st.st_ino), static_cast<long long>(st.st_size), mtimeNs, command);
-  if (n < 0 || static_cast<size_t>(n) >= sizeof cacheFile) return;
+  std::string cacheFile = CacheFileName(file, st, cacheDir, command);
+  if (cacheFile.empty()) return;
 
-  MappedCache cache(cacheFile);
+  std::unique_ptr<Prefetch> prefetched = TakePrefetch(isolate, st, command, cacheFile);
+  std::unique_ptr<MappedCache> ownCache;
+  const MappedCache* cache = prefetched ? prefetched->cache.get() : (ownCache = std::make_unique<MappedCache>(cacheFile.c_str())).get();
   v8::Local<v8::UnboundScript> script;
   const char* use;
   {
     v8::ScriptOrigin origin(isolate, info[0]);
-    v8::ScriptCompiler::Source input(source, origin, cache.NewCachedData());
+    // The Source owns the task; V8 finishes what the prefetch thread deserialized.
+    v8::ScriptCompiler::Source input(source, origin, cache->NewCachedData(), prefetched ? prefetched->task.release() : nullptr);
     bool withCache = input.GetCachedData() != nullptr;
     if (!v8::ScriptCompiler::CompileUnboundScript(isolate, &input, withCache ? v8::ScriptCompiler::kConsumeCodeCache : v8::ScriptCompiler::kNoCompileOptions)
              .ToLocal(&script))
@@ -227,8 +398,9 @@ void CompileBundle(const v8::FunctionCallbackInfo<v8::Value>& info) {
   v8::Local<v8::Object> out = v8::Object::New(isolate);
   Set(context, out, "wrapper", wrapper);
   Set(context, out, "use", v8::String::NewFromUtf8(isolate, use).ToLocalChecked());
-  Set(context, out, "cacheFile", v8::String::NewFromUtf8(isolate, cacheFile).ToLocalChecked());
+  Set(context, out, "cacheFile", v8::String::NewFromUtf8(isolate, cacheFile.c_str()).ToLocalChecked());
   Set(context, out, "createCachedData", createCachedData);
+  Set(context, out, "prefetched", v8::Boolean::New(isolate, prefetched != nullptr));
   info.GetReturnValue().Set(out);
 }
 
@@ -285,5 +457,7 @@ NODE_MODULE_INIT(/* exports, module, context */) {
   v8::Isolate* isolate = context->GetIsolate();
   v8::Local<v8::Object> target = exports.As<v8::Object>();
   target->Set(context, v8::String::NewFromUtf8Literal(isolate, "compileBundle"), v8::Function::New(context, CompileBundle).ToLocalChecked()).Check();
+  target->Set(context, v8::String::NewFromUtf8Literal(isolate, "prefetchBundles"), v8::Function::New(context, PrefetchBundles).ToLocalChecked()).Check();
+  target->Set(context, v8::String::NewFromUtf8Literal(isolate, "endPrefetch"), v8::Function::New(context, EndPrefetch).ToLocalChecked()).Check();
   target->Set(context, v8::String::NewFromUtf8Literal(isolate, "exitNow"), v8::Function::New(context, ExitNow).ToLocalChecked()).Check();
 }

@@ -35,6 +35,8 @@ export interface CompiledBundle {
   cacheFile: string;
   /** The script's cache as it stands now (vm.Script's method of that name). */
   createCachedData(): Buffer;
+  /** The loader had its cache deserialized off the main thread (the entry's prefetchBundles). */
+  prefetched?: boolean;
 }
 
 /**
@@ -50,7 +52,7 @@ interface Registry {
   command?: string;
   compileBundle?: BundleCompiler;
   pending: CompiledBundle[];
-  loaded: { file: string; use: CodeCacheUse; compiler: Compiler }[];
+  loaded: { file: string; use: CodeCacheUse; compiler: Compiler; prefetched: boolean }[];
 }
 
 const REGISTRY_KEY = Symbol.for('runts.codeCache');
@@ -115,7 +117,7 @@ export function adoptEntryLoad({ command, compileBundle, file, compiled }: Entry
 
 function recordCompiled(file: string, compiled: CompiledBundle, compiler: Compiler): void {
   const reg = registry();
-  reg.loaded.push({ file, use: compiled.use, compiler });
+  reg.loaded.push({ file, use: compiled.use, compiler, prefetched: compiled.prefetched === true });
   if (compiled.use !== 'used') reg.pending.push(compiled);
 }
 
@@ -158,7 +160,9 @@ function commonJsWrapped(source: string): string {
 
 /** What requireCached did for each file, for --debug. */
 export function codeCacheReport(): string[] {
-  return registry().loaded.map(({ file, use, compiler }) => `code cache of ${path.basename(file)}: ${use} (compiled by ${compiler})`);
+  return registry().loaded.map(
+    ({ file, use, compiler, prefetched }) => `code cache of ${path.basename(file)}: ${use} (compiled by ${compiler}${prefetched ? ', prefetched' : ''})`,
+  );
 }
 
 /**

@@ -2,7 +2,8 @@
  * The package root. This file runs both inside the bundles in dist/bundle/ (the shipped binary),
  * two levels below the root, and as tsc's dist/src/base/paths.js (unit tests, build steps), where
  * the root is found as the nearest directory above that holds package.json. Every path runts
- * derives from its own location starts here, and the package's layout is said here once.
+ * derives from its own location starts here, and the package's layout is said here once (but for
+ * the few paths the binary, src/cli/entry.ts, spells out before its first require()).
  */
 import { existsSync } from 'fs';
 import { basename, dirname, join, sep } from 'path';
@@ -16,9 +17,22 @@ function findPackageRoot(start: string): string {
 
 let root: string | undefined;
 
+/** Whether this module runs from a bundle in dist/bundle/ rather than from tsc's dist/src/base/. */
+function inBundle(): boolean {
+  return dirname(__dirname).endsWith(`${sep}dist`) && basename(__dirname) === 'bundle';
+}
+
 /** The package root, on first use: a command that needs no path of its own asks nothing. */
 export function packageRoot(): string {
-  return (root ??= dirname(__dirname).endsWith(`${sep}dist`) && basename(__dirname) === 'bundle' ? dirname(dirname(__dirname)) : findPackageRoot(__dirname));
+  return (root ??= inBundle() ? dirname(dirname(__dirname)) : findPackageRoot(__dirname));
+}
+
+/**
+ * The generated validators (src/config/schema/build-validator.ts): bundled apart beside the
+ * bundles (src/build/bundle.ts), tsc's dist/src/config/schema/validators.js beside this file's.
+ */
+export function validatorsFile(): string {
+  return inBundle() ? join(__dirname, 'validators.js') : join(__dirname, '..', 'config', 'schema', 'validators.js');
 }
 
 /** The native build: the addons (runts.node, runts_loader.node, runts_sdbus.node) and runts-init. */
@@ -30,9 +44,3 @@ export function nativeBuildDir(): string {
 export function codeCacheDir(): string {
   return join(packageRoot(), 'dist', 'code-cache');
 }
-
-/**
- * The directory this module runs from: dist/bundle/ inside a bundle, where the entry finds the
- * other bundles beside it; dist/src/base/ as tsc's output.
- */
-export const MODULE_DIR = __dirname;

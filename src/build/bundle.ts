@@ -8,18 +8,20 @@
  *    runts.js loads instead of main.js for all but the hot commands (create, run, exec, delete ...);
  *  - dist/bundle/commandRunner.js: every command, for what main.js hands over (kill --all);
  *  - dist/bundle/warmup.js: the cgroup-attach head start, which the entry loads only where runts
- *    may write a pid into cgroup.procs (src/cli/entry.ts).
+ *    may write a pid into cgroup.procs (src/cli/entry.ts);
+ *  - dist/bundle/validators.js: the generated validators, loaded through a code cache of their
+ *    own (src/config/validate.ts), which the entry has deserialized off the main thread.
  * main.js stands apart because V8 pre-parses all of a file it loads: the cold commands (~250 KB
  * with the cgroup drivers) would cost the hot path more than one file saves. tsc's dist/src/ stays as it
  * is, so unit tests load the very modules the bundles are made of. Node built-ins and
  * node_modules stay external, and so does the addon, loaded by a computed path from
- * src/base/paths.ts; the generated validators, written to dist/src/ just before, are in cold.js.
+ * src/base/paths.ts.
  * The build fails if the hot bundle contains a module src/cli/hotPath.ts forbids (read from
  * esbuild's metafile), or any bundle is not ASCII (native/loader reads them as Latin-1).
  */
 import fs = require('fs');
 import path = require('path');
-import { buildSync, type BuildOptions } from 'esbuild';
+import { buildSync, transformSync, type BuildOptions } from 'esbuild';
 import { packageRoot } from '../base/paths';
 import { HOT_BUNDLE_EXTERNAL, HOT_BUNDLE_FORBIDDEN } from '../cli/hotPath';
 import { SHEBANG_NODE_FLAGS } from '../cli/nodeFlags';
@@ -56,6 +58,11 @@ buildSync({
   outfile: path.join(BUNDLE_DIR, 'cold.js'),
   logOverride: { 'require-resolve-not-external': 'silent' },
 });
+// The validators, tree-shaken: ajv's standalone code declares every schema as an object literal,
+// and most are never read (their creation cost create ~0.1 ms).
+const validatorsSource = fs.readFileSync(path.join(DIST_SRC, 'config', 'schema', 'validators.js'), 'utf8');
+const validators = transformSync(validatorsSource, { format: 'cjs', treeShaking: true, minifyWhitespace: true, target: 'node20' });
+fs.writeFileSync(path.join(BUNDLE_DIR, 'validators.js'), validators.code);
 // The entry's way to compile through Node, where the loader addon is missing (src/cli/entry.ts).
 buildSync({ ...common, entryPoints: ['../base/codeCache.js'], outfile: path.join(BUNDLE_DIR, 'codeCache.js') });
 buildSync({ ...common, entryPoints: ['entry.js'], outfile: ENTRY, external: ['./main.js', './cold.js', './warmup.js', './codeCache.js'] });

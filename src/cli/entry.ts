@@ -6,17 +6,22 @@
  * command table (a wrong guess only names another cache file).
  *
  * This file alone is compiled afresh by every call, and so is each function it calls: it is
- * straight-line code with no module of runts' own in it but ../base/paths.ts and ./nodeFlags.ts.
+ * straight-line code with no module of runts' own in it but ../base/paths.ts, ../native (to load
+ * the addon) and ./nodeFlags.ts.
  * The loader addon (native/loader/loader.cc) compiles the bundle; main.js then takes over its
  * record (adoptEntryLoad). Without the addon, codeCache.js does it all through Node (~0.5 ms
  * more). The first line is rewritten by the build (src/build/bundle.ts).
  */
-import path = require('path');
 import type { BundleCompiler, EntryLoad } from '../base/codeCache';
-import { MODULE_DIR, codeCacheDir, nativeBuildDir } from '../base/paths';
-import { SHEBANG_NODE_FLAGS } from './nodeFlags';
 
 type Cli = typeof import('./main');
+
+interface Loader {
+  compileBundle?: BundleCompiler;
+  prefetchBundles?: (files: string[], cacheDir: string, command: string) => number;
+  endPrefetch?: () => void;
+  exitNow?: (status: number) => boolean;
+}
 
 const argv = process.argv.slice(2);
 
@@ -33,6 +38,35 @@ for (let i = 0; i < argv.length; i++) {
   }
 }
 
+// The hot commands (src/cli/hotPath.ts) and no command (help, version) run from main.js; every
+// other one from cold.js, main.js's code with every command in it. A wrong guess loads the other
+// bundle, which runs the command all the same.
+const HOT_GUESSES = ['state', 'list', 'kill', 'start', 'none', 'help'];
+const hot = HOT_GUESSES.includes(command);
+// This file is dist/bundle/runts.js wherever it runs from: the paths below are ../base/paths.ts's,
+// spelled out, since they are needed before the first require() (with ../base/paths.ts, ~0.35 ms
+// of create that is spent while the caches deserialize, once that has begun).
+const file = `${__dirname}/${hot ? 'main.js' : 'cold.js'}`;
+const packageDir = `${__dirname}/../..`;
+const cacheDir = `${packageDir}/dist/code-cache`;
+
+const loader = { exports: {} as Loader };
+try {
+  process.dlopen(loader, `${packageDir}/build/Release/runts_loader.node`);
+} catch {
+  // Missing, or built for another node: codeCache.js compiles through Node below.
+}
+const compileBundle = loader.exports.compileBundle;
+// A cold command's caches (cold.js's, ~1.4 ms, and the validators' that create, run and exec
+// read later) are deserialized on the loader's thread from here on, while this one does what
+// follows: requires, the addon that create, run, exec and delete call first (~0.3 ms), the
+// cgroup warm-up. compileBundle then only finishes what that thread did.
+if (!hot && compileBundle) loader.exports.prefetchBundles?.([file, `${__dirname}/validators.js`], cacheDir, command);
+
+const { SHEBANG_NODE_FLAGS } = require('./nodeFlags') as typeof import('./nodeFlags');
+const ADDON_GUESSES = ['create', 'run', 'exec', 'delete'];
+if (ADDON_GUESSES.includes(command) && compileBundle) (require('../native') as typeof import('../native')).native();
+
 // Where runts itself writes a pid into a cgroup.procs file, the kernel's wait for it is worth
 // starting now (../cgroups/warmup.ts): create and run with --systemd-cgroup. Elsewhere the
 // container's process joins by itself, and warmup.js (~1.7 ms with its probe of the hierarchy)
@@ -41,20 +75,6 @@ if ((command === 'create' || command === 'run') && process.getuid?.() === 0 && a
   (require('./warmup.js') as typeof import('./warmup')).warmCgroupAttach();
 }
 
-// The hot commands (src/cli/hotPath.ts) and no command (help, version) run from main.js; every
-// other one from cold.js, main.js's code with every command in it. A wrong guess loads the other
-// bundle, which runs the command all the same.
-const HOT_GUESSES = ['state', 'list', 'kill', 'start', 'none', 'help'];
-const file = path.join(MODULE_DIR, HOT_GUESSES.includes(command) ? 'main.js' : 'cold.js');
-const cacheDir = codeCacheDir();
-
-const loader = { exports: {} as { compileBundle?: BundleCompiler; exitNow?: (status: number) => boolean } };
-try {
-  process.dlopen(loader, path.join(nativeBuildDir(), 'runts_loader.node'));
-} catch {
-  // Missing, or built for another node: codeCache.js compiles through Node below.
-}
-const compileBundle = loader.exports.compileBundle;
 const compiled = compileBundle?.(file, cacheDir, command);
 // What main.js takes over (adoptEntryLoad): the loader compiled its bundle.
 const entryLoad: EntryLoad | undefined = compileBundle && compiled ? { command, compileBundle, file, compiled } : undefined;
@@ -62,7 +82,7 @@ const entryLoad: EntryLoad | undefined = compileBundle && compiled ? { command, 
 let cli: Cli;
 if (entryLoad) {
   const module = { exports: {} as Cli, filename: file, id: file, loaded: true };
-  entryLoad.compiled.wrapper.call(module.exports, module.exports, require, module, file, MODULE_DIR);
+  entryLoad.compiled.wrapper.call(module.exports, module.exports, require, module, file, __dirname);
   cli = module.exports;
 } else {
   const codeCache = require('./codeCache.js') as typeof import('../base/codeCache');
@@ -78,6 +98,8 @@ const onlyShebangFlags = process.execArgv.every((flag) => SHEBANG_NODE_FLAGS.inc
 const exitNow =
   onlyShebangFlags && process.env.NODE_OPTIONS === undefined && process.env.NODE_V8_COVERAGE === undefined ? loader.exports.exitNow : undefined;
 cli.main(argv, entryLoad).then((status) => {
+  // A deserialization still running (a command that failed before validating) ends first.
+  loader.exports.endPrefetch?.();
   if (exitNow && process.listenerCount('exit') === 0) exitNow(status);
   process.exit(status);
 });

@@ -9,6 +9,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { RuntimeError } from '../base/errors';
+import { requireCached } from '../base/codeCache';
+import { codeCacheDir, validatorsFile } from '../base/paths';
 import { CONFIG_FILE, readConfig } from './load';
 
 /** Reads and parses config.json without validating it (for `runts validate`, which lists every problem). */
@@ -35,9 +37,9 @@ interface Validators {
 let validators: Validators | undefined;
 
 function loadValidators(): Validators {
-  // Generated at build time by schema/build-validator.ts beside this file's compiled form. A
-  // literal require: the cold bundle carries the validators, so its one code cache covers them.
-  return (validators ??= require('./schema/validators.js') as Validators);
+  // Bundled apart (src/build/bundle.ts): the entry has their code cache deserialized off the main
+  // thread while create loads (src/cli/entry.ts).
+  return (validators ??= requireCached(validatorsFile(), codeCacheDir(), require) as Validators);
 }
 
 export interface Bundle {

@@ -2,9 +2,9 @@
  * The code caches of src/base/codeCache.ts, both ways: a first run writes them, a second uses
  * them, a cache V8 rejects (corrupt, or of another node) is ignored and replaced, a cache dir
  * that cannot be written leaves commands uncached but working, and a rebuilt file never meets
- * the cache of its old self. Each case runs a copy of the built package (its own
- * dist/code-cache/), through `list` (hot), `validate` (cold, validators included) and
- * `create` + `delete`.
+ * the cache of its old self, and a cold command's caches are deserialized off the main thread
+ * (the entry's prefetch). Each case runs a copy of the built package (its own dist/code-cache/),
+ * through `list` (hot), `validate` (cold.js, then the validators' bundle) and `create` + `delete`.
  */
 import t from 'tap';
 import fs = require('fs');
@@ -64,7 +64,14 @@ function uses(stderr: string): Record<string, string> {
 /** file -> who compiled it (native: native/loader's compileBundle; node: Node's fs and vm), from --debug. */
 function compilers(stderr: string): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const m of stderr.matchAll(/code cache of (\S+): \w+ \(compiled by (\w+)\)/g)) out[m[1]] = m[2];
+  for (const m of stderr.matchAll(/code cache of (\S+): \w+ \(compiled by (\w+)/g)) out[m[1]] = m[2];
+  return out;
+}
+
+/** file -> whether the loader had deserialized its cache off the main thread, from --debug. */
+function prefetched(stderr: string): Record<string, boolean> {
+  const out: Record<string, boolean> = {};
+  for (const m of stderr.matchAll(/code cache of (\S+): \w+ \(compiled by \w+(, prefetched)?\)/g)) out[m[1]] = m[2] !== undefined;
   return out;
 }
 
@@ -81,14 +88,15 @@ t.test('validate: written by the first run, used by the next', { skip }, async (
   const bundle = bundleOf(t);
   const first = run(pkg, 'validate', '--bundle', bundle);
   t.equal(first.code, 0, first.stderr);
-  t.same(uses(first.stderr), { 'cold.js': 'none' });
+  t.same(uses(first.stderr), { 'cold.js': 'none', 'validators.js': 'none' });
   const files = caches(pkg);
-  t.same(files.map((f) => f.replace(/-\d+-\d+-\d+-/, '-')), ['cold.js-validate.cache'], 'one cache: the validators are in cold.js');
+  t.same(files.map((f) => f.replace(/-\d+-\d+-\d+-/, '-')), ['cold.js-validate.cache', 'validators.js-validate.cache'], 'one cache per bundle');
   t.ok(files.every((f) => f.endsWith('-validate.cache')), 'named after the command');
   const second = run(pkg, 'validate', '--bundle', bundle);
   t.equal(second.code, 0, second.stderr);
-  t.same(uses(second.stderr), { 'cold.js': 'used' });
-  t.same(compilers(second.stderr), { 'cold.js': 'native' }, 'cold.js was compiled with its cache by the loader addon');
+  t.same(uses(second.stderr), { 'cold.js': 'used', 'validators.js': 'used' });
+  t.same(compilers(second.stderr), { 'cold.js': 'native', 'validators.js': 'native' }, 'compiled with their caches by the loader addon');
+  t.same(prefetched(second.stderr), { 'cold.js': true, 'validators.js': true }, 'both deserialized off the main thread');
 });
 
 t.test('the loader addon and Node read alike: each uses the cache the other wrote', { skip }, async (t) => {
@@ -106,16 +114,17 @@ t.test('the loader addon and Node read alike: each uses the cache the other wrot
   };
   // V8 takes a cache only for a source of the very length it was made from: the wrapper included.
   const first = run(pkg, 'validate', '--bundle', bundle);
-  t.same([uses(first.stderr), compilers(first.stderr)], [{ 'cold.js': 'none' }, { 'cold.js': 'native' }]);
+  const both = (value: string) => ({ 'cold.js': value, 'validators.js': value });
+  t.same([uses(first.stderr), compilers(first.stderr)], [both('none'), both('native')]);
   withoutLoader(() => {
     const r = run(pkg, 'validate', '--bundle', bundle);
     t.equal(r.code, 0, r.stderr);
-    t.same([uses(r.stderr), compilers(r.stderr)], [{ 'cold.js': 'used' }, { 'cold.js': 'node' }], 'Node found and used the loader\'s cache');
+    t.same([uses(r.stderr), compilers(r.stderr)], [both('used'), both('node')], 'Node found and used the loader\'s caches');
   });
   fs.rmSync(path.join(pkg, 'dist', 'code-cache'), { recursive: true });
   withoutLoader(() => t.equal(run(pkg, 'validate', '--bundle', bundle).code, 0));
   const last = run(pkg, 'validate', '--bundle', bundle);
-  t.same([uses(last.stderr), compilers(last.stderr)], [{ 'cold.js': 'used' }, { 'cold.js': 'native' }], 'the loader found and used the cache Node wrote');
+  t.same([uses(last.stderr), compilers(last.stderr)], [both('used'), both('native')], 'the loader found and used the caches Node wrote');
 });
 
 t.test('a loader that will not load (built for another node) leaves the work to Node', { skip }, async (t) => {
@@ -162,7 +171,7 @@ t.test('help for a command writes no cache named for it (its code did not run); 
   t.same(caches(pkg).map((f) => f.replace(/-\d+-\d+-\d+-/, '-')), ['main.js-help.cache', 'main.js-none.cache']);
   const bundle = bundleOf(t);
   const first = run(pkg, 'validate', '--bundle', bundle);
-  t.same(uses(first.stderr), { 'cold.js': 'none' }, 'validate then has no cache of its help to use');
+  t.same(uses(first.stderr), { 'cold.js': 'none', 'validators.js': 'none' }, 'validate then has no cache of its help to use');
 });
 
 t.test('a failed command writes no cache (it ran only part of the code)', { skip }, async (t) => {
@@ -196,7 +205,7 @@ t.test('a cache dir that cannot be written: uncached, still correct', { skip }, 
   for (let i = 0; i < 2; i++) {
     const r = run(pkg, 'validate', '--bundle', bundle);
     t.equal(r.code, 0, r.stderr);
-    t.same(uses(r.stderr), { 'cold.js': 'none' });
+    t.same(uses(r.stderr), { 'cold.js': 'none', 'validators.js': 'none' });
   }
 });
 
@@ -222,11 +231,14 @@ t.test('create and delete of a real container, cached', { skip }, async (t) => {
   for (const expected of ['none', 'used']) {
     const created = run(pkg, '--root', root, 'create', '--bundle', bundle, 'cc');
     t.equal(created.code, 0, created.stderr);
-    t.equal(uses(created.stderr)['cold.js'], expected, `create: ${expected}`);
+    t.same(uses(created.stderr), { 'cold.js': expected, 'validators.js': expected }, `create: ${expected}`);
+    const cached = expected === 'used';
+    t.same(prefetched(created.stderr), { 'cold.js': cached, 'validators.js': cached }, `create: deserialized off the main thread: ${cached}`);
     const state = JSON.parse(run(pkg, '--root', root, 'state', 'cc').stdout);
     t.equal(state.status, 'created');
     const deleted = run(pkg, '--root', root, 'delete', '--force', 'cc');
     t.equal(deleted.code, 0, deleted.stderr);
-    t.equal(uses(deleted.stderr)['cold.js'], expected, `delete: ${expected}`);
+    t.same(uses(deleted.stderr), { 'cold.js': expected }, `delete: ${expected}`);
+    t.same(prefetched(deleted.stderr), { 'cold.js': cached }, `delete: deserialized off the main thread: ${cached}`);
   }
 });

@@ -1,6 +1,6 @@
 /**
  * native/loader/loader.cc's compileBundle, which the entry uses to compile main.js or cold.js
- * with its code cache: the file compiles wrapped exactly as codeCache.ts wraps what Node reads
+ * with its code cache (and prefetchBundles, which has caches deserialized off the main thread): the file compiles wrapped exactly as codeCache.ts wraps what Node reads
  * (V8 takes a cache only for a source of the same length), the cache is named as codeCache.ts
  * names it and is used, rejected or absent as V8 says, and a file it will not take (missing,
  * not ASCII, empty) gives null so that Node compiles it instead.
@@ -120,6 +120,80 @@ t.test('what it will not take gives null: Node compiles it instead', async (t) =
   const call = compileBundle as unknown as (...args: unknown[]) => unknown;
   t.equal(call(latin, cacheDir), null, 'too few arguments');
   t.equal(call(latin, 42, 'create'), null, 'an argument not a string');
+});
+
+/**
+ * In a node of its own (one prefetch per process): prefetchBundles(files, cacheDirOfPrefetch,
+ * 'exec'), then `between`, then compileBundle(file, cacheDir, command) of the first file; what
+ * each said, and what the compiled file's `double(21)` returns.
+ */
+function prefetchInChild(
+  files: string[],
+  { prefetchDir = cacheDir, command = 'exec', between = '' } = {},
+): { started: number; use: string; prefetched: boolean; doubled: number } {
+  const script = `
+    const addon = { exports: {} };
+    process.dlopen(addon, ${JSON.stringify(LOADER)});
+    const started = addon.exports.prefetchBundles(${JSON.stringify(files)}, ${JSON.stringify(prefetchDir)}, 'exec');
+    ${between}
+    const compiled = addon.exports.compileBundle(${JSON.stringify(files[0])}, ${JSON.stringify(cacheDir)}, ${JSON.stringify(command)});
+    const module = { exports: {} };
+    compiled.wrapper(module.exports, require, module, '', '');
+    addon.exports.endPrefetch();
+    console.log(JSON.stringify({ started, use: compiled.use, prefetched: compiled.prefetched, doubled: module.exports.double(21) }));`;
+  const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 30_000 });
+  if (r.status !== 0) throw new Error(`prefetch in a child: ${r.stderr}`);
+  return JSON.parse(r.stdout);
+}
+
+/** A bundle of `double` with its cache for 'exec' written, as a first run leaves it. */
+function cachedBundle(name: string, body = 'exports.double = function (x) { return 2 * x; };\n'): string {
+  const file = path.join(dir, name);
+  fs.writeFileSync(file, body);
+  const compiled = compileBundle(file, cacheDir, 'exec')!;
+  fs.writeFileSync(compiled.cacheFile, compiled.createCachedData());
+  return file;
+}
+
+t.test('prefetchBundles: the cache is deserialized off the main thread, and compileBundle finishes it', async (t) => {
+  const file = cachedBundle('p1.js');
+  t.same(prefetchInChild([file]), { started: 1, use: 'used', prefetched: true, doubled: 42 });
+  const aside = path.join(dir, 'aside', '..');
+  fs.mkdirSync(path.join(dir, 'aside'), { recursive: true });
+  t.same(
+    prefetchInChild([file], { prefetchDir: path.join(aside, 'cache') }).prefetched,
+    true,
+    'the cache dir spelled another way: the same cache file, taken',
+  );
+  const missing = path.join(dir, 'none.js');
+  t.same(prefetchInChild([file, missing]).started, 1, 'a missing file, or one without a cache, is not started');
+});
+
+t.test('a prefetch is used only for the very cache compileBundle would read', async (t) => {
+  const file = cachedBundle('p2.js');
+  t.same(prefetchInChild([file], { command: 'run' }), { started: 1, use: 'none', prefetched: false, doubled: 42 }, "another command's cache is not taken");
+  const rewrite = `require('fs').writeFileSync(${JSON.stringify(file)}, 'exports.double = function (y) { return y + y; };\\n');`;
+  t.same(prefetchInChild([file], { between: rewrite }), { started: 1, use: 'none', prefetched: false, doubled: 42 }, 'a file rewritten since: its new self compiled');
+  cachedBundle('p2.js');
+  const again = `addon.exports.prefetchBundles([${JSON.stringify(file)}], ${JSON.stringify(cacheDir)}, 'exec')`;
+  t.same(prefetchInChild([file], { between: `if (${again} !== 0) throw new Error('a second prefetch started');` }).prefetched, true, 'one prefetch per process');
+});
+
+t.test('a prefetch never compiled: the process still exits cleanly, with or without endPrefetch', async (t) => {
+  const file = cachedBundle('p3.js', 'exports.double = function (x) { return 2 * x; };\n'.repeat(2000));
+  for (const end of ['loader.exports.endPrefetch();', '']) {
+    const r = withLoader(`
+      const n = loader.exports.prefetchBundles([${JSON.stringify(file)}], ${JSON.stringify(cacheDir)}, 'exec');
+      ${end}
+      process.stdout.write(String(n));
+      process.exit(3);`);
+    t.equal(r.status, 3, r.stderr);
+    t.equal(r.stdout, '1');
+  }
+  const bad = withLoader(`
+    const p = loader.exports.prefetchBundles;
+    process.stdout.write([p('x', ${JSON.stringify(cacheDir)}, 'exec'), p([], ${JSON.stringify(cacheDir)}, 'exec'), p([1], 2, 'exec')].join(','));`);
+  t.equal(bad.stdout, '0,0,0', 'arguments of the wrong type start nothing');
 });
 
 /** A node child that loads the loader first, as the entry does, then runs `body`; its result. */

@@ -33,6 +33,11 @@ export interface CreateRequest {
   consoleSocket?: string;
   /** No runts stays to relay a terminal (create, run --detach). */
   detached: boolean;
+  /**
+   * run: the container's process is released (start's step) as soon as it stands in its cgroup,
+   * and starts while runts records its state: run's poststart hooks follow create.
+   */
+  startAtOnce?: boolean;
 }
 
 export interface CreatedContainer {
@@ -161,12 +166,14 @@ async function setUp(globals: GlobalOptions, request: CreateRequest, log: Logger
         forwardSeccompListener(fd, spec, { ociVersion: spec.ociVersion, id: request.id, status: 'creating', pid: child, bundle, annotations: spec.annotations }),
     });
     if (!joinBeforeSetup && !selfJoin) cgroup.join(pid);
+    const startTime = pidStartTime(pid);
+    if (request.startAtOnce) native().releaseExecFifo(store.execFifoPath(request.id), pid, startTime);
     await stopInit(init);
     const record: ContainerRecord = {
       ociVersion: spec.ociVersion,
       id: request.id,
       pid,
-      pidStartTime: pidStartTime(pid),
+      pidStartTime: startTime,
       bundle,
       rootfs,
       created: intent.created,

@@ -10,6 +10,11 @@ export function startContainer(store: StateStore, record: ContainerRecord, log: 
   const fifo = store.execFifoPath(record.id);
   // It unlinks the fifo itself, once it holds it open.
   native().releaseExecFifo(fifo, record.pid, record.pidStartTime);
+  runPoststartHooks(record, log);
+}
+
+/** The poststart hooks of a container whose process was just released; a failed one is a warning. */
+export function runPoststartHooks(record: ContainerRecord, log: Logger): void {
   try {
     runHooks('poststart', record.config.hooks, { ociVersion: record.ociVersion, id: record.id, status: 'running', pid: record.pid, bundle: record.bundle, annotations: record.annotations });
   } catch (err) {

@@ -1,5 +1,5 @@
 /**
- * start, exec, update, pause and resume SIGKILLed at their named steps (killpoint.ts) and after
+ * start, run, exec, update, pause and resume SIGKILLed at their named steps (killpoint.ts) and after
  * delays: the container stays readable (`state` valid JSON), the next command settles what the
  * killed one left half-done (an update completed or rolled back, and the state says which), and
  * `delete --force` leaves nothing.
@@ -8,7 +8,7 @@ import t, { type Test } from 'tap';
 import fs = require('fs');
 import path = require('path');
 import { runts, scratchDir } from '../helpers/runts';
-import { SIGKILLED, leftovers, recordedProcesses, runtsKilledAfter, runtsKilledAt, crashBundles } from '../helpers/crash';
+import { SIGKILLED, killPointsOf, leftovers, recordedProcesses, runtsKilledAfter, runtsKilledAt, crashBundles } from '../helpers/crash';
 
 const root = scratchDir('crash-life-root');
 const prefix = `runts-crash-l${process.pid}-`;
@@ -68,6 +68,21 @@ t.test('start killed at its steps and after delays', async (t) => {
     }
     destroy(t, id, what);
   }
+});
+
+t.test('run releases the process before it records the state; killed right after, delete --force removes it all', async (t) => {
+  const probe = killPointsOf(root, ['run', '--detach', '--bundle', bundleFor('r0'), 'r0']);
+  t.equal(probe.result.code, 0, probe.result.stderr);
+  const at = (point: string) => probe.sequence.indexOf(point);
+  t.ok(at('native:releaseExecFifo:done') >= 0 && at('rename:state.json') >= 0, 'both steps reached');
+  t.ok(at('native:releaseExecFifo:done') < at('rename:state.json'), 'the process is released before state.json is written');
+  t.equal(status(t, 'r0', 'run --detach'), 'running');
+  destroy(t, 'r0', 'run --detach');
+
+  t.equal(runtsKilledAt(root, ['run', '--detach', '--bundle', bundleFor('r1'), 'r1'], 'native:releaseExecFifo:done').code, SIGKILLED, 'run killed once the process is released');
+  t.notOk(fs.existsSync(path.join(root, 'r1', 'state.json')), 'no state.json yet: the create intent is the record');
+  t.equal(status(t, 'r1', 'run killed'), 'stopped', 'stopped, as a create killed at the same step is');
+  destroy(t, 'r1', 'run killed after the release');
 });
 
 t.test('exec, update, pause and resume killed at their steps on one running container', async (t) => {

@@ -9,17 +9,13 @@ import { createContainer } from '../../container/create';
 import { destroyContainer } from '../../container/destroy';
 import { waitInForeground } from '../../container/foreground';
 import { createRequest } from '../createRequest';
-import { startContainer } from '../../container/start';
+import { runPoststartHooks } from '../../container/start';
 
 export async function run(ctx: CommandContext<FlagsOf<'run'>>): Promise<number> {
   const detached = ctx.flags.detach;
-  const { record, store, consoleMaster } = await createContainer(ctx.globals, createRequest(ctx, detached), ctx.log);
-  try {
-    await store.withLock(record.id, () => startContainer(store, record, ctx.log));
-  } catch (err) {
-    await store.withLock(record.id, () => destroyContainer(store, record, ctx.log));
-    throw err;
-  }
+  // create releases the process itself: a failure to is undone with the rest of the create.
+  const { record, store, consoleMaster } = await createContainer(ctx.globals, { ...createRequest(ctx, detached), startAtOnce: true }, ctx.log);
+  runPoststartHooks(record, ctx.log);
   if (detached) return 0;
   const status = await waitInForeground(record.pid, consoleMaster);
   if (!ctx.flags.keep) await store.withLock(record.id, () => destroyContainer(store, record, ctx.log));

@@ -6,8 +6,8 @@
  * command table (a wrong guess only names another cache file).
  *
  * This file alone is compiled afresh by every call, and so is each function it calls: it is
- * straight-line code with no module of runts' own in it but ../base/paths.ts, ../native (to load
- * the addon) and ./nodeFlags.ts.
+ * straight-line code with no module of runts' own in it but ./nodeFlags.ts and ../native (which
+ * loads the addon, through ../base/paths.ts).
  * The loader addon (native/loader/loader.cc) compiles the bundle; main.js then takes over its
  * record (adoptEntryLoad). Without the addon, codeCache.js does it all through Node (~0.5 ms
  * more). The first line is rewritten by the build (src/build/bundle.ts).
@@ -43,9 +43,9 @@ for (let i = 0; i < argv.length; i++) {
 // bundle, which runs the command all the same.
 const HOT_GUESSES = ['state', 'list', 'kill', 'start', 'none', 'help'];
 const hot = HOT_GUESSES.includes(command);
-// This file is dist/bundle/runts.js wherever it runs from: the paths below are ../base/paths.ts's,
-// spelled out, since they are needed before the first require() (with ../base/paths.ts, ~0.35 ms
-// of create that is spent while the caches deserialize, once that has begun).
+// This file is dist/bundle/runts.js wherever it runs from. The paths below are ../base/paths.ts's,
+// spelled out: they are needed before the first require(), so that what the requires cost
+// (~0.35 ms of create, ../base/paths.ts's own included) is spent while the caches deserialize.
 const file = `${__dirname}/${hot ? 'main.js' : 'cold.js'}`;
 const packageDir = `${__dirname}/../..`;
 const cacheDir = `${packageDir}/dist/code-cache`;

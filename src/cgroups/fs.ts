@@ -45,6 +45,13 @@ export function reason(err: unknown): string {
   return String((e && e.message) || err);
 }
 
+/** reason() for an errno's name alone, as the addon's mkdir and rmdir answer it ("ENAMETOOLONG"). */
+function reasonOfCode(code: string): string {
+  // Loaded on an error only: the os module costs a first call ~0.2 ms.
+  const errno = (require('os') as typeof import('os')).constants.errno as Record<string, number | undefined>;
+  return reason({ code, errno: errno[code] === undefined ? undefined : -errno[code]!, message: code });
+}
+
 /** A refused cgroup write; `errno` keeps the code so callers can react to EBUSY, EINVAL … */
 export class CgroupWriteError extends RuntimeError {
   constructor(readonly file: string, readonly value: string, readonly code: string | undefined, why: string) {
@@ -167,7 +174,7 @@ function mkdirOnce(dir: string, created: string[], parentMayMiss: boolean): bool
   const code = native().mkdir(dir, 0o755);
   if (code === '') created.push(dir);
   else if (code === 'ENOENT' && parentMayMiss && path.dirname(dir) !== dir) return false;
-  else if (code !== 'EEXIST') throw new RuntimeError(`mkdir ${dir}: ${reason({ code, message: code })}`);
+  else if (code !== 'EEXIST') throw new RuntimeError(`mkdir ${dir}: ${reasonOfCode(code)}`);
   return true;
 }
 
@@ -180,7 +187,7 @@ export function rmdirRetry(dir: string, timeoutMs = 1000): string | undefined {
   for (let wait = 1; ; wait = Math.min(wait * 2, 50)) {
     const code = native().rmdir(dir);
     if (code === '' || code === 'ENOENT') return undefined;
-    if ((code !== 'EBUSY' && code !== 'EAGAIN') || Date.now() >= deadline) return `rmdir ${dir}: ${reason({ code, message: code })}`;
+    if ((code !== 'EBUSY' && code !== 'EAGAIN') || Date.now() >= deadline) return `rmdir ${dir}: ${reasonOfCode(code)}`;
     sleepMs(wait);
   }
 }

@@ -81,6 +81,13 @@ t.test('run releases the process before it records the state; killed right after
 
   t.equal(runtsKilledAt(root, ['run', '--detach', '--bundle', bundleFor('r1'), 'r1'], 'native:releaseExecFifo:done').code, SIGKILLED, 'run killed once the process is released');
   t.notOk(fs.existsSync(path.join(root, 'r1', 'state.json')), 'no state.json yet: the create intent is the record');
+  // The container's process, as the intent names it, runs the workload: it was released, not
+  // left waiting at the fifo (where it would still be runts-init).
+  const intent = JSON.parse(fs.readFileSync(path.join(root, 'r1', 'intent.json'), 'utf8')) as { container?: { pid: number } };
+  t.ok(intent.container && intent.container.pid > 0, 'the intent names the container process');
+  const cmdline = () => fs.readFileSync(`/proc/${intent.container!.pid}/cmdline`, 'latin1').split('\0').filter(Boolean).join(' ');
+  for (let waited = 0; cmdline() !== `sleep ${marker}` && waited < 2000; waited += 20) await new Promise((r) => setTimeout(r, 20));
+  t.equal(cmdline(), `sleep ${marker}`, 'the workload was exec\'d before state.json existed');
   t.equal(status(t, 'r1', 'run killed'), 'stopped', 'stopped, as a create killed at the same step is');
   destroy(t, 'r1', 'run killed after the release');
 });
